@@ -1,11 +1,15 @@
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
 /**
- * Where a worker thread's entry file is. Compiled code (dist/) runs the sibling
- * .js file; source runs under vitest/tsx run the .ts file with the tsx loader.
- * The caller passes its own import.meta.url so the lookup is relative to it.
+ * Starts a worker thread from a sibling module of the caller. Compiled code
+ * (dist/) runs the sibling .js file directly; source runs (vitest, tsx) run
+ * the .ts file through tsx's loader, registered inside the worker, because
+ * Node 20 ignores `--import` in a worker's execArgv.
  */
-export function workerEntry(callerUrl: string, baseName: string): { url: URL; execArgv: string[] } {
+export function startWorker(callerUrl: string, baseName: string, options: WorkerOptions = {}): Worker {
   const fromSource = callerUrl.endsWith('.ts');
   const url = new URL(`./${baseName}.${fromSource ? 'ts' : 'js'}`, callerUrl);
-  const execArgv = process.execArgv.filter((a) => a !== '--no-node-snapshot');
-  return { url, execArgv: fromSource && !execArgv.some((a) => a.includes('tsx')) ? [...execArgv, '--import', 'tsx'] : execArgv };
+  if (!fromSource) return new Worker(url, options);
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { ...options, eval: true });
 }
