@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RewarddError, describeValue } from './errors.js';
-import { canonicalJson, shortHash } from './hash.js';
+import { canonicalJson, sha256Hex, shortHash } from './hash.js';
 
 /**
  * A robot description (robots/<name>.json): the named observation fields and
@@ -27,8 +27,9 @@ export interface RobotDescription {
 
 export interface LoadedRobot {
   readonly robot: RobotDescription;
-  /** Content hash of the canonical JSON. */
+  /** Short content hash of the canonical JSON. */
   readonly hash: string;
+  readonly sha256: string;
   readonly path: string;
 }
 
@@ -93,7 +94,8 @@ export function loadRobot(path: string): LoadedRobot {
     throw new RewarddError('E_ROBOT', `${path}: expected JSON, ${(e as Error).message}`);
   }
   const robot = parseRobot(json, path);
-  return { robot, hash: shortHash(canonicalJson(robot)), path };
+  const canon = canonicalJson(robot);
+  return { robot, hash: shortHash(canon), sha256: sha256Hex(canon), path };
 }
 
 export const observationNames = (r: RobotDescription): string[] => r.observations.map((f) => f.name);

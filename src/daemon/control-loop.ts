@@ -1,0 +1,324 @@
+import type { Clock } from '../core/clock.js';
+import type { LoadedRobot } from '../core/robot.js';
+import type { Mailbox } from '../core/mailbox.js';
+import { RECORD_SCHEMA, RewardStatus, SafetyFlag, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../core/records.js';
+import type { LoadedCalibration } from '../calibration/calibration.js';
+import { compileCalibration } from '../calibration/apply.js';
+import type { Link } from '../link/link.js';
+import { ObservationAssembler } from '../observation/observation.js';
+import { StepBatcher, type EncodedBatch } from '../episode/step-batcher.js';
+import type { HelloFrame } from '../protocol/frames.js';
+import type { ActionFilter } from './ports.js';
+import type { RewardSlot } from './reward-slot.js';
+import { episodeIdFactory } from './episode-ids.js';
+
+export interface ControlLoopEvents {
+  episodeStart(start: EpisodeStart): void;
+  batch(batch: EncodedBatch): void;
+  episodeEnd(end: EpisodeEnd): void;
+  /** Link and safety happenings worth a log line: lost link, MCU reboot, estop. */
+  notice(message: string): void;
+}
+
+export interface ControlLoopOptions {
+  robot: LoadedRobot;
+  calibration: LoadedCalibration;
+  link: Link;
+  reward: RewardSlot;
+  safety: ActionFilter;
+  /** Where the tick publishes the newest observation for the policy (robot order). */
+  observationMailbox: Mailbox | null;
+  /** Where the policy leaves its newest action (robot action order), stamped with the observation time it used. */
+  actionMailbox: Mailbox | null;
+  tickHz: number;
+  stepLimit: number;
+  batchCapacity: number;
+  /** Stop after this many episodes (0 = run until stopped). */
+  maxEpisodes: number;
+  /** Arm the link and the safety filter as soon as the MCU says HELLO (the sim's default). */
+  autoArm: boolean;
+  policy: EpisodeStart['policy'];
+  software: EpisodeStart['software'];
+  clock: Clock;
+  events: ControlLoopEvents;
+}
+
+export interface LoopStatus {
+  episode: string;
+  episodeIndex: number;
+  step: number;
+  rewardVersion: string;
+  rewardStatus: number;
+  rewardTotal: number;
+  termNames: readonly string[];
+  terms: number[];
+  safety: number;
+  armed: boolean;
+  estopped: boolean;
+  linkUp: boolean;
+  episodesDone: number;
+  linkCounters: Record<string, number>;
+}
+
+/**
+ * One control tick, start to end: poll the link, fold samples into the
+ * calibrated observation, hand it to the policy, filter the policy's newest
+ * action and send it, *then* evaluate the reward (so reward code never delays
+ * the actuators), and append the step to the episode. No I/O here: batches,
+ * start and end records leave through `events`.
+ */
+export class ControlLoop {
+  private assembler: ObservationAssembler | null = null;
+  private readonly batcher: StepBatcher;
+  private readonly nextId = episodeIdFactory();
+  private readonly na: number;
+  private readonly cmd64: Float64Array;
+  private readonly commanded: Float32Array;
+  private readonly applied: Float32Array;
+  private episodeIndex = -1;
+  private episodeId = '';
+  private step = 0;
+  private inEpisode = false;
+  private scenario: Record<string, unknown> = {};
+  private prevTNs = 0n;
+  private stopReason: EpisodeEndReason | null = null;
+  private linkUp = false;
+  private lastSafety = 0;
+  private hello: HelloFrame | null = null;
+  private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, versions: new Set<string>(), interventions: 0 };
+  episodesDone = 0;
+  /** True once maxEpisodes are done or a stop was requested and the episode ended. */
+  finished = false;
+
+  constructor(private readonly o: ControlLoopOptions) {
+    this.na = o.robot.robot.actions.length;
+    this.cmd64 = new Float64Array(this.na);
+    this.commanded = new Float32Array(this.na);
+    this.applied = new Float32Array(this.na);
+    this.batcher = new StepBatcher(
+      {
+        robot: o.robot.robot.name,
+        observationNames: o.robot.robot.observations.map((f) => f.name),
+        actionNames: o.robot.robot.actions.map((f) => f.name),
+        capacity: o.batchCapacity,
+      },
+      (b) => o.events.batch(b),
+    );
+  }
+
+  /** Opens the link and waits for the MCU's HELLO; its channels are checked against the robot. */
+  async open(): Promise<HelloFrame> {
+    const calibrate = compileCalibration(this.o.calibration.file, this.o.robot.robot.observations.map((f) => f.name));
+    const hello = await this.o.link.open({
+      onHello: (h, bootChanged) => {
+        this.hello = h;
+        this.assembler = new ObservationAssembler(this.o.robot.robot, h.channels, calibrate);
+        this.linkUp = true;
+        if (bootChanged) {
+          // A rebooted MCU lost its state: nothing moves until someone arms again.
+          this.o.safety.disarm();
+          this.o.events.notice(`MCU rebooted (boot id ${h.bootId.toString(16)}): disarmed until an explicit arm`);
+        }
+      },
+      onFrame: (f, hostNs) => {
+        if (f.type === 'SAMPLE') this.assembler?.fold(f, hostNs);
+        else if (f.type === 'FAULT') this.o.events.notice(`MCU fault ${f.code}: ${f.message}`);
+      },
+      onLost: (reason) => {
+        this.linkUp = false;
+        this.o.events.notice(`link lost: ${reason}`);
+      },
+    });
+    if (this.o.autoArm) {
+      this.o.safety.arm();
+      this.o.link.arm();
+    }
+    this.scenario = this.o.link.resetScenario(0);
+    return hello;
+  }
+
+  /** Ends the current episode at the next tick (its last step is logged), then finishes. */
+  requestStop(reason: EpisodeEndReason = 'shutdown'): void {
+    this.stopReason = reason;
+    if (!this.inEpisode) this.finished = true;
+  }
+
+  tick(nowNs: bigint): void {
+    if (this.finished) return;
+    const o = this.o;
+    o.link.poll(nowNs);
+    const asm = this.assembler;
+    if (!asm || asm.observation.samples === 0) return;
+    if (!this.inEpisode) {
+      if (!this.linkUp) return;
+      this.startEpisode(nowNs);
+    }
+    const obs = asm.observation;
+    o.observationMailbox?.write(obs.values, nowNs);
+
+    // Actuator path first: newest policy action -> safety filter -> link.
+    let cmdAt: bigint | null = null;
+    if (o.actionMailbox && o.actionMailbox.read(this.cmd64)) {
+      for (let i = 0; i < this.na; i++) this.commanded[i] = this.cmd64[i]!;
+      cmdAt = BigInt(Math.round(o.actionMailbox.lastTNs));
+    } else {
+      this.commanded.fill(0);
+    }
+    let safety = o.safety.apply(this.commanded, cmdAt, nowNs, this.applied);
+    if (cmdAt === null) safety |= SafetyFlag.no_action_yet;
+    if (!this.linkUp) this.applied.fill(0);
+    o.link.sendCommand(this.applied);
+    this.lastSafety = safety;
+
+    // Reward, off the actuator path.
+    const ep = { index: this.episodeIndex, id: this.episodeId };
+    const first = this.step === 0;
+    o.reward.beforeStep(first, ep);
+    const rt = o.reward.active;
+    const out = o.reward.out;
+    const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
+    rt.evaluate(obs.values, this.applied, dt, out);
+    this.prevTNs = nowNs;
+
+    const ok = out.status === RewardStatus.ok;
+    let end: EpisodeEndReason | null = null;
+    if (ok && out.success) end = 'success';
+    else if (ok && out.done) end = 'done';
+    else if (!this.linkUp) end = 'link_lost';
+    else if (o.safety.estopped) end = 'estop';
+    else if (this.stopReason) end = this.stopReason;
+    else if (this.step + 1 >= o.stepLimit) end = 'step_limit';
+    let flags = first ? StepFlag.first : 0;
+    if (end) flags |= StepFlag.last;
+    if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
+    if (ok && out.success) flags |= StepFlag.success;
+
+    this.batcher.push({
+      tNs: nowNs,
+      wallMs: o.clock.wallMs(),
+      obsTNs: asm.oldestSampleNs(),
+      obs: obs.values,
+      actionCommanded: this.commanded,
+      actionApplied: this.applied,
+      safety,
+      flags,
+      rewardVersion: rt.info.version,
+      termNames: rt.info.termNames,
+      rewardStatus: out.status,
+      rewardTotal: out.total,
+      rewardTerms: out.terms,
+      rewardReason: out.reason,
+    });
+    this.accumulate(rt.info.version, rt.info.termNames, out, safety);
+    o.reward.afterStep(ep);
+    this.step++;
+    if (end) this.endEpisode(end, nowNs);
+  }
+
+  private startEpisode(nowNs: bigint): void {
+    const o = this.o;
+    this.episodeIndex++;
+    this.step = 0;
+    this.inEpisode = true;
+    const wall = o.clock.wallMs();
+    this.episodeId = this.nextId(this.episodeIndex, wall);
+    this.batcher.beginEpisode(this.episodeId);
+    this.acc = { ret: 0, byTerm: new Map(), failures: 0, versions: new Set(), interventions: 0 };
+    // A swap queued for "next episode" lands here, so the start record names the version in force.
+    o.reward.beforeStep(true, { index: this.episodeIndex, id: this.episodeId });
+    const rt = o.reward.active;
+    rt.beginEpisode({ index: this.episodeIndex, id: this.episodeId });
+    const r = o.robot;
+    o.events.episodeStart({
+      schema: RECORD_SCHEMA,
+      episode: this.episodeId,
+      robot: r.robot.name,
+      index: this.episodeIndex,
+      startedWallMs: wall,
+      startedNs: nowNs.toString(),
+      tickHz: o.tickHz,
+      stepLimit: o.stepLimit,
+      observationNames: r.robot.observations.map((f) => f.name),
+      actionNames: r.robot.actions.map((f) => f.name),
+      robotDescription: { hash: r.hash, sha256: r.sha256, content: r.robot },
+      calibration: { hash: o.calibration.hash, sha256: o.calibration.sha256, content: o.calibration.file },
+      policy: o.policy,
+      reward: {
+        hash: rt.info.version,
+        sha256: rt.info.sha256,
+        content: rt.info.source,
+        name: rt.info.name,
+        weights: { ...rt.info.weights },
+        termNames: [...rt.info.termNames],
+        signer: null,
+      },
+      link: { kind: o.link.kind, detail: { ...o.link.detail, firmwareId: this.hello?.firmwareId, bootId: this.hello?.bootId, protocolVersion: this.hello?.protocolVersion } },
+      software: o.software,
+      scenario: this.scenario,
+    });
+  }
+
+  private accumulate(version: string, termNames: readonly string[], out: { status: number; total: number; terms: Float64Array }, safety: number): void {
+    const a = this.acc;
+    a.versions.add(version);
+    if (safety & ~SafetyFlag.no_action_yet) a.interventions++;
+    if (out.status !== RewardStatus.ok) {
+      a.failures++;
+      return;
+    }
+    a.ret += out.total;
+    for (let k = 0; k < termNames.length; k++) a.byTerm.set(termNames[k]!, (a.byTerm.get(termNames[k]!) ?? 0) + out.terms[k]!);
+  }
+
+  private endEpisode(reason: EpisodeEndReason, nowNs: bigint): void {
+    const o = this.o;
+    this.batcher.flush();
+    this.inEpisode = false;
+    this.episodesDone++;
+    o.events.episodeEnd({
+      schema: RECORD_SCHEMA,
+      episode: this.episodeId,
+      robot: o.robot.robot.name,
+      steps: this.step,
+      endedWallMs: o.clock.wallMs(),
+      endedNs: nowNs.toString(),
+      reason,
+      success: reason === 'success',
+      return: this.acc.ret,
+      returnByTerm: Object.fromEntries(this.acc.byTerm),
+      rewardFailures: this.acc.failures,
+      rewardVersions: [...this.acc.versions],
+      safetyInterventions: this.acc.interventions,
+      linkCounters: { ...o.link.counters() },
+    });
+    if (this.stopReason || (o.maxEpisodes > 0 && this.episodesDone >= o.maxEpisodes)) {
+      this.finished = true;
+      this.applied.fill(0);
+      o.link.sendCommand(this.applied);
+      return;
+    }
+    // Place the next scenario now, so the next tick already observes it.
+    this.scenario = o.link.resetScenario(this.episodeIndex + 1);
+  }
+
+  status(): LoopStatus {
+    const out = this.o.reward.out;
+    const rt = this.o.reward.active;
+    return {
+      episode: this.episodeId,
+      episodeIndex: this.episodeIndex,
+      step: this.step,
+      rewardVersion: rt.info.version,
+      rewardStatus: out.status,
+      rewardTotal: out.total,
+      termNames: rt.info.termNames,
+      terms: Array.from(out.terms),
+      safety: this.lastSafety,
+      armed: this.o.safety.armed,
+      estopped: this.o.safety.estopped,
+      linkUp: this.linkUp,
+      episodesDone: this.episodesDone,
+      linkCounters: { ...this.o.link.counters() },
+    };
+  }
+}

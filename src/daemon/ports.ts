@@ -1,0 +1,39 @@
+/**
+ * What the control loop needs from the reward and safety rooms, stated as
+ * structural interfaces so the loop can be driven by the real sandbox and
+ * filter in the daemon and by plain objects in tests.
+ */
+export interface RewardOutputLike {
+  status: number;
+  total: number;
+  terms: Float64Array;
+  success: boolean;
+  done: boolean;
+  reason: string;
+}
+
+export interface RewardEvaluator {
+  readonly info: {
+    readonly version: string;
+    readonly sha256: string;
+    readonly name: string;
+    readonly termNames: readonly string[];
+    readonly weights: Readonly<Record<string, number>>;
+    readonly source: string;
+    readonly filename: string;
+  };
+  beginEpisode(episode: { index: number; id: string }): void;
+  evaluate(obs: Float32Array, action: Float32Array, dt: number, out: RewardOutputLike): void;
+  dispose(): void;
+}
+
+export interface ActionFilter {
+  /** Writes the action to apply into out; returns SafetyFlag bits for what it changed. */
+  apply(commanded: Float32Array, commandedAtNs: bigint | null, nowNs: bigint, out: Float32Array): number;
+  estop(reason: string): void;
+  resetEstop(): void;
+  arm(): void;
+  disarm(): void;
+  readonly estopped: boolean;
+  readonly armed: boolean;
+}

@@ -1,0 +1,126 @@
+import type { Clock } from '../core/clock.js';
+
+export interface TickStats {
+  /** Ticks per second achieved over the last window. */
+  hz: number;
+  /** p50 / p99 / max of |actual period − nominal period| over the last window, µs. */
+  p50ErrorUs: number;
+  p99ErrorUs: number;
+  maxErrorUs: number;
+  /** Ticks skipped because the loop fell more than `maxLagPeriods` behind. */
+  skipped: number;
+  ticks: number;
+}
+
+export interface TickSchedulerOptions {
+  hz: number;
+  clock: Clock;
+  /** Spin (busy-wait) for the last part of each period, µs: Atomics.wait wakes up late by ~50-100 µs. */
+  spinUs?: number;
+  /** Falling further behind than this many periods drops the missed ticks instead of bursting. */
+  maxLagPeriods?: number;
+  /** Size of the ring of period errors used for the percentiles (the bound on its memory). */
+  window?: number;
+}
+
+/**
+ * Holds a fixed tick rate up to 1 kHz on a thread of its own: sleeps with
+ * Atomics.wait until `spinUs` before the deadline, then spins, then ticks.
+ * setTimeout cannot do this (its 1 ms granularity gives ~860 Hz, see
+ * REFERENCE.md), and a pure setImmediate spin burns a whole core.
+ *
+ * Between ticks it yields to the event loop once (setImmediate), so a link's
+ * I/O callbacks and control messages still run on this thread. Deadlines
+ * advance by whole periods from the start, so errors do not accumulate.
+ */
+export class TickScheduler {
+  private readonly periodNs: bigint;
+  private readonly spinNs: bigint;
+  private readonly maxLagNs: bigint;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  private readonly errors: Float64Array;
+  private errCount = 0;
+  private running = false;
+  private next = 0n;
+  private lastTick = 0n;
+  private skipped = 0;
+  private ticks = 0;
+  private windowStartNs = 0n;
+  private windowTicks = 0;
+  private lastHz = 0;
+  private doneResolve: (() => void) | null = null;
+
+  constructor(
+    private readonly o: TickSchedulerOptions,
+    private readonly onTick: (nowNs: bigint) => void,
+  ) {
+    if (!(o.hz > 0 && o.hz <= 5000)) throw new RangeError(`tick rate must be in (0, 5000] Hz, got ${o.hz}`);
+    this.periodNs = BigInt(Math.round(1e9 / o.hz));
+    this.spinNs = BigInt(Math.round((o.spinUs ?? 300) * 1000));
+    this.maxLagNs = this.periodNs * BigInt(o.maxLagPeriods ?? 5);
+    this.errors = new Float64Array(o.window ?? 4096);
+  }
+
+  /** Runs until stop(); resolves when the loop has exited. */
+  run(): Promise<void> {
+    this.running = true;
+    const now = this.o.clock.nowNs();
+    this.next = now + this.periodNs;
+    this.windowStartNs = now;
+    return new Promise((resolve) => {
+      this.doneResolve = resolve;
+      setImmediate(this.loop);
+    });
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private readonly loop = (): void => {
+    if (!this.running) {
+      this.doneResolve?.();
+      return;
+    }
+    const clock = this.o.clock;
+    let now = clock.nowNs();
+    const sleepNs = this.next - now - this.spinNs;
+    if (sleepNs > 0n) Atomics.wait(this.sleeper, 0, 0, Number(sleepNs) / 1e6);
+    while ((now = clock.nowNs()) < this.next) {
+      /* spin: the last few hundred µs, for a tight period */
+    }
+    if (this.lastTick !== 0n) this.record(Number(now - this.lastTick - this.periodNs) / 1000);
+    this.lastTick = now;
+    this.onTick(now);
+    this.ticks++;
+    this.windowTicks++;
+    this.next += this.periodNs;
+    const after = clock.nowNs();
+    if (after - this.next > this.maxLagNs) {
+      const behind = (after - this.next) / this.periodNs;
+      this.skipped += Number(behind);
+      this.next += behind * this.periodNs;
+    }
+    setImmediate(this.loop);
+  };
+
+  private record(errUs: number): void {
+    this.errors[this.errCount % this.errors.length] = Math.abs(errUs);
+    this.errCount++;
+  }
+
+  /** Percentiles over the last `window` periods; the rate over the time since the previous call. */
+  stats(): TickStats {
+    const now = this.o.clock.nowNs();
+    const spanS = Number(now - this.windowStartNs) / 1e9;
+    if (spanS > 0.2) {
+      this.lastHz = this.windowTicks / spanS;
+      this.windowTicks = 0;
+      this.windowStartNs = now;
+    }
+    const n = Math.min(this.errCount, this.errors.length);
+    const sorted = Float64Array.from(this.errors.subarray(0, n)).sort();
+    const pct = (p: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
+    return { hz: this.lastHz, p50ErrorUs: pct(0.5), p99ErrorUs: pct(0.99), maxErrorUs: n ? sorted[n - 1]! : 0, skipped: this.skipped, ticks: this.ticks };
+  }
+}
