@@ -1,0 +1,127 @@
+/**
+ * TF.js models on the fastest backend this machine has, picked at run time:
+ * `tensorflow` (native libtensorflow) when @tensorflow/tfjs-node is installed,
+ * else `wasm` (XNNPACK, SIMD), else the pure-JS `cpu` backend. The choice is
+ * returned so the daemon can show it and record it in the episode start.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
+import { RewarddError } from '../core/errors.js';
+import type { ModelSpec } from './manifest.js';
+
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type TfBackendPreference = 'auto' | TfBackendName;
+
+let tfModule: typeof TF | null = null;
+let activeBackend: TfBackendName | null = null;
+
+async function importTf(): Promise<typeof TF> {
+  tfModule ??= await import('@tensorflow/tfjs');
+  return tfModule;
+}
+
+async function tryTensorflow(tf: typeof TF): Promise<boolean> {
+  try {
+    // tfjs-node registers the 'tensorflow' backend with the shared tfjs-core on import.
+    const name = '@tensorflow/tfjs-node';
+    await import(name);
+    return await tf.setBackend('tensorflow');
+  } catch {
+    return false;
+  }
+}
+
+async function tryWasm(tf: typeof TF): Promise<boolean> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // In Node the .wasm binaries are read from disk: point the backend at the package's dist folder.
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+    return await tf.setBackend('wasm');
+  } catch {
+    return false;
+  }
+}
+
+/** Selects (once per thread) and returns the TF.js backend. */
+export async function selectTfBackend(pref: TfBackendPreference = 'auto'): Promise<{ tf: typeof TF; backend: TfBackendName }> {
+  const tf = await importTf();
+  if (activeBackend && (pref === 'auto' || pref === activeBackend)) return { tf, backend: activeBackend };
+  const order: TfBackendName[] = pref === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [pref];
+  for (const b of order) {
+    const ok = b === 'tensorflow' ? await tryTensorflow(tf) : b === 'wasm' ? await tryWasm(tf) : await tf.setBackend('cpu');
+    if (ok) {
+      await tf.ready();
+      activeBackend = b;
+      return { tf, backend: b };
+    }
+  }
+  throw new RewarddError('E_POLICY', `TF.js backend: expected "${pref}" to be available, found it cannot be initialised here`);
+}
+
+function artifactsFrom(dir: string, spec: ModelSpec): TF.io.ModelArtifacts {
+  const path = join(dir, spec.path);
+  const mj = JSON.parse(readFileSync(path, 'utf8')) as {
+    modelTopology: object;
+    format?: string;
+    weightsManifest: { paths: string[]; weights: TF.io.WeightsManifestEntry[] }[];
+  };
+  const specs: TF.io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of mj.weightsManifest) {
+    specs.push(...group.weights);
+    for (const p of group.paths) buffers.push(readFileSync(join(dirname(path), p)));
+  }
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+  return { modelTopology: mj.modelTopology, ...(mj.format ? { format: mj.format } : {}), weightSpecs: specs, weightData };
+}
+
+export interface TfModel {
+  /** Batch-1 inference: input has the model's input width, out receives its output. */
+  run(input: Float32Array, out: Float32Array): void;
+  dispose(): void;
+}
+
+export async function loadTfModel(tf: typeof TF, dir: string, spec: ModelSpec, inputs: number, outputs: number): Promise<TfModel> {
+  const handler = { load: async () => artifactsFrom(dir, spec) };
+  let predict: (x: TF.Tensor) => TF.Tensor;
+  let dispose: () => void;
+  try {
+    if (spec.format === 'tfjs-layers') {
+      const m = await tf.loadLayersModel(handler);
+      predict = (x) => m.predict(x) as TF.Tensor;
+      dispose = () => m.dispose();
+    } else {
+      const m = await tf.loadGraphModel(handler);
+      const outName = spec.output;
+      predict = (x) => {
+        const feed = { [spec.input ?? m.inputs[0]?.name ?? 'obs']: x };
+        return (outName ? m.execute(feed, outName) : m.execute(feed)) as TF.Tensor;
+      };
+      dispose = () => m.dispose();
+    }
+  } catch (e) {
+    throw new RewarddError('E_POLICY', `${spec.path}: expected a loadable ${spec.format} model, ${(e as Error).message}`);
+  }
+  const model: TfModel = {
+    run(input, out) {
+      const y = tf.tidy(() => predict(tf.tensor2d(input, [1, inputs])));
+      const data = y.dataSync();
+      y.dispose();
+      if (data.length !== outputs) throw new RewarddError('E_POLICY_CONTRACT', `${spec.path}: expected ${outputs} outputs (policy.json actions), found ${data.length}`);
+      out.set(data);
+    },
+    dispose,
+  };
+  // One dry run: a model whose input width disagrees with policy.json fails at load, not on the robot.
+  try {
+    model.run(new Float32Array(inputs), new Float32Array(outputs));
+  } catch (e) {
+    if (e instanceof RewarddError) throw e;
+    throw new RewarddError('E_POLICY_CONTRACT', `${spec.path}: expected a model taking [1, ${inputs}] (policy.json observations), ${(e as Error).message}`);
+  }
+  return model;
+}
