@@ -1,0 +1,414 @@
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RewarddError } from '../core/errors.js';
+import { encodeRecord, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
+import { recoverOutbox, segmentName, writeAckMark } from './recovery.js';
+import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from './options.js';
+
+/**
+ * The robot's disk outbox: every episode record is appended to a segment file
+ * (checksummed, see record-format.ts) before it is handed to MQTT, and is
+ * forgotten only after its PUBACK. `append` is synchronous and O(1): encoding,
+ * writes and fsyncs run asynchronously on libuv's thread pool, so the control
+ * loop never waits on the disk. Records are handed out strictly in id order.
+ *
+ * Bounds: unacknowledged bytes <= maxBytes (full-policy in options.ts);
+ * payloads kept in memory <= memoryBytes (the rest is read back from disk).
+ */
+interface Entry {
+  id: number;
+  kind: RecordKindCode;
+  topic: string;
+  steps: number;
+  size: number;
+  segment: number; // 0 until written
+  offset: number;
+  /** In memory: until written always; afterwards only while within memoryBytes. */
+  payload: Uint8Array | undefined;
+  state: 'queued' | 'written' | 'sent' | 'done';
+}
+
+interface Segment {
+  n: number;
+  path: string;
+  bytes: number;
+  live: number;
+  read?: Promise<FileHandle>;
+}
+
+export interface ReadyRecord {
+  id: number;
+  kind: RecordKindCode;
+  topic: string;
+  steps: number;
+  payload: Uint8Array;
+}
+
+export interface OutboxStats {
+  /** Unacknowledged records and their steps / bytes. */
+  pendingRecords: number;
+  pendingSteps: number;
+  pendingBytes: number;
+  ackedSteps: number;
+  ackedRecords: number;
+  droppedRecords: number;
+  droppedSteps: number;
+  quarantinedRanges: number;
+  quarantinedBytes: number;
+  /** Records recovered from disk at open. */
+  replayedRecords: number;
+  writeErrors: number;
+  /** Records that failed their checksum when read back for sending (after start-up). */
+  corruptRecords: number;
+  memoryBytes: number;
+  segments: number;
+  /** False while the full-policy refuses new episodes. */
+  acceptingEpisodes: boolean;
+  /** True while at the hard bound (alarm). */
+  full: boolean;
+}
+
+const recordHeaderEstimate = (m: OutboxMessage): number => 12 + 15 + Buffer.byteLength(m.topic) + m.payload.byteLength;
+
+export class Outbox {
+  private readonly o: ResolvedOutboxOptions;
+  private entries: Entry[] = [];
+  private head = 0; // first not-done entry
+  private cursor = 0; // next entry to hand out
+  private nextId: number;
+  private ackedId: number;
+  private ackMarkWritten: number;
+  private readonly segments = new Map<number, Segment>();
+  private current: { seg: Segment; fh: FileHandle } | undefined;
+  private nextSegment: number;
+  private writeQueue: Entry[] = [];
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+  private lastSyncNs = 0n;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private ackFlushing: Promise<void> | undefined;
+  private closed = false;
+  private full = false;
+  private readonly s = { pendingRecords: 0, pendingSteps: 0, pendingBytes: 0, ackedSteps: 0, ackedRecords: 0, droppedRecords: 0, droppedSteps: 0, writeErrors: 0, memoryBytes: 0, corruptRecords: 0 };
+  /** Payload bytes appended but not yet written: the part of memory that cannot be evicted. */
+  private queuedBytes = 0;
+  private readonly recovered: { ranges: number; bytes: number; records: number };
+  /** Called when records become ready to hand out; the publisher's pump. */
+  onReady: () => void = () => {};
+  /** Called once when the outbox becomes full or stops being full. */
+  onAlarm: (full: boolean) => void = () => {};
+
+  private constructor(o: ResolvedOutboxOptions, rec: Awaited<ReturnType<typeof recoverOutbox>>) {
+    this.o = o;
+    this.nextId = rec.lastId + 1;
+    this.ackedId = rec.ackedId;
+    this.ackMarkWritten = rec.ackedId;
+    this.nextSegment = rec.lastSegment + 1;
+    for (const sg of rec.segments) this.segments.set(sg.n, { ...sg, live: 0 });
+    for (const r of rec.records) {
+      this.entries.push({ ...r, payload: undefined, state: 'written' });
+      this.segments.get(r.segment)!.live += 1;
+      this.s.pendingRecords += 1;
+      this.s.pendingSteps += r.steps;
+      this.s.pendingBytes += r.size;
+    }
+    this.recovered = { ranges: rec.quarantinedRanges, bytes: rec.quarantinedBytes, records: rec.records.length };
+  }
+
+  static async open(opts: OutboxOptions): Promise<Outbox> {
+    const o = resolveOutboxOptions(opts);
+    try {
+      return new Outbox(o, await recoverOutbox(o.dir));
+    } catch (e) {
+      throw new RewarddError('E_OUTBOX', `outbox ${o.dir}: cannot open: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  get acceptingEpisodes(): boolean {
+    if (this.o.fullPolicy === 'drop-oldest') return true;
+    return this.s.pendingBytes + this.o.episodeReserveBytes < this.o.maxBytes;
+  }
+
+  /**
+   * Queues a record. Never throws and never waits. Returns false when the
+   * full-policy refused it (counted in droppedRecords / droppedSteps).
+   */
+  append(m: OutboxMessage): boolean {
+    if (this.closed) return this.drop(m);
+    const size = recordHeaderEstimate(m);
+    if (m.kind === RecordKind.start && !this.acceptingEpisodes) {
+      this.setFull(true);
+      return this.drop(m);
+    }
+    // A stalled disk must not grow memory without bound: unwritten payloads count against memoryBytes.
+    if (this.queuedBytes + m.payload.byteLength > Math.max(this.o.memoryBytes, 4 * m.payload.byteLength)) {
+      this.setFull(true);
+      return this.drop(m);
+    }
+    if (this.s.pendingBytes + size > this.o.maxBytes) {
+      if (this.o.fullPolicy === 'drop-oldest') this.dropOldestEpisode(size);
+      if (this.s.pendingBytes + size > this.o.maxBytes) {
+        this.setFull(true);
+        return this.drop(m);
+      }
+    }
+    const e: Entry = { id: this.nextId++, kind: m.kind, topic: m.topic, steps: m.steps, size, segment: 0, offset: 0, payload: m.payload, state: 'queued' };
+    this.entries.push(e);
+    this.s.pendingRecords += 1;
+    this.queuedBytes += m.payload.byteLength;
+    this.s.pendingSteps += e.steps;
+    this.s.pendingBytes += size;
+    this.s.memoryBytes += m.payload.byteLength;
+    this.writeQueue.push(e);
+    this.writing ??= this.writeLoop();
+    return true;
+  }
+
+  /** Counts a record the caller refused on the outbox's behalf (steps of a refused episode). */
+  refuse(steps: number): false {
+    return this.drop({ kind: RecordKind.steps, topic: '', steps, payload: new Uint8Array(0) });
+  }
+
+  private drop(m: OutboxMessage): false {
+    this.s.droppedRecords += 1;
+    this.s.droppedSteps += m.steps;
+    return false;
+  }
+
+  private setFull(full: boolean): void {
+    if (this.full === full) return;
+    this.full = full;
+    this.onAlarm(full);
+  }
+
+  /** 'drop-oldest': frees the oldest unsent episode run (start .. next start). */
+  private dropOldestEpisode(need: number): void {
+    while (this.s.pendingBytes + need > this.o.maxBytes) {
+      let i = this.cursor;
+      while (i < this.entries.length && this.entries[i]!.kind !== RecordKind.start) i++;
+      let j = i + 1;
+      while (j < this.entries.length && this.entries[j]!.kind !== RecordKind.start) j++;
+      if (i >= this.entries.length || j >= this.entries.length) return; // only the running episode left
+      for (let k = i; k < j; k++) {
+        const e = this.entries[k]!;
+        this.s.droppedRecords += 1;
+        this.s.droppedSteps += e.steps;
+        this.finish(e);
+      }
+      this.entries.splice(i, j - i);
+    }
+  }
+
+  private async writeLoop(): Promise<void> {
+    while (this.writeQueue.length > 0) {
+      const batch = this.writeQueue;
+      this.writeQueue = [];
+      try {
+        const cur = await this.currentSegment();
+        const frames: Buffer[] = [];
+        let off = cur.seg.bytes;
+        for (const e of batch) {
+          if (e.state === 'done') continue; // dropped before it reached the disk
+          const frame = encodeRecord(e.id, { kind: e.kind, topic: e.topic, steps: e.steps, payload: e.payload ?? new Uint8Array(0) });
+          e.size = frame.length;
+          e.segment = cur.seg.n;
+          e.offset = off;
+          off += frame.length;
+          cur.seg.live += 1;
+          frames.push(frame);
+        }
+        if (frames.length > 0) await cur.fh.writev(frames);
+        cur.seg.bytes = off;
+        this.dirty = true;
+        await this.maybeSync(false);
+        if (cur.seg.bytes >= this.o.segmentBytes) await this.rotate();
+      } catch {
+        // Disk failed (full, removed): keep the records in memory and still publish them.
+        this.s.writeErrors += 1;
+      }
+      for (const e of batch) {
+        if (e.state !== 'queued') continue;
+        e.state = 'written';
+        this.queuedBytes -= e.payload?.byteLength ?? 0;
+      }
+      this.trimMemory();
+      this.onReady();
+    }
+    this.writing = undefined;
+  }
+
+  private async currentSegment(): Promise<{ seg: Segment; fh: FileHandle }> {
+    if (this.current) return this.current;
+    const n = this.nextSegment++;
+    const seg: Segment = { n, path: join(this.o.dir, segmentName(n)), bytes: 0, live: 0 };
+    const fh = await open(seg.path, 'a');
+    this.segments.set(n, seg);
+    this.current = { seg, fh };
+    return this.current;
+  }
+
+  private async rotate(): Promise<void> {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    await this.maybeSync(true);
+    await cur.fh.close();
+    if (cur.seg.live === 0) await this.removeSegment(cur.seg);
+  }
+
+  private async maybeSync(force: boolean): Promise<void> {
+    if (!this.current || !this.dirty || this.o.fsync === 'never') return;
+    const now = this.o.clock.nowNs();
+    if (this.o.fsync === 'interval' && !force && now - this.lastSyncNs < BigInt(this.o.fsyncIntervalMs) * 1_000_000n) return;
+    this.dirty = false;
+    this.lastSyncNs = now;
+    await this.current.fh.datasync();
+  }
+
+  /** Keeps written payloads in memory only while within memoryBytes (oldest-first eviction would re-read soonest, so newest are evicted). */
+  private trimMemory(): void {
+    if (this.s.memoryBytes <= this.o.memoryBytes) return;
+    for (let i = this.entries.length - 1; i >= this.cursor && this.s.memoryBytes > this.o.memoryBytes; i--) {
+      const e = this.entries[i]!;
+      if (e.payload && e.state === 'written' && e.segment !== 0) {
+        this.s.memoryBytes -= e.payload.byteLength;
+        e.payload = undefined;
+      }
+    }
+  }
+
+  /** The next written, not yet handed-out record, in id order; undefined if none is ready. */
+  async takeNext(): Promise<ReadyRecord | undefined> {
+    const e = this.entries[this.cursor];
+    if (!e || e.state === 'queued') return undefined;
+    this.cursor += 1;
+    e.state = 'sent';
+    let payload = e.payload;
+    if (!payload) {
+      try {
+        payload = await this.readBack(e);
+      } catch {
+        // The file changed under us since start-up: count it and go on with the rest.
+        this.s.corruptRecords += 1;
+        this.ack(e.id);
+        return this.takeNext();
+      }
+    }
+    return { id: e.id, kind: e.kind, topic: e.topic, steps: e.steps, payload };
+  }
+
+  private async readBack(e: Entry): Promise<Uint8Array> {
+    const seg = this.segments.get(e.segment);
+    if (!seg) throw new RewarddError('E_OUTBOX', `record ${e.id}: expected segment ${e.segment}, found none`);
+    const fh = await (seg.read ??= open(seg.path, 'r'));
+    const buf = Buffer.allocUnsafe(e.size);
+    await fh.read(buf, 0, e.size, e.offset);
+    const r = parseRecord(buf, 0);
+    if (!r.ok || r.record.id !== e.id) throw new RewarddError('E_OUTBOX', `record ${e.id} in ${seg.path}@${e.offset}: expected a valid record, found ${r.ok ? `id ${r.record.id}` : r.reason}`);
+    return r.record.payload;
+  }
+
+  /** PUBACK received for a record: it is done and its bytes are released. */
+  ack(id: number): void {
+    // Acks arrive in order almost always; search from the head.
+    for (let i = this.head; i < this.cursor; i++) {
+      const e = this.entries[i]!;
+      if (e.id !== id) continue;
+      if (e.state === 'done') return;
+      this.s.ackedSteps += e.steps;
+      this.s.ackedRecords += 1;
+      this.finish(e);
+      break;
+    }
+    while (this.head < this.entries.length && this.entries[this.head]!.state === 'done') {
+      this.ackedId = this.entries[this.head]!.id;
+      this.head += 1;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.cursor -= this.head;
+      this.head = 0;
+    }
+    if (this.full && this.s.pendingBytes + this.o.episodeReserveBytes < this.o.maxBytes) this.setFull(false);
+    this.scheduleAckMark();
+  }
+
+  private finish(e: Entry): void {
+    if (e.state === 'queued') this.queuedBytes -= e.payload?.byteLength ?? 0;
+    e.state = 'done';
+    this.s.pendingRecords -= 1;
+    this.s.pendingSteps -= e.steps;
+    this.s.pendingBytes -= e.size;
+    if (e.payload) this.s.memoryBytes -= e.payload.byteLength;
+    e.payload = undefined;
+    const seg = this.segments.get(e.segment);
+    if (seg && --seg.live === 0 && seg !== this.current?.seg) void this.removeSegment(seg).catch(() => {});
+  }
+
+  private async removeSegment(seg: Segment): Promise<void> {
+    this.segments.delete(seg.n);
+    if (seg.read) await (await seg.read).close().catch(() => {});
+    await unlink(seg.path).catch(() => {});
+  }
+
+  /** Records handed out but not acknowledged go back to the front (a new MQTT session). */
+  rewind(): void {
+    for (let i = this.head; i < this.cursor; i++) if (this.entries[i]!.state === 'sent') this.entries[i]!.state = 'written';
+    this.cursor = this.head;
+    while (this.cursor < this.entries.length && this.entries[this.cursor]!.state === 'done') this.cursor++;
+  }
+
+  private scheduleAckMark(): void {
+    if (this.ackTimer || this.ackedId === this.ackMarkWritten) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      void this.flushAckMark();
+    }, this.o.ackFlushMs);
+  }
+
+  private async flushAckMark(): Promise<void> {
+    while (this.ackFlushing) await this.ackFlushing;
+    if (this.ackedId === this.ackMarkWritten) return;
+    const id = this.ackedId;
+    this.ackFlushing = writeAckMark(this.o.dir, id).then(
+      () => void (this.ackMarkWritten = id),
+      () => void (this.s.writeErrors += 1),
+    );
+    await this.ackFlushing;
+    this.ackFlushing = undefined;
+  }
+
+  /** True when every queued record has reached the disk. */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  stats(): OutboxStats {
+    return {
+      ...this.s,
+      quarantinedRanges: this.recovered.ranges,
+      quarantinedBytes: this.recovered.bytes,
+      replayedRecords: this.recovered.records,
+      segments: this.segments.size,
+      acceptingEpisodes: this.acceptingEpisodes,
+      full: this.full,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushed();
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    await this.flushAckMark();
+    if (this.current) {
+      this.dirty = true;
+      await this.maybeSync(true).catch(() => {});
+      await this.current.fh.close().catch(() => {});
+      const seg = this.current.seg;
+      this.current = undefined;
+      if (seg.live === 0) await this.removeSegment(seg);
+    }
+    for (const seg of this.segments.values()) if (seg.read) await (await seg.read).close().catch(() => {});
+  }
+}

@@ -1,0 +1,79 @@
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { RobotTopics } from './topics.js';
+
+/**
+ * Commands a robot accepts over MQTT:
+ * - `reward/set`: the payload is a reward program's source text. The result goes back to
+ *   the sender on its MQTT 5 response topic with its correlation data; a 3.1.1 sender (no
+ *   response topic) gets it on `reward/set/result`, with `correlation` copied from a JSON
+ *   envelope `{"source": "...", "correlation": "..."}` if it sent one.
+ * - `estop`: `stop` / `reset` as plain text or `{"action": "stop"|"reset", "reason": "..."}`.
+ *   Anything else is read as `stop`: an unreadable e-stop must still stop the robot.
+ */
+export type RewardSetResult = { ok: true; version: string; name?: string } | { ok: false; error: string };
+
+export interface EstopCommand {
+  action: 'stop' | 'reset';
+  reason: string;
+}
+
+export interface CommandHandlers {
+  onRewardSet?(source: string, reply: (result: RewardSetResult) => void): void;
+  onEstop?(cmd: EstopCommand): void;
+}
+
+/** Bound on a reward source accepted over MQTT; larger pushes are refused with a reason. */
+export const MAX_REWARD_SOURCE_BYTES = 256 * 1024;
+
+export function parseEstop(payload: Buffer): EstopCommand {
+  const text = payload.toString('utf8').trim();
+  if (text === 'reset' || text === 'stop') return { action: text, reason: 'mqtt' };
+  try {
+    const j = JSON.parse(text) as { action?: unknown; reason?: unknown };
+    const reason = typeof j.reason === 'string' ? j.reason : 'mqtt';
+    if (j.action === 'reset') return { action: 'reset', reason };
+    return { action: 'stop', reason };
+  } catch {
+    return { action: 'stop', reason: `unreadable estop payload (${payload.length} bytes)` };
+  }
+}
+
+export function handleCommand(client: MqttClient, topics: RobotTopics, handlers: CommandHandlers, topic: string, payload: Buffer, packet: IPublishPacket): boolean {
+  if (topic === topics.estop) {
+    handlers.onEstop?.(parseEstop(payload));
+    return true;
+  }
+  if (topic !== topics.rewardSet) return false;
+  const responseTopic = packet.properties?.responseTopic;
+  const correlationData = packet.properties?.correlationData;
+  let source = payload.toString('utf8');
+  let correlation: string | undefined;
+  if (!responseTopic && source.trimStart().startsWith('{')) {
+    try {
+      const env = JSON.parse(source) as { source?: unknown; correlation?: unknown };
+      if (typeof env.source === 'string') source = env.source;
+      if (typeof env.correlation === 'string') correlation = env.correlation;
+    } catch {
+      // Not an envelope: the whole payload is the source and the reward loader will say what is wrong.
+    }
+  }
+  let replied = false;
+  const reply = (result: RewardSetResult): void => {
+    if (replied) return;
+    replied = true;
+    const body = JSON.stringify(correlation === undefined ? result : { ...result, correlation });
+    if (responseTopic) {
+      client.publish(responseTopic, body, { qos: 1, properties: correlationData ? { correlationData } : {} });
+    } else {
+      client.publish(topics.rewardSetResult, body, { qos: 1 });
+    }
+  };
+  if (payload.length > MAX_REWARD_SOURCE_BYTES) {
+    reply({ ok: false, error: `E_CONFIG: reward source: expected at most ${MAX_REWARD_SOURCE_BYTES} bytes, found ${payload.length}` });
+  } else if (!handlers.onRewardSet) {
+    reply({ ok: false, error: 'E_CONFIG: this robot does not accept reward pushes' });
+  } else {
+    handlers.onRewardSet(source, reply);
+  }
+  return true;
+}

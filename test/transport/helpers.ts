@@ -1,0 +1,49 @@
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+
+export const MQTT_URL = process.env.MQTT_URL;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const tmpDir = (tag: string): string => mkdtempSync(join(tmpdir(), `rewardd-${tag}-`));
+/** A topic prefix no other test file uses, so parallel files share a broker safely. */
+export const uniquePrefix = (): string => `rwtest/${randomBytes(5).toString('hex')}`;
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Collected {
+  client: MqttClient;
+  messages: { topic: string; payload: Buffer; retain: boolean }[];
+  close(): Promise<void>;
+}
+
+export async function collect(url: string, filter: string): Promise<Collected> {
+  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200 });
+  const messages: Collected['messages'] = [];
+  client.on('message', (topic, payload, packet) => messages.push({ topic, payload, retain: packet.retain }));
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => client.subscribe(filter, { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+    client.once('error', reject);
+  });
+  return { client, messages, close: () => new Promise<void>((r) => client.end(true, {}, () => r())) };
+}
