@@ -33,6 +33,8 @@ export interface ControlLoopOptions {
   tickHz: number;
   stepLimit: number;
   batchCapacity: number;
+  /** A partial batch is handed over once its first step is this old, so subscribers see steps within about this delay. */
+  batchMaxAgeNs: bigint;
   /** Stop after this many episodes (0 = run until stopped). */
   maxEpisodes: number;
   /** Arm the link and the safety filter as soon as the MCU says HELLO (the sim's default). */
@@ -81,6 +83,7 @@ export class ControlLoop {
   private inEpisode = false;
   private scenario: Record<string, unknown> = {};
   private prevTNs = 0n;
+  private batchFirstNs = 0n;
   private stopReason: EpisodeEndReason | null = null;
   private linkUp = false;
   private lastSafety = 0;
@@ -185,7 +188,7 @@ export class ControlLoop {
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
     else if (!this.linkUp) end = 'link_lost';
-    else if (o.safety.estopped) end = 'estop';
+    else if (o.safety.state().estop.latched) end = 'estop';
     else if (this.stopReason) end = this.stopReason;
     else if (this.step + 1 >= o.stepLimit) end = 'step_limit';
     let flags = first ? StepFlag.first : 0;
@@ -213,6 +216,8 @@ export class ControlLoop {
     o.reward.afterStep(ep);
     this.step++;
     if (end) this.endEpisode(end, nowNs);
+    else if (this.batcher.pendingRows === 1) this.batchFirstNs = nowNs;
+    else if (this.batcher.pendingRows > 1 && nowNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
   }
 
   private startEpisode(nowNs: bigint): void {
@@ -314,8 +319,8 @@ export class ControlLoop {
       termNames: rt.info.termNames,
       terms: Array.from(out.terms),
       safety: this.lastSafety,
-      armed: this.o.safety.armed,
-      estopped: this.o.safety.estopped,
+      armed: this.o.safety.state().armed,
+      estopped: this.o.safety.state().estop.latched,
       linkUp: this.linkUp,
       episodesDone: this.episodesDone,
       linkCounters: { ...this.o.link.counters() },

@@ -34,6 +34,5 @@ export interface ActionFilter {
   resetEstop(): void;
   arm(): void;
   disarm(): void;
-  readonly estopped: boolean;
-  readonly armed: boolean;
+  state(): { armed: boolean; estop: { latched: boolean } };
 }

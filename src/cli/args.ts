@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util';
+import { RewarddError } from '../core/errors.js';
+
+export interface FlagSpec {
+  flag: string;
+  type: 'string' | 'number' | 'boolean';
+}
+
+/**
+ * Strict argument parsing shared by the verbs: unknown options and missing
+ * values are one-line E_CONFIG errors; booleans also accept --no-<flag>.
+ * Returns values keyed by flag name (strings, or true/false).
+ */
+export function parseFlags(argv: string[], specs: readonly FlagSpec[], allowPositionals = false): { values: Record<string, string | boolean>; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const s of specs) {
+    options[s.flag] = { type: s.type === 'boolean' ? 'boolean' : 'string' };
+    if (s.type === 'boolean') options[`no-${s.flag}`] = { type: 'boolean' };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (e) {
+    throw new RewarddError('E_CONFIG', (e as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  const values: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (v === undefined) continue;
+    if (k.startsWith('no-') && options[k.slice(3)]) values[k.slice(3)] = false;
+    else values[k] = v as string | boolean;
+  }
+  return { values, positionals: parsed.positionals };
+}

@@ -1,0 +1,50 @@
+import { isRewarddError } from '../core/errors.js';
+import { rewarddVersion } from '../core/version.js';
+
+/**
+ * `rewardd <verb>`: parses nothing itself; each verb module owns its flags
+ * and help. Verbs load lazily, so `rewardd record` on a laptop never loads
+ * the policy runtimes or the sandbox.
+ */
+type Verb = { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number>; help: string }> };
+
+const VERBS: Record<string, Verb> = {
+  run: { summary: 'run the robot: sensors -> policy -> safety -> actuators, rewards, episode log', load: () => import('./run.js') },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(VERBS).map((k) => k.length));
+  return [
+    `rewardd ${rewarddVersion()}: a reward runtime for real robots`,
+    '',
+    'Usage: rewardd <verb> [options]     (rewardd <verb> --help for its options)',
+    '',
+    ...Object.entries(VERBS).map(([k, v]) => `  ${k.padEnd(w)}  ${v.summary}`),
+  ].join('\n');
+}
+
+export async function cli(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version') {
+    process.stdout.write(`${rewarddVersion()}\n`);
+    return 0;
+  }
+  const v = VERBS[verb];
+  if (!v) {
+    process.stderr.write(`rewardd: unknown verb "${verb}"; expected one of ${Object.keys(VERBS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    const mod = await v.load();
+    return await mod.main(rest);
+  } catch (e) {
+    // One line, coded when we know what went wrong; the stack only when we do not.
+    if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message}\n`);
+    else process.stderr.write(`rewardd ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,141 @@
+import { existsSync, statSync } from 'node:fs';
+import { RewarddError } from '../core/errors.js';
+
+/**
+ * Every option of `rewardd run`, its default, and the one normaliser that
+ * rejects bad values before anything starts. The help text is generated from
+ * this table, so code, --help and docs cannot disagree about a default.
+ */
+export interface RunConfig {
+  robot: string;
+  link: string;
+  reward: string;
+  policy: string;
+  calibration: string;
+  mqtt: string;
+  brokerHost: string;
+  brokerPort: number;
+  prefix: string;
+  hz: number;
+  stepLimit: number;
+  episodes: number;
+  duration: number;
+  batchSteps: number;
+  batchMaxAgeMs: number;
+  rewardBudgetMs: number;
+  rewardMemoryMb: number;
+  rollbackAfter: number;
+  swap: 'now' | 'next-episode';
+  watchReward: boolean;
+  stateDir: string;
+  seed: number;
+  status: boolean;
+}
+
+interface OptionSpec {
+  key: keyof RunConfig;
+  flag: string;
+  type: 'string' | 'number' | 'boolean';
+  default: string | number | boolean;
+  help: string;
+}
+
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { key: 'robot', flag: 'robot', type: 'string', default: 'robots/rover.json', help: 'robot description (observation and action names, units, limits)' },
+  { key: 'link', flag: 'link', type: 'string', default: 'sim', help: 'sim | serial:/dev/ttyACM0[@baud] | johnny-five:/dev/ttyACM0' },
+  { key: 'reward', flag: 'reward', type: 'string', default: 'rewards/reach-beacon.reward.js', help: 'reward program file (.js or .ts)' },
+  { key: 'policy', flag: 'policy', type: 'string', default: 'policies/rover-reach', help: 'policy folder with policy.json and its model' },
+  { key: 'calibration', flag: 'calibration', type: 'string', default: 'calibration/rover.json', help: 'calibration file ("identity" for none)' },
+  { key: 'mqtt', flag: 'mqtt', type: 'string', default: 'embedded', help: 'broker URL (mqtt://, mqtts://), or "embedded" to start one in-process' },
+  { key: 'brokerHost', flag: 'broker-host', type: 'string', default: '127.0.0.1', help: 'embedded broker: address to listen on' },
+  { key: 'brokerPort', flag: 'broker-port', type: 'number', default: 1884, help: 'embedded broker: port (0 = any free port; the port is printed)' },
+  { key: 'prefix', flag: 'prefix', type: 'string', default: 'rewardd/v1', help: 'MQTT topic prefix; topics are <prefix>/<robot>/...' },
+  { key: 'hz', flag: 'hz', type: 'number', default: 100, help: 'control tick rate, Hz (1..2000)' },
+  { key: 'stepLimit', flag: 'step-limit', type: 'number', default: 1500, help: 'steps per episode before it is truncated' },
+  { key: 'episodes', flag: 'episodes', type: 'number', default: 0, help: 'stop after this many episodes (0 = run until Ctrl-C)' },
+  { key: 'duration', flag: 'duration', type: 'number', default: 0, help: 'stop cleanly after this many seconds (0 = no limit)' },
+  { key: 'batchSteps', flag: 'batch-steps', type: 'number', default: 50, help: 'steps per published batch (most)' },
+  { key: 'batchMaxAgeMs', flag: 'batch-max-age', type: 'number', default: 250, help: 'publish a partial batch once its first step is this old, ms' },
+  { key: 'rewardBudgetMs', flag: 'reward-budget', type: 'number', default: 2, help: 'per-step time budget of the reward program, ms' },
+  { key: 'rewardMemoryMb', flag: 'reward-memory', type: 'number', default: 32, help: 'memory limit of the reward sandbox, MB' },
+  { key: 'rollbackAfter', flag: 'rollback-after', type: 'number', default: 20, help: 'consecutive failed reward steps before the previous version is restored' },
+  { key: 'swap', flag: 'swap', type: 'string', default: 'now', help: 'when a new reward version takes over: now (next step) | next-episode' },
+  { key: 'watchReward', flag: 'watch-reward', type: 'boolean', default: true, help: 'reload the reward file when it changes on disk (--no-watch-reward to disable)' },
+  { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
+  { key: 'seed', flag: 'seed', type: 'number', default: 1, help: 'sim link: random seed of scenarios and sensor noise' },
+  { key: 'status', flag: 'status', type: 'boolean', default: true, help: 'print the one-line status every second (--no-status to disable)' },
+];
+
+export const RUN_DEFAULTS: RunConfig = Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig;
+
+function bad(flag: string, expected: string, found: unknown): never {
+  throw new RewarddError('E_CONFIG', `--${flag}: expected ${expected}, found ${JSON.stringify(found)}`);
+}
+
+/** Validates a partial config (from argv or a test) against the table and fills in defaults. */
+export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unknown>>): RunConfig {
+  const c = { ...RUN_DEFAULTS } as Record<string, unknown>;
+  for (const spec of RUN_OPTIONS) {
+    const v = partial[spec.key];
+    if (v === undefined) continue;
+    if (spec.type === 'number') {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n)) bad(spec.flag, 'a number', v);
+      c[spec.key] = n;
+    } else if (spec.type === 'boolean') {
+      if (typeof v !== 'boolean') bad(spec.flag, 'true or false', v);
+      c[spec.key] = v;
+    } else {
+      if (typeof v !== 'string' || v === '') bad(spec.flag, 'a non-empty string', v);
+      c[spec.key] = v;
+    }
+  }
+  const cfg = c as unknown as RunConfig;
+  const intIn = (flag: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) bad(flag, `an integer in [${lo}, ${hi}]`, v);
+  };
+  if (!(cfg.hz >= 1 && cfg.hz <= 2000)) bad('hz', 'a rate in [1, 2000] Hz', cfg.hz);
+  intIn('step-limit', cfg.stepLimit, 1, 100_000_000);
+  intIn('episodes', cfg.episodes, 0, 1_000_000_000);
+  if (cfg.duration < 0) bad('duration', 'seconds >= 0', cfg.duration);
+  intIn('batch-steps', cfg.batchSteps, 1, 10_000);
+  if (cfg.batchMaxAgeMs < 1) bad('batch-max-age', 'ms >= 1', cfg.batchMaxAgeMs);
+  if (!(cfg.rewardBudgetMs > 0 && cfg.rewardBudgetMs <= 1000)) bad('reward-budget', 'ms in (0, 1000]', cfg.rewardBudgetMs);
+  intIn('reward-memory', cfg.rewardMemoryMb, 8, 4096);
+  intIn('rollback-after', cfg.rollbackAfter, 1, 1_000_000);
+  intIn('broker-port', cfg.brokerPort, 0, 65535);
+  intIn('seed', cfg.seed, 0, 0xffffffff);
+  if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
+  if (!/^(sim|serial:.+|johnny-five:.+)$/.test(cfg.link)) bad('link', 'sim, serial:<path>[@baud] or johnny-five:<path>', cfg.link);
+  if (cfg.mqtt !== 'embedded' && !/^(mqtts?|wss?|tcp|tls):\/\/[^/]+/.test(cfg.mqtt)) bad('mqtt', 'a URL like mqtt://host:1883, or "embedded"', cfg.mqtt);
+  if (!/^[^#+]+[^/#+]$/.test(cfg.prefix)) bad('prefix', 'topic levels without wildcards or a trailing slash', cfg.prefix);
+  const mustExist = (flag: string, path: string, kind: 'file' | 'dir') => {
+    if (!existsSync(path)) bad(flag, `an existing ${kind}`, path);
+    const st = statSync(path);
+    if (kind === 'file' && !st.isFile()) bad(flag, 'a file', path);
+    if (kind === 'dir' && !st.isDirectory()) bad(flag, 'a folder', path);
+  };
+  mustExist('robot', cfg.robot, 'file');
+  mustExist('reward', cfg.reward, 'file');
+  mustExist('policy', cfg.policy, 'dir');
+  if (cfg.calibration !== 'identity') mustExist('calibration', cfg.calibration, 'file');
+  return cfg;
+}
+
+export function runHelp(): string {
+  const lines = RUN_OPTIONS.map((o) => {
+    const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : 'value'}>`;
+    return `  ${flag.padEnd(30)} ${o.help}\n  ${''.padEnd(30)} Default: ${JSON.stringify(o.default)}`;
+  });
+  return [
+    'Usage: rewardd run [options]',
+    '',
+    'Runs the robot: link -> calibrated observation -> policy -> safety filter -> actuators,',
+    'with the reward program evaluated in a sandbox every tick and every step of every',
+    'episode logged over MQTT (via the on-disk outbox). Ctrl-C ends the episode cleanly.',
+    '',
+    'Options:',
+    ...lines,
+    '  --help                         this text',
+  ].join('\n');
+}

@@ -1,0 +1,124 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../core/clock.js';
+import { Mailbox } from '../core/mailbox.js';
+import { loadRobot } from '../core/robot.js';
+import { identityCalibration, loadCalibration } from '../calibration/calibration.js';
+import { createLink } from '../link/create-link.js';
+import { RewardRuntime } from '../reward/index.js';
+import { SafetyFilter } from '../safety/index.js';
+import { ControlLoop } from './control-loop.js';
+import { RewardSlot } from './reward-slot.js';
+import { TickScheduler } from './tick-scheduler.js';
+import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
+
+/**
+ * The control thread: link, observation, safety filter, reward sandbox and
+ * step batching, ticked by the TickScheduler. It does no network or disk I/O
+ * of its own (the e-stop latch file excepted: the safety filter persists it),
+ * so a slow broker or disk can never stretch a tick.
+ */
+if (!parentPort) throw new Error('control-worker must run as a worker thread');
+const port = parentPort;
+const data = workerData as ControlWorkerData;
+const cfg = data.config;
+const post = (m: FromControl, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer ?? []);
+
+async function main(): Promise<void> {
+  const robot = loadRobot(cfg.robot);
+  const calibration = cfg.calibration === 'identity' ? identityCalibration(robot.robot) : loadCalibration(cfg.calibration, robot.robot);
+  const observationNames = robot.robot.observations.map((f) => f.name);
+  const actionNames = robot.robot.actions.map((f) => f.name);
+  const makeRuntime = (source: string, filename: string) =>
+    RewardRuntime.create(source, filename, { observationNames, actionNames, budgetMs: cfg.rewardBudgetMs, memoryMb: cfg.rewardMemoryMb });
+  const initial = await makeRuntime(readFileSync(cfg.reward, 'utf8'), cfg.reward);
+  const slot = new RewardSlot(initial, cfg.rollbackAfter, (event) => post({ type: 'reward', event }));
+  const safety = new SafetyFilter(robot.robot, {
+    limits: data.actionLimits,
+    policyPeriodNs: BigInt(Math.round(1e9 / data.policyRateHz)),
+    latchFile: join(cfg.stateDir, 'estop.json'),
+    // Nothing moves until the link says HELLO and the loop arms (auto for the sim, explicit otherwise).
+    armed: false,
+  });
+  const link = await createLink(cfg.link, { seed: cfg.seed });
+  const loop = new ControlLoop({
+    robot,
+    calibration,
+    link,
+    reward: slot,
+    safety,
+    observationMailbox: new Mailbox(data.observationSab, observationNames.length),
+    actionMailbox: new Mailbox(data.actionSab, actionNames.length),
+    tickHz: cfg.hz,
+    stepLimit: cfg.stepLimit,
+    batchCapacity: cfg.batchSteps,
+    batchMaxAgeNs: BigInt(Math.round(cfg.batchMaxAgeMs * 1e6)),
+    maxEpisodes: cfg.episodes,
+    autoArm: cfg.link === 'sim',
+    policy: data.policy,
+    software: data.software,
+    clock: systemClock,
+    events: {
+      episodeStart: (start) => post({ type: 'episode-start', start }),
+      batch: (b) => post({ type: 'batch', episode: b.episode, seq0: b.seq0, count: b.count, bytes: b.bytes }, [b.bytes.buffer as ArrayBuffer]),
+      episodeEnd: (end) => post({ type: 'episode-end', end }),
+      notice: (message) => post({ type: 'notice', message }),
+    },
+  });
+  const hello = await loop.open();
+  const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock }, (now) => {
+    loop.tick(now);
+    if (loop.finished) scheduler.stop();
+  });
+  const statusTimer = setInterval(() => post({ type: 'status', loop: loop.status(), tick: scheduler.stats() }), 1000);
+
+  port.on('message', (m: ToControl) => {
+    switch (m.type) {
+      case 'stop':
+        loop.requestStop('shutdown');
+        break;
+      case 'swap':
+        makeRuntime(m.source, m.filename).then(
+          (rt) => {
+            slot.offer(rt, m.mode);
+            post({ type: 'swap-result', id: m.id, ok: true, version: rt.info.version, error: '' });
+          },
+          (e: unknown) => post({ type: 'swap-result', id: m.id, ok: false, version: '', error: (e as Error).message }),
+        );
+        break;
+      case 'estop':
+        safety.estop(m.reason);
+        break;
+      case 'estop-reset':
+        safety.resetEstop();
+        break;
+      case 'arm':
+        safety.arm();
+        link.arm();
+        break;
+      case 'disarm':
+        safety.disarm();
+        link.disarm();
+        break;
+    }
+  });
+
+  post({
+    type: 'ready',
+    robot: robot.robot.name,
+    firmwareId: hello.firmwareId,
+    rewardVersion: initial.info.version,
+    rewardName: initial.info.name,
+    termNames: [...initial.info.termNames],
+  });
+  await scheduler.run();
+  clearInterval(statusTimer);
+  await link.close();
+  slot.dispose();
+  post({ type: 'stopped', tick: scheduler.stats(), episodesDone: loop.episodesDone });
+}
+
+main().catch((e: unknown) => {
+  post({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
+});

@@ -1,0 +1,213 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { Mailbox } from '../core/mailbox.js';
+import { loadRobot } from '../core/robot.js';
+import { rewarddVersion } from '../core/version.js';
+import { startWorker } from '../core/worker-entry.js';
+import type { EpisodeStart } from '../core/records.js';
+import { startPolicyRunner, type PolicyRunner } from '../policy/runner.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
+import { EpisodePublisher } from '../transport/publisher.js';
+import type { RewardSetResult } from '../transport/commands.js';
+import type { RunConfig } from './config.js';
+import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
+import { formatStatus } from './status-line.js';
+import { RewardFileWatcher } from './reward-watcher.js';
+
+export interface DaemonIo {
+  /** Log lines (events, errors): stderr in the CLI. */
+  log(line: string): void;
+  /** The status line, once a second. */
+  status(line: string): void;
+}
+
+export interface RunningDaemon {
+  /** Broker URL in use (the embedded broker's, or the one given). */
+  readonly mqttUrl: string;
+  /** Ends the current episode cleanly, flushes the outbox, and stops everything. */
+  stop(): Promise<void>;
+  /** Resolves when the daemon has stopped by itself (episodes/duration done) or via stop(). */
+  readonly done: Promise<{ episodes: number }>;
+  /** Sends a command to the control thread (e-stop, arm...). */
+  command(msg: ToControl): void;
+}
+
+/**
+ * The main thread of `rewardd run`: owns the network and the disk (broker,
+ * publisher with its outbox, reward file watch), starts the policy worker and
+ * the control worker, and relays between them. Nothing here is on the tick path.
+ */
+export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<RunningDaemon> {
+  const robot = loadRobot(cfg.robot);
+  mkdirSync(cfg.stateDir, { recursive: true });
+  let broker: EmbeddedBroker | null = null;
+  let mqttUrl = cfg.mqtt;
+  if (cfg.mqtt === 'embedded') {
+    broker = await startEmbeddedBroker({ host: cfg.brokerHost, port: cfg.brokerPort });
+    mqttUrl = broker.url;
+    io.log(`embedded MQTT broker listening on ${broker.url}`);
+  }
+  const version = rewarddVersion();
+  const publisher = await EpisodePublisher.open({
+    mqttUrl,
+    robot: robot.robot.name,
+    prefix: cfg.prefix,
+    outboxDir: `${cfg.stateDir}/outbox/${robot.robot.name}`,
+    versions: { rewardd: version },
+  });
+
+  const observationMailbox = Mailbox.create(robot.robot.observations.length);
+  const actionMailbox = Mailbox.create(robot.robot.actions.length);
+  let policy: PolicyRunner;
+  try {
+    policy = await startPolicyRunner({
+      dir: cfg.policy,
+      robot: robot.robot,
+      observationMailbox,
+      actionMailbox,
+      onError: (m) => io.log(`policy: ${m}`),
+    });
+  } catch (e) {
+    await publisher.close(500);
+    await broker?.close();
+    throw e;
+  }
+  const policyProvenance: EpisodeStart['policy'] = {
+    hash: policy.hash,
+    sha256: policy.sha256,
+    content: policy.manifest,
+    backend: policy.backend,
+  };
+  const workerData: ControlWorkerData = {
+    config: cfg,
+    observationSab: observationMailbox.sab,
+    actionSab: actionMailbox.sab,
+    policy: policyProvenance,
+    policyRateHz: policy.rateHz,
+    actionLimits: policy.actionLimits,
+    software: { rewardd: version, node: process.version },
+  };
+  const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
+  const send = (m: ToControl): void => worker.postMessage(m);
+
+  let swapSeq = 0;
+  const swapReplies = new Map<number, (r: RewardSetResult) => void>();
+  const offerReward = (source: string, filename: string, reply: (r: RewardSetResult) => void): void => {
+    const id = ++swapSeq;
+    swapReplies.set(id, reply);
+    send({ type: 'swap', id, source, filename, mode: cfg.swap });
+  };
+
+  publisher.subscribeCommands({
+    onRewardSet: (source, reply) => offerReward(source, 'reward/set', (r) => {
+      io.log(r.ok ? `reward push accepted: version ${r.version}` : `reward push rejected: ${r.error}`);
+      reply(r);
+    }),
+    onEstop: (cmd) => {
+      io.log(`e-stop ${cmd.action} over MQTT (${cmd.reason})`);
+      send(cmd.action === 'reset' ? { type: 'estop-reset' } : { type: 'estop', reason: cmd.reason });
+    },
+  });
+
+  const watcher = cfg.watchReward
+    ? new RewardFileWatcher(cfg.reward, readFileSync(cfg.reward, 'utf8'), (source) =>
+        offerReward(source, cfg.reward, (r) =>
+          io.log(r.ok ? `reward file ${basename(cfg.reward)} changed: version ${r.version} accepted` : `reward file ${basename(cfg.reward)} changed but was rejected: ${r.error}`),
+        ),
+      )
+    : null;
+
+  let ready!: () => void;
+  let failed!: (e: Error) => void;
+  const started = new Promise<void>((res, rej) => {
+    ready = res;
+    failed = rej;
+  });
+  let resolveDone!: (v: { episodes: number }) => void;
+  const done = new Promise<{ episodes: number }>((res) => (resolveDone = res));
+  let stopping: Promise<void> | null = null;
+  let episodes = 0;
+
+  const shutdown = async (): Promise<void> => {
+    watcher?.close();
+    await policy.stop();
+    await publisher.close(5000);
+    await broker?.close();
+    await worker.terminate();
+  };
+
+  worker.on('message', (m: FromControl) => {
+    switch (m.type) {
+      case 'ready':
+        io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz`);
+        publisher.setRewardActive({ version: m.rewardVersion, name: m.rewardName, termNames: m.termNames });
+        ready();
+        break;
+      case 'episode-start':
+        policy.resetEpisode();
+        publisher.publishStart(m.start);
+        break;
+      case 'batch':
+        publisher.publishBatch(m.episode, m.seq0, m.count, m.bytes);
+        break;
+      case 'episode-end':
+        episodes++;
+        publisher.publishEnd(m.end);
+        io.log(`episode ${m.end.episode} ended: ${m.end.reason} after ${m.end.steps} steps, return ${m.end.return.toFixed(3)}`);
+        break;
+      case 'status':
+        if (cfg.status) {
+          const s = publisher.stats();
+          io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }));
+        }
+        break;
+      case 'reward':
+        if (m.event.type === 'activated') {
+          io.log(`reward version ${m.event.version} active (was ${m.event.previous}, swap ${m.event.mode})`);
+        } else {
+          io.log(`reward version ${m.event.from} rolled back to ${m.event.to} after ${m.event.consecutiveFailures} failed steps: ${m.event.lastReason}`);
+        }
+        publisher.setRewardActive({ ...m.event });
+        break;
+      case 'swap-result': {
+        const reply = swapReplies.get(m.id);
+        swapReplies.delete(m.id);
+        reply?.(m.ok ? { ok: true, version: m.version } : { ok: false, error: m.error });
+        break;
+      }
+      case 'notice':
+        io.log(m.message);
+        break;
+      case 'stopped':
+        io.log(`stopped after ${m.episodesDone} episodes; tick ${m.tick.hz.toFixed(1)} Hz, p99 period error ${m.tick.p99ErrorUs.toFixed(0)} us, ${m.tick.skipped} ticks skipped`);
+        void shutdown().then(() => resolveDone({ episodes }));
+        break;
+      case 'fatal':
+        io.log(`control thread failed: ${m.message}`);
+        failed(new Error(m.message));
+        void shutdown().then(() => resolveDone({ episodes }));
+        break;
+    }
+  });
+  worker.on('error', (e) => {
+    failed(e);
+    void shutdown().then(() => resolveDone({ episodes }));
+  });
+
+  await started;
+  const durationTimer = cfg.duration > 0 ? setTimeout(() => send({ type: 'stop' }), cfg.duration * 1000) : null;
+  void done.then(() => durationTimer && clearTimeout(durationTimer));
+  return {
+    mqttUrl,
+    done,
+    command: send,
+    stop: () => {
+      stopping ??= (async () => {
+        send({ type: 'stop' });
+        await done;
+      })();
+      return stopping;
+    },
+  };
+}

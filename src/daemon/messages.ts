@@ -1,0 +1,39 @@
+import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
+import type { RunConfig } from './config.js';
+import type { LoopStatus } from './control-loop.js';
+import type { RewardSlotEvent, SwapMode } from './reward-slot.js';
+import type { TickStats } from './tick-scheduler.js';
+
+/** What the main thread gives the control worker at start. */
+export interface ControlWorkerData {
+  config: RunConfig;
+  observationSab: SharedArrayBuffer;
+  actionSab: SharedArrayBuffer;
+  policy: EpisodeStart['policy'];
+  policyRateHz: number;
+  /** The policy's per-actuator limits (robot order), tighter or equal to the robot's. */
+  actionLimits: { min: number; max: number }[];
+  software: EpisodeStart['software'];
+}
+
+/** Control worker -> main thread. */
+export type FromControl =
+  | { type: 'ready'; robot: string; firmwareId: string; rewardVersion: string; rewardName: string; termNames: string[] }
+  | { type: 'episode-start'; start: EpisodeStart }
+  | { type: 'batch'; episode: string; seq0: number; count: number; bytes: Uint8Array }
+  | { type: 'episode-end'; end: EpisodeEnd }
+  | { type: 'status'; loop: LoopStatus; tick: TickStats }
+  | { type: 'reward'; event: RewardSlotEvent }
+  | { type: 'swap-result'; id: number; ok: boolean; version: string; error: string }
+  | { type: 'notice'; message: string }
+  | { type: 'stopped'; tick: TickStats; episodesDone: number }
+  | { type: 'fatal'; message: string };
+
+/** Main thread -> control worker. */
+export type ToControl =
+  | { type: 'stop' }
+  | { type: 'swap'; id: number; source: string; filename: string; mode: SwapMode }
+  | { type: 'estop'; reason: string }
+  | { type: 'estop-reset' }
+  | { type: 'arm' }
+  | { type: 'disarm' };
