@@ -6,6 +6,10 @@
  * by the test that gates the committed policy, and by the report.
  */
 import { RoverModel, ROVER_SENSOR_COUNT, type RoverOptions } from '../src/link/sim/rover-model.js';
+import { loadRobot } from '../src/core/robot.js';
+import { SafetyFilter } from '../src/safety/filter.js';
+
+const ROVER = loadRobot(new URL('../robots/rover.json', import.meta.url).pathname).robot;
 
 export const TICK_S = 0.01;
 export const HOLD_TICKS = 5;
@@ -23,17 +27,27 @@ export interface EpisodeResult {
   startDistance: number;
 }
 
+/**
+ * One episode. The commanded action goes through a default SafetyFilter (limits, rate limit),
+ * as on the robot, so the trainer optimises what the motors will actually receive.
+ */
 export function runEpisode(model: RoverModel, episodeIndex: number, controller: Controller): EpisodeResult {
   model.reset(episodeIndex);
+  const filter = new SafetyFilter(ROVER);
   const obs = new Float64Array(ROVER_SENSOR_COUNT);
   const act = new Float64Array(2);
+  const applied = new Float64Array(2);
   const startDistance = model.beaconDistance();
+  let actAt: bigint | null = null;
   for (let t = 0; t < STEP_LIMIT; t++) {
+    const now = BigInt(t) * 10_000_000n;
     if (t % HOLD_TICKS === 0) {
       model.sense(obs);
       controller(obs, act);
+      actAt = now;
     }
-    model.step(TICK_S, act[0]!, act[1]!);
+    filter.apply(act, actAt, now, applied);
+    model.step(TICK_S, applied[0]!, applied[1]!);
     if (model.beaconDistance() < SUCCESS_M) return { success: true, ticks: t + 1, collided: model.collided, finalDistance: model.beaconDistance(), startDistance };
   }
   return { success: false, ticks: STEP_LIMIT, collided: model.collided, finalDistance: model.beaconDistance(), startDistance };
