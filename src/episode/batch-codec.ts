@@ -106,7 +106,9 @@ export function decodeStepBatch(bytes: Uint8Array): StepBatch {
   if (!Number.isInteger(h.count) || h.count < 0) fail(`expected a non-negative integer count, found ${String(h.count)}`);
   const start = align8(8 + hlen);
   // One aligned copy of the column area: a view into an MQTT packet is rarely 8-aligned.
-  const body = bytes.slice(start);
+  // (Not bytes.slice: on a Node Buffer that is a view, not a copy.)
+  const body = new Uint8Array(bytes.length - start);
+  body.set(bytes.subarray(start));
   const shape = { obs: h.observationNames.length, actions: h.actionNames.length, terms: h.termNames.length };
   const cols: Record<string, unknown> = {};
   let at = 0;

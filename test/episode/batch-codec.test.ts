@@ -79,4 +79,17 @@ describe('step batch codec', () => {
     const encodedAgain = encodeStepBatch(decodeStepBatch(bytes));
     expect(encodedAgain).toEqual(bytes);
   });
+
+  it('decodes from a Buffer that is a slice of a larger pool, as mqtt.js delivers payloads', () => {
+    const out: EncodedBatch[] = [];
+    const batcher = new StepBatcher({ robot: 'rover', observationNames: obsNames, actionNames: actNames, capacity: 8 }, (b) => out.push(b));
+    batcher.beginEpisode('ep4');
+    for (let i = 0; i < 5; i++) batcher.push(step(i, 'v1', ['x']));
+    batcher.flush();
+    const pool = Buffer.alloc(out[0]!.bytes.length + 100, 0xff);
+    pool.set(out[0]!.bytes, 37);
+    const rows = [...batchSteps(decodeStepBatch(pool.subarray(37, 37 + out[0]!.bytes.length)))];
+    expect(rows.map((r) => r.flags)).toEqual([StepFlag.first, 0, 0, 0, 0]);
+    expect(rows.map((r) => r.obs[0])).toEqual([0, 1, 2, 3, 4]);
+  });
 });

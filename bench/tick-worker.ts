@@ -1,0 +1,96 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { systemClock } from '../src/core/clock.js';
+import { Mailbox } from '../src/core/mailbox.js';
+import { loadRobot } from '../src/core/robot.js';
+import { loadCalibration } from '../src/calibration/calibration.js';
+import { SimLink } from '../src/link/sim-link.js';
+import { RewardRuntime } from '../src/reward/index.js';
+import { SafetyFilter } from '../src/safety/index.js';
+import { ControlLoop } from '../src/daemon/control-loop.js';
+import { RewardSlot } from '../src/daemon/reward-slot.js';
+import { TickScheduler } from '../src/daemon/tick-scheduler.js';
+
+/**
+ * Runs the real control loop (sim link, calibration, sandboxed reward, safety
+ * filter, step batching) on its own thread, as the daemon does, for a fixed
+ * time at a fixed rate, and reports what the scheduler achieved. With
+ * mode "setTimeout" it runs the naive drift-compensated setTimeout loop
+ * instead: the baseline the scheduler is measured against.
+ */
+const { hz, seconds, mode } = workerData as { hz: number; seconds: number; mode: 'scheduler' | 'setTimeout' };
+
+const robot = loadRobot('robots/rover.json');
+const source = readFileSync('rewards/reach-beacon.reward.js', 'utf8');
+const names = robot.robot.observations.map((f) => f.name);
+const actions = robot.robot.actions.map((f) => f.name);
+const rt = await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions });
+const slot = new RewardSlot(rt, 20, () => {});
+const safety = new SafetyFilter(robot.robot, { latchFile: null });
+let batches = 0;
+const loop = new ControlLoop({
+  robot,
+  calibration: loadCalibration('calibration/rover.json', robot.robot),
+  link: new SimLink({ rover: { seed: 3 } }),
+  reward: slot,
+  safety,
+  observationMailbox: Mailbox.create(names.length),
+  actionMailbox: Mailbox.create(actions.length),
+  tickHz: hz,
+  stepLimit: 1500,
+  batchCapacity: 50,
+  batchMaxAgeNs: 250_000_000n,
+  maxEpisodes: 0,
+  autoArm: true,
+  policy: { hash: 'bench', sha256: 'bench', content: null, backend: 'none' },
+  software: { rewardd: 'bench', node: process.version },
+  clock: systemClock,
+  events: { episodeStart: () => {}, batch: () => batches++, episodeEnd: () => {}, notice: () => {} },
+});
+await loop.open();
+
+const usage0 = process.cpuUsage();
+const t0 = systemClock.nowNs();
+if (mode === 'scheduler') {
+  const s = new TickScheduler({ hz, clock: systemClock, window: hz * seconds + 10 }, (now) => {
+    loop.tick(now);
+    if (now - t0 > BigInt(seconds * 1e9)) s.stop();
+  });
+  await s.run();
+  const st = s.stats();
+  const cpu = process.cpuUsage(usage0);
+  const wall = Number(systemClock.nowNs() - t0) / 1e9;
+  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches });
+} else {
+  const periodMs = 1000 / hz;
+  const errors: number[] = [];
+  let ticks = 0;
+  let last = 0n;
+  let next = performance.now() + periodMs;
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      const now = systemClock.nowNs();
+      if (last !== 0n) errors.push(Math.abs(Number(now - last) / 1000 - periodMs * 1000));
+      last = now;
+      loop.tick(now);
+      ticks++;
+      if (now - t0 > BigInt(seconds * 1e9)) return resolve();
+      next += periodMs;
+      setTimeout(step, Math.max(0, next - performance.now()));
+    };
+    setTimeout(step, periodMs);
+  });
+  const cpu = process.cpuUsage(usage0);
+  const wall = Number(systemClock.nowNs() - t0) / 1e9;
+  errors.sort((a, b) => a - b);
+  parentPort!.postMessage({
+    hz: ticks / wall,
+    p50: errors[Math.floor(errors.length * 0.5)] ?? NaN,
+    p99: errors[Math.floor(errors.length * 0.99)] ?? NaN,
+    max: errors[errors.length - 1] ?? NaN,
+    skipped: 0,
+    cpu: (cpu.user + cpu.system) / 1e6 / wall,
+    batches,
+  });
+}
+slot.dispose();
