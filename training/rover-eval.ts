@@ -28,29 +28,64 @@ export interface EpisodeResult {
 }
 
 /**
- * One episode. The commanded action goes through a default SafetyFilter (limits, rate limit),
- * as on the robot, so the trainer optimises what the motors will actually receive.
+ * One reach-beacon episode, stepped by the caller so that sync (trainer) and
+ * async (runtime sessions) controllers share it. The commanded action goes
+ * through a default SafetyFilter (limits, rate limit), as on the robot, so
+ * the trainer optimises what the motors will actually receive.
  */
-export function runEpisode(model: RoverModel, episodeIndex: number, controller: Controller): EpisodeResult {
-  model.reset(episodeIndex);
-  const filter = new SafetyFilter(ROVER);
-  const obs = new Float64Array(ROVER_SENSOR_COUNT);
-  const act = new Float64Array(2);
-  const applied = new Float64Array(2);
-  const startDistance = model.beaconDistance();
-  let actAt: bigint | null = null;
-  for (let t = 0; t < STEP_LIMIT; t++) {
-    const now = BigInt(t) * 10_000_000n;
-    if (t % HOLD_TICKS === 0) {
-      model.sense(obs);
-      controller(obs, act);
-      actAt = now;
-    }
-    filter.apply(act, actAt, now, applied);
-    model.step(TICK_S, applied[0]!, applied[1]!);
-    if (model.beaconDistance() < SUCCESS_M) return { success: true, ticks: t + 1, collided: model.collided, finalDistance: model.beaconDistance(), startDistance };
+export class ReachEpisode {
+  readonly obs = new Float64Array(ROVER_SENSOR_COUNT);
+  readonly action = new Float64Array(2);
+  private readonly applied = new Float64Array(2);
+  private readonly filter = new SafetyFilter(ROVER);
+  private actAt: bigint | null = null;
+  readonly startDistance: number;
+  ticks = 0;
+  success = false;
+
+  constructor(private readonly model: RoverModel, episodeIndex: number) {
+    model.reset(episodeIndex);
+    this.startDistance = model.beaconDistance();
   }
-  return { success: false, ticks: STEP_LIMIT, collided: model.collided, finalDistance: model.beaconDistance(), startDistance };
+
+  /** True when the policy is due (every HOLD_TICKS): obs holds a fresh reading; write `action`, then call tick(). */
+  policyDue(): boolean {
+    if (this.ticks % HOLD_TICKS !== 0) return false;
+    this.model.sense(this.obs);
+    return true;
+  }
+
+  /** Advances one tick; returns true when the episode is over. */
+  tick(): boolean {
+    const now = BigInt(this.ticks) * 10_000_000n;
+    if (this.ticks % HOLD_TICKS === 0) this.actAt = now;
+    this.filter.apply(this.action, this.actAt, now, this.applied);
+    this.model.step(TICK_S, this.applied[0]!, this.applied[1]!);
+    this.ticks++;
+    this.success = this.model.beaconDistance() < SUCCESS_M;
+    return this.success || this.ticks >= STEP_LIMIT;
+  }
+
+  result(): EpisodeResult {
+    return { success: this.success, ticks: this.ticks, collided: this.model.collided, finalDistance: this.model.beaconDistance(), startDistance: this.startDistance };
+  }
+}
+
+export function runEpisode(model: RoverModel, episodeIndex: number, controller: Controller): EpisodeResult {
+  const ep = new ReachEpisode(model, episodeIndex);
+  do {
+    if (ep.policyDue()) controller(ep.obs, ep.action);
+  } while (!ep.tick());
+  return ep.result();
+}
+
+/** The same episode with an async controller (a PolicySession's step). */
+export async function runEpisodeAsync(model: RoverModel, episodeIndex: number, step: (obs: Float64Array, act: Float64Array) => Promise<void>): Promise<EpisodeResult> {
+  const ep = new ReachEpisode(model, episodeIndex);
+  do {
+    if (ep.policyDue()) await step(ep.obs, ep.action);
+  } while (!ep.tick());
+  return ep.result();
 }
 
 export interface EvalSummary {

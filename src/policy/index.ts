@@ -27,4 +27,5 @@ export { startPolicyRunner, type PolicyRunner, type PolicyRunnerOptions, type Po
 export { selectTfBackend, type TfBackendName, type TfBackendPreference } from './tfjs-runtime.js';
 export { Mlp, type MlpSpec, type DenseLayer, type Activation } from './mlp.js';
 export { writeTfjsLayers } from './export/tfjs-layers.js';
-export { writeOnnxMlp } from './export/onnx.js';
+export { writeOnnxMlp, encodeOnnxMlp, encodeOnnxModel, onnxNode, onnxTensor, onnxValueInfo } from './export/onnx.js';
+export { ProtoWriter } from './export/protobuf.js';

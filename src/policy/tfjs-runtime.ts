@@ -54,6 +54,9 @@ export async function selectTfBackend(pref: TfBackendPreference = 'auto'): Promi
     const ok = b === 'tensorflow' ? await tryTensorflow(tf) : b === 'wasm' ? await tryWasm(tf) : await tf.setBackend('cpu');
     if (ok) {
       await tf.ready();
+      // The cpu backend prints a multi-line "install tfjs-node" banner on first use, which would
+      // break the daemon's status line; the backend choice is reported by rewardd instead.
+      if (b === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       activeBackend = b;
       return { tf, backend: b };
     }
