@@ -1,0 +1,153 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { McapWriter, type IWritable } from '@mcap/core';
+import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
+import type { StepBatch } from '../episode/batch.js';
+import { RewardStatus, StepFlag } from '../core/records.js';
+import {
+  ACTION_TOPIC, ENCODING, OBS_TOPIC, REWARD_TOPIC, SCHEMA_ENCODING,
+  actionSchema, encodeAction, encodeObservation, encodeReward, observationSchema, rewardSchema,
+} from './mcap-schemas.js';
+
+/**
+ * Writes one episode to one MCAP file (Foxglove opens it): a temporary name
+ * first, fsync, then rename, so a crash leaves either no file or a whole one.
+ * Batches must come in seq order; rows already written (replays, overlaps) are
+ * skipped, so (episode, seq) appears once.
+ */
+export type EpisodeFileStatus = 'complete' | 'incomplete';
+
+export interface EpisodeFileSummary {
+  steps: number;
+  /** Sequence numbers missing between the first and last step written. */
+  missing: number;
+  firstSeq: number;
+  lastSeq: number;
+  return: number;
+  returnByTerm: Record<string, number>;
+  success: boolean;
+  rewardVersions: string[];
+  startedWallMs: number | undefined;
+  endedWallMs: number | undefined;
+}
+
+/** Buffers MCAP's many small writes into large file writes. Bound: flushAt bytes. */
+class FileWritable implements IWritable {
+  private pos = 0n;
+  private parts: Uint8Array[] = [];
+  private buffered = 0;
+  constructor(private readonly fh: FileHandle, private readonly flushAt = 4 * 1024 * 1024) {}
+  position(): bigint {
+    return this.pos;
+  }
+  async write(buffer: Uint8Array): Promise<void> {
+    this.parts.push(buffer.slice());
+    this.buffered += buffer.byteLength;
+    this.pos += BigInt(buffer.byteLength);
+    if (this.buffered >= this.flushAt) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const parts = this.parts;
+    this.parts = [];
+    this.buffered = 0;
+    await this.fh.writev(parts);
+  }
+}
+
+const te = new TextEncoder();
+const ns = (ms: number): bigint => BigInt(Math.max(0, Math.round(ms))) * 1_000_000n;
+
+export async function writeEpisodeMcap(
+  path: string,
+  input: { episode: string; robot: string; start: EpisodeStart | undefined; end: EpisodeEnd | undefined; status: EpisodeFileStatus; batches: Iterable<StepBatch> },
+): Promise<EpisodeFileSummary> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w');
+  const sum: EpisodeFileSummary = { steps: 0, missing: 0, firstSeq: -1, lastSeq: -1, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: input.start?.startedWallMs, endedWallMs: input.end?.endedWallMs };
+  try {
+    const out = new FileWritable(fh);
+    const w = new McapWriter({ writable: out, chunkSize: 1024 * 1024 });
+    await w.start({ profile: '', library: 'rewardd' });
+    const { start, end } = input;
+    if (start) {
+      const attach = async (name: string, mediaType: string, data: string): Promise<void> =>
+        w.addAttachment({ name, logTime: ns(start.startedWallMs), createTime: ns(start.startedWallMs), mediaType, data: te.encode(data) });
+      await attach('start.json', 'application/json', JSON.stringify(start));
+      await attach(`reward/${start.reward.name}.reward.js`, 'text/javascript', start.reward.content);
+      await attach('calibration.json', 'application/json', JSON.stringify(start.calibration));
+      await attach('policy.json', 'application/json', JSON.stringify(start.policy));
+      await attach('robot.json', 'application/json', JSON.stringify(start.robotDescription));
+    }
+    let obsCh = -1;
+    let actCh = -1;
+    const rewardChannels = new Map<string, number>();
+    let nextSeq = -1;
+    let seqNo = 0;
+    for (const b of input.batches) {
+      if (obsCh < 0) {
+        const meta = new Map([['episode', input.episode], ['robot', input.robot]]);
+        const os = await w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames)) });
+        obsCh = await w.registerChannel({ schemaId: os, topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.observationNames)]]) });
+        const as = await w.registerSchema({ name: 'rewardd/Action', encoding: SCHEMA_ENCODING, data: te.encode(actionSchema(b.actionNames)) });
+        actCh = await w.registerChannel({ schemaId: as, topic: ACTION_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.actionNames)]]) });
+      }
+      let rewCh = rewardChannels.get(b.rewardVersion);
+      if (rewCh === undefined) {
+        const rs = await w.registerSchema({ name: `rewardd/Reward_${b.rewardVersion}`, encoding: SCHEMA_ENCODING, data: te.encode(rewardSchema(b.termNames)) });
+        rewCh = await w.registerChannel({ schemaId: rs, topic: REWARD_TOPIC, messageEncoding: ENCODING, metadata: new Map([['version', b.rewardVersion], ['terms', JSON.stringify(b.termNames)]]) });
+        rewardChannels.set(b.rewardVersion, rewCh);
+        sum.rewardVersions.push(b.rewardVersion);
+      }
+      const reasons = b.rewardReasons.length > 0 ? new Map(b.rewardReasons) : undefined;
+      const nt = b.termNames.length;
+      for (let i = 0; i < b.count; i++) {
+        const seq = b.seq0 + i;
+        if (seq < nextSeq) continue; // already written: a replayed or overlapping batch
+        if (nextSeq >= 0 && seq > nextSeq) sum.missing += seq - nextSeq;
+        if (sum.firstSeq < 0) sum.firstSeq = seq;
+        nextSeq = seq + 1;
+        sum.lastSeq = seq;
+        sum.steps += 1;
+        const logTime = ns(b.wallMs[i]!);
+        const publishTime = b.tNs[i]! < 0n ? 0n : b.tNs[i]!;
+        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: encodeObservation(b, i) });
+        await w.addMessage({ channelId: actCh, sequence: seqNo++, logTime, publishTime, data: encodeAction(b, i) });
+        await w.addMessage({ channelId: rewCh, sequence: seqNo++, logTime, publishTime, data: encodeReward(b, i, reasons?.get(i)) });
+        if (b.rewardStatus[i] === RewardStatus.ok) {
+          sum.return += b.rewardTotal[i]!;
+          for (let k = 0; k < nt; k++) sum.returnByTerm[b.termNames[k]!] = (sum.returnByTerm[b.termNames[k]!] ?? 0) + b.rewardTerms[i * nt + k]!;
+        }
+        if ((b.flags[i]! & StepFlag.success) !== 0) sum.success = true;
+        sum.startedWallMs ??= b.wallMs[i]!;
+        if (input.end === undefined) sum.endedWallMs = b.wallMs[i]!;
+      }
+    }
+    if (end) await w.addAttachment({ name: 'end.json', logTime: ns(end.endedWallMs), createTime: ns(end.endedWallMs), mediaType: 'application/json', data: te.encode(JSON.stringify(end)) });
+    await w.addMetadata({
+      name: 'rewardd.episode',
+      metadata: new Map([
+        ['episode', input.episode],
+        ['robot', input.robot],
+        ['status', input.status],
+        ['steps', String(sum.steps)],
+        ['missing', String(sum.missing)],
+        ['reward_versions', JSON.stringify(sum.rewardVersions)],
+        ['reward_hash', start?.reward.hash ?? ''],
+        ['policy_hash', start?.policy.hash ?? ''],
+        ['calibration_hash', start?.calibration.hash ?? ''],
+        ['robot_hash', start?.robotDescription.hash ?? ''],
+        ['end_reason', end?.reason ?? ''],
+      ]),
+    });
+    await w.end();
+    await out.flush();
+    await fh.datasync();
+    await fh.close();
+    await rename(tmp, path);
+    return sum;
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}

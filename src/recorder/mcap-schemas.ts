@@ -1,0 +1,114 @@
+import type { StepBatch } from '../episode/batch.js';
+
+/**
+ * Message layouts of an episode's MCAP file. They use the ros1msg encoding
+ * because it is a packed little-endian layout Foxglove decodes natively: each
+ * observation and action field becomes a named, plottable field, and encoding
+ * a row is a handful of DataView writes. Channel metadata keeps the original
+ * names (schema field names are sanitised to identifiers).
+ *
+ *   /observation  uint32 seq, int64 t_ns, int64 obs_t_ns, float64 wall_ms, uint8 flags, float32 <obs>...
+ *   /action       uint32 seq, uint16 safety, float32 commanded_<a>..., float32 applied_<a>...
+ *   /reward       uint32 seq, uint8 status, float64 total, float64 <term>..., string reason
+ *                 (one channel per reward version; metadata: version, terms)
+ */
+export const OBS_TOPIC = '/observation';
+export const ACTION_TOPIC = '/action';
+export const REWARD_TOPIC = '/reward';
+export const ENCODING = 'ros1';
+export const SCHEMA_ENCODING = 'ros1msg';
+
+const ident = (name: string): string => {
+  const s = name.replace(/[^A-Za-z0-9_]/g, '_');
+  return /^[A-Za-z]/.test(s) ? s : `f_${s}`;
+};
+
+export const observationSchema = (names: readonly string[]): string =>
+  ['uint32 seq', 'int64 t_ns', 'int64 obs_t_ns', 'float64 wall_ms', 'uint8 flags', ...names.map((n) => `float32 ${ident(n)}`)].join('\n');
+
+export const actionSchema = (names: readonly string[]): string =>
+  ['uint32 seq', 'uint16 safety', ...names.map((n) => `float32 commanded_${ident(n)}`), ...names.map((n) => `float32 applied_${ident(n)}`)].join('\n');
+
+export const rewardSchema = (terms: readonly string[]): string =>
+  ['uint32 seq', 'uint8 status', 'float64 total', ...terms.map((n) => `float64 ${ident(n)}`), 'string reason'].join('\n');
+
+const OBS_FIXED = 4 + 8 + 8 + 8 + 1;
+const ACT_FIXED = 4 + 2;
+const REW_FIXED = 4 + 1 + 8;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+export function encodeObservation(b: StepBatch, row: number): Uint8Array {
+  const no = b.observationNames.length;
+  const out = new Uint8Array(OBS_FIXED + 4 * no);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, b.seq0 + row, true);
+  v.setBigInt64(4, b.tNs[row]!, true);
+  v.setBigInt64(12, b.obsTNs[row]!, true);
+  v.setFloat64(20, b.wallMs[row]!, true);
+  v.setUint8(28, b.flags[row]!);
+  out.set(new Uint8Array(b.obs.buffer, b.obs.byteOffset + row * no * 4, no * 4), OBS_FIXED);
+  return out;
+}
+
+export function encodeAction(b: StepBatch, row: number): Uint8Array {
+  const na = b.actionNames.length;
+  const out = new Uint8Array(ACT_FIXED + 8 * na);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, b.seq0 + row, true);
+  v.setUint16(4, b.safety[row]!, true);
+  out.set(new Uint8Array(b.actionCommanded.buffer, b.actionCommanded.byteOffset + row * na * 4, na * 4), ACT_FIXED);
+  out.set(new Uint8Array(b.actionApplied.buffer, b.actionApplied.byteOffset + row * na * 4, na * 4), ACT_FIXED + na * 4);
+  return out;
+}
+
+export function encodeReward(b: StepBatch, row: number, reason: string | undefined): Uint8Array {
+  const nt = b.termNames.length;
+  const r = reason === undefined ? new Uint8Array(0) : textEncoder.encode(reason);
+  const out = new Uint8Array(REW_FIXED + 8 * nt + 4 + r.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, b.seq0 + row, true);
+  v.setUint8(4, b.rewardStatus[row]!);
+  v.setFloat64(5, b.rewardTotal[row]!, true);
+  for (let k = 0; k < nt; k++) v.setFloat64(REW_FIXED + 8 * k, b.rewardTerms[row * nt + k]!, true);
+  v.setUint32(REW_FIXED + 8 * nt, r.length, true);
+  out.set(r, REW_FIXED + 8 * nt + 4);
+  return out;
+}
+
+export interface DecodedObservation {
+  seq: number;
+  tNs: bigint;
+  obsTNs: bigint;
+  wallMs: number;
+  flags: number;
+  obs: Float32Array;
+}
+
+export function decodeObservation(d: Uint8Array, n: number): DecodedObservation {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const obs = new Float32Array(n);
+  for (let i = 0; i < n; i++) obs[i] = v.getFloat32(OBS_FIXED + 4 * i, true);
+  return { seq: v.getUint32(0, true), tNs: v.getBigInt64(4, true), obsTNs: v.getBigInt64(12, true), wallMs: v.getFloat64(20, true), flags: v.getUint8(28), obs };
+}
+
+export function decodeAction(d: Uint8Array, n: number): { seq: number; safety: number; commanded: Float32Array; applied: Float32Array } {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const commanded = new Float32Array(n);
+  const applied = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    commanded[i] = v.getFloat32(ACT_FIXED + 4 * i, true);
+    applied[i] = v.getFloat32(ACT_FIXED + 4 * (n + i), true);
+  }
+  return { seq: v.getUint32(0, true), safety: v.getUint16(4, true), commanded, applied };
+}
+
+export function decodeReward(d: Uint8Array, terms: readonly string[]): { seq: number; status: number; total: number; terms: Record<string, number>; reason?: string } {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const out: Record<string, number> = {};
+  terms.forEach((t, k) => (out[t] = v.getFloat64(REW_FIXED + 8 * k, true)));
+  const at = REW_FIXED + 8 * terms.length;
+  const len = v.getUint32(at, true);
+  const reason = len > 0 ? textDecoder.decode(d.subarray(at + 4, at + 4 + len)) : undefined;
+  return { seq: v.getUint32(0, true), status: v.getUint8(4), total: v.getFloat64(5, true), terms: out, ...(reason !== undefined ? { reason } : {}) };
+}

@@ -1,0 +1,180 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IPublishPacket } from 'mqtt';
+import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
+import { RewarddError, describeValue } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { decodeStepBatch } from '../episode/batch-codec.js';
+import { Catalog, type EpisodeRow, type IngestItem } from '../store/catalog.js';
+import { resolveConnection, type MqttConnectionOptions } from '../transport/connection-options.js';
+import { connectManaged, type ManagedClient } from '../transport/connection.js';
+import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
+import { writeEpisodeMcap } from './mcap-episode-writer.js';
+
+/**
+ * `rewardd record`: subscribes to episode topics, stages every received record
+ * in the catalog before acknowledging it (so a recorder crash loses nothing),
+ * and writes one MCAP file per episode once its end record and all its steps
+ * are in, or as incomplete after `incompleteTimeoutMs` without progress.
+ */
+export interface RecorderOptions extends MqttConnectionOptions {
+  outDir: string;
+  /** Default 'rewardd/v1'. */
+  prefix?: string;
+  /** Record only this robot. Default: every robot under the prefix. */
+  robot?: string;
+  /** MQTT shared-subscription group: recorders of one group split the fleet's messages (they must share outDir). */
+  share?: string;
+  /** An episode without progress for this long is closed as incomplete. Default 60000 ms. */
+  incompleteTimeoutMs?: number;
+  /** How often finished episodes are looked for. Default 250 ms. */
+  finalizeIntervalMs?: number;
+  /** Keep the broker session (messages queue at the broker while the recorder is away). Default: true when clientId is given. */
+  persistentSession?: boolean;
+  onEpisode?: (row: EpisodeRow) => void;
+  clock?: Clock;
+}
+
+export interface RecorderStats {
+  connected: boolean;
+  received: number;
+  badMessages: number;
+  ingestErrors: number;
+  episodesWritten: number;
+  episodesIncomplete: number;
+  writeErrors: number;
+  lastError?: string;
+}
+
+const STALE_CLAIM_MS = 5 * 60_000;
+
+export class Recorder {
+  readonly catalog: Catalog;
+  private readonly mc: ManagedClient;
+  private readonly prefix: string;
+  private readonly clock: Clock;
+  private readonly timeoutNs: bigint;
+  private readonly owner: string;
+  private readonly timer: NodeJS.Timeout;
+  private readonly seen = new Map<string, { activity: number; sinceNs: bigint }>();
+  private finalizing: Promise<void> | undefined;
+  private closed = false;
+  private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0 };
+  private lastError: string | undefined;
+
+  constructor(private readonly o: RecorderOptions) {
+    this.prefix = o.prefix ?? DEFAULT_PREFIX;
+    const filter = episodeFilter(this.prefix, o.robot);
+    const topic = o.share !== undefined ? sharedFilter(o.share, filter) : filter;
+    const timeoutMs = o.incompleteTimeoutMs ?? 60_000;
+    if (!(timeoutMs > 0)) throw new RewarddError('E_CONFIG', `incompleteTimeoutMs: expected > 0, found ${describeValue(timeoutMs)}`);
+    this.timeoutNs = BigInt(Math.round(timeoutMs * 1e6));
+    this.clock = o.clock ?? systemClock;
+    mkdirSync(o.outDir, { recursive: true });
+    this.catalog = new Catalog(o.outDir);
+    const conn = resolveConnection(o, 'recorder');
+    this.owner = conn.clientId;
+    const persistent = o.persistentSession ?? o.clientId !== undefined;
+    this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });
+    const c = this.mc.client;
+    c.on('connect', () => c.subscribe(topic, { qos: 1 }, (e) => e && (this.lastError = e.message)));
+    // Acknowledge a message only after it is staged: mqtt.js sends the PUBACK after this callback.
+    c.handleMessage = (packet: IPublishPacket, done: (e?: Error) => void) => {
+      try {
+        this.ingest(packet);
+        done();
+      } catch (e) {
+        this.s.ingestErrors += 1;
+        this.lastError = (e as Error).message;
+        done(e as Error);
+      }
+    };
+    this.timer = setInterval(() => void this.finalizePass(false), o.finalizeIntervalMs ?? 250);
+  }
+
+  private ingest(packet: IPublishPacket): void {
+    this.s.received += 1;
+    const t = parseEpisodeTopic(this.prefix, packet.topic);
+    const payload = packet.payload as Buffer;
+    let item: IngestItem | undefined;
+    try {
+      if (!t) throw new Error(`topic ${packet.topic} is not an episode topic`);
+      if (t.kind === 'steps') {
+        const b = decodeStepBatch(payload);
+        if (b.episode !== t.episode) throw new Error(`batch of episode ${b.episode} on the topic of ${t.episode}`);
+        item = { kind: 'steps', robot: t.robot, episode: t.episode, seq0: b.seq0, count: b.count, bytes: payload };
+      } else if (t.kind === 'start') {
+        const json = payload.toString('utf8');
+        item = { kind: 'start', robot: t.robot, episode: t.episode, start: JSON.parse(json) as EpisodeStart, json };
+      } else {
+        const json = payload.toString('utf8');
+        item = { kind: 'end', robot: t.robot, episode: t.episode, end: JSON.parse(json) as EpisodeEnd, json };
+      }
+    } catch (e) {
+      // A message nobody can ever read must not block the session: count it and acknowledge it.
+      this.s.badMessages += 1;
+      this.lastError = `bad message on ${packet.topic}: ${(e as Error).message}`;
+      return;
+    }
+    this.catalog.ingest([item]);
+  }
+
+  /** One look at unfinished episodes; `closing` skips timeouts (a shutdown is not a stall). */
+  finalizePass(closing: boolean): Promise<void> {
+    return (this.finalizing ??= this.runFinalize(closing).finally(() => (this.finalizing = undefined)));
+  }
+
+  private async runFinalize(closing: boolean): Promise<void> {
+    const now = this.clock.nowNs();
+    this.catalog.releaseStale(this.clock.wallMs(), STALE_CLAIM_MS);
+    for (const p of this.catalog.pending()) {
+      const seen = this.seen.get(p.episode);
+      if (!seen || seen.activity !== p.activity) this.seen.set(p.episode, { activity: p.activity, sinceNs: now });
+      const ready = p.hasStart && p.hasEnd && p.expectedSteps !== null && p.stagedSteps >= p.expectedSteps;
+      const stalled = !closing && seen !== undefined && seen.activity === p.activity && now - seen.sinceNs > this.timeoutNs;
+      if (ready || stalled) await this.writeEpisode(p.episode, p.robot, ready ? 'complete' : 'incomplete');
+    }
+  }
+
+  private async writeEpisode(episode: string, robot: string, status: 'complete' | 'incomplete'): Promise<void> {
+    if (!this.catalog.claim(episode, this.owner, this.clock.wallMs())) return;
+    this.seen.delete(episode);
+    const dir = join(this.o.outDir, checkTopicLevel('robot', robot));
+    const file = join(dir, `${episode}.mcap`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      const { start, end } = this.catalog.records(episode);
+      const batches = (function* (cat: Catalog) {
+        for (const bytes of cat.stagedBatches(episode)) yield decodeStepBatch(bytes);
+      })(this.catalog);
+      const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
+      this.catalog.finish(episode, { status, file, ...sum });
+      if (status === 'complete') this.s.episodesWritten += 1;
+      else this.s.episodesIncomplete += 1;
+      const row = this.catalog.get(episode);
+      if (row) this.o.onEpisode?.(row);
+    } catch (e) {
+      this.s.writeErrors += 1;
+      this.lastError = `episode ${episode}: ${(e as Error).message}`;
+      this.catalog.release(episode);
+    }
+  }
+
+  stats(): RecorderStats {
+    return { connected: this.mc.client.connected, ...this.s, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    const ended = await Promise.race([
+      new Promise<boolean>((r) => this.mc.client.end(false, {}, () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+    ]);
+    if (!ended) await new Promise<void>((r) => this.mc.client.end(true, {}, () => r()));
+    while (this.finalizing) await this.finalizing;
+    await this.finalizePass(true);
+    this.catalog.close();
+  }
+}

@@ -1,0 +1,208 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
+import { RewarddError } from '../core/errors.js';
+
+/**
+ * The episode catalog and the recorder's staging area, in one SQLite file
+ * (<out>/catalog.sqlite, WAL). Staging received batches here, keyed by
+ * (episode, seq0), is what makes the recorder lose nothing and store nothing
+ * twice: a batch is acknowledged to the broker only after its row commits, a
+ * replayed batch is ignored by the primary key, and several recorders sharing a
+ * subscription (and this directory) see each other's batches.
+ */
+export type EpisodeStatus = 'recording' | 'writing' | 'complete' | 'incomplete';
+
+export interface EpisodeRow {
+  episode: string;
+  robot: string;
+  index: number | null;
+  startedWallMs: number | null;
+  endedWallMs: number | null;
+  steps: number;
+  expectedSteps: number | null;
+  return: number | null;
+  returnByTerm: Record<string, number>;
+  success: boolean | null;
+  endReason: string | null;
+  rewardHash: string | null;
+  rewardVersions: string[];
+  policyHash: string | null;
+  calibrationHash: string | null;
+  robotHash: string | null;
+  status: EpisodeStatus;
+  file: string | null;
+  missing: number;
+}
+
+export type IngestItem =
+  | { kind: 'start'; robot: string; episode: string; start: EpisodeStart; json: string }
+  | { kind: 'steps'; robot: string; episode: string; seq0: number; count: number; bytes: Uint8Array }
+  | { kind: 'end'; robot: string; episode: string; end: EpisodeEnd; json: string };
+
+export interface PendingEpisode {
+  episode: string;
+  robot: string;
+  activity: number;
+  hasStart: boolean;
+  hasEnd: boolean;
+  expectedSteps: number | null;
+  stagedSteps: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS episodes (
+  episode TEXT PRIMARY KEY, robot TEXT NOT NULL, idx INTEGER,
+  started_wall_ms REAL, ended_wall_ms REAL, steps INTEGER NOT NULL DEFAULT 0, expected_steps INTEGER,
+  return REAL, return_by_term TEXT, success INTEGER, end_reason TEXT,
+  reward_hash TEXT, reward_versions TEXT, policy_hash TEXT, calibration_hash TEXT, robot_hash TEXT,
+  status TEXT NOT NULL, file TEXT, missing INTEGER NOT NULL DEFAULT 0,
+  start_json TEXT, end_json TEXT, activity INTEGER NOT NULL DEFAULT 0, owner TEXT, claimed_wall_ms REAL);
+CREATE INDEX IF NOT EXISTS episodes_robot ON episodes(robot, started_wall_ms);
+CREATE TABLE IF NOT EXISTS batches (
+  episode TEXT NOT NULL, seq0 INTEGER NOT NULL, count INTEGER NOT NULL, bytes BLOB NOT NULL,
+  PRIMARY KEY (episode, seq0));
+`;
+
+interface RawRow {
+  episode: string; robot: string; idx: number | null; started_wall_ms: number | null; ended_wall_ms: number | null;
+  steps: number; expected_steps: number | null; return: number | null; return_by_term: string | null; success: number | null;
+  end_reason: string | null; reward_hash: string | null; reward_versions: string | null; policy_hash: string | null;
+  calibration_hash: string | null; robot_hash: string | null; status: EpisodeStatus; file: string | null; missing: number;
+}
+
+const toRow = (r: RawRow): EpisodeRow => ({
+  episode: r.episode, robot: r.robot, index: r.idx, startedWallMs: r.started_wall_ms, endedWallMs: r.ended_wall_ms,
+  steps: r.steps, expectedSteps: r.expected_steps, return: r.return,
+  returnByTerm: r.return_by_term ? (JSON.parse(r.return_by_term) as Record<string, number>) : {},
+  success: r.success === null ? null : r.success === 1, endReason: r.end_reason, rewardHash: r.reward_hash,
+  rewardVersions: r.reward_versions ? (JSON.parse(r.reward_versions) as string[]) : [], policyHash: r.policy_hash,
+  calibrationHash: r.calibration_hash, robotHash: r.robot_hash, status: r.status, file: r.file, missing: r.missing,
+});
+
+export const CATALOG_FILE = 'catalog.sqlite';
+
+export class Catalog {
+  readonly db: Database.Database;
+  private readonly st;
+
+  constructor(readonly dir: string, opts: { readonly?: boolean } = {}) {
+    try {
+      if (!opts.readonly) mkdirSync(dir, { recursive: true });
+      this.db = new Database(join(dir, CATALOG_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+      this.db.pragma('busy_timeout = 5000');
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode: a commit survives a process crash; only a power cut may lose the last commits.
+        this.db.pragma('synchronous = NORMAL');
+        this.db.exec(SCHEMA);
+      }
+    } catch (e) {
+      throw new RewarddError('E_STORE', `catalog ${join(dir, CATALOG_FILE)}: ${(e as Error).message}`, { cause: e });
+    }
+    const db = this.db;
+    this.st = opts.readonly ? undefined : {
+      status: db.prepare<[string], { status: EpisodeStatus }>('SELECT status FROM episodes WHERE episode = ?'),
+      touch: db.prepare(`INSERT INTO episodes (episode, robot, status, activity) VALUES (?, ?, 'recording', 1)
+        ON CONFLICT(episode) DO UPDATE SET activity = activity + 1`),
+      start: db.prepare(`UPDATE episodes SET start_json = ?, idx = ?, started_wall_ms = ?, reward_hash = ?, policy_hash = ?,
+        calibration_hash = ?, robot_hash = ? WHERE episode = ?`),
+      batch: db.prepare('INSERT OR IGNORE INTO batches (episode, seq0, count, bytes) VALUES (?, ?, ?, ?)'),
+      end: db.prepare(`UPDATE episodes SET end_json = ?, expected_steps = ?, ended_wall_ms = ?, end_reason = ? WHERE episode = ?`),
+    };
+  }
+
+  /** Stages received records in one transaction; records of finished episodes are replays and are ignored. */
+  ingest(items: readonly IngestItem[]): void {
+    const st = this.st!;
+    this.db.transaction(() => {
+      for (const it of items) {
+        const s = st.status.get(it.episode)?.status;
+        if (s !== undefined && s !== 'recording') continue;
+        st.touch.run(it.episode, it.robot);
+        if (it.kind === 'start') {
+          const p = it.start;
+          st.start.run(it.json, p.index ?? null, p.startedWallMs ?? null, p.reward?.hash ?? null, p.policy?.hash ?? null, p.calibration?.hash ?? null, p.robotDescription?.hash ?? null, it.episode);
+        } else if (it.kind === 'steps') {
+          st.batch.run(it.episode, it.seq0, it.count, it.bytes);
+        } else {
+          st.end.run(it.json, it.end.steps ?? null, it.end.endedWallMs ?? null, it.end.reason ?? null, it.episode);
+        }
+      }
+    })();
+  }
+
+  pending(): PendingEpisode[] {
+    return this.db
+      .prepare<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }>(
+        `SELECT e.episode, e.robot, e.activity, e.start_json IS NOT NULL AS has_start, e.end_json IS NOT NULL AS has_end, e.expected_steps,
+          (SELECT SUM(count) FROM batches b WHERE b.episode = e.episode) AS staged
+         FROM episodes e WHERE e.status = 'recording'`,
+      )
+      .all()
+      .map((r) => ({ episode: r.episode, robot: r.robot, activity: r.activity, hasStart: r.has_start === 1, hasEnd: r.has_end === 1, expectedSteps: r.expected_steps, stagedSteps: r.staged ?? 0 }));
+  }
+
+  /** Atomically takes an episode for writing: only one recorder of a group wins. */
+  claim(episode: string, owner: string, wallMs: number): boolean {
+    return this.db.prepare(`UPDATE episodes SET status = 'writing', owner = ?, claimed_wall_ms = ? WHERE episode = ? AND status = 'recording'`).run(owner, wallMs, episode).changes === 1;
+  }
+
+  /** Claims of a recorder that died mid-write go back to 'recording' after `olderThanMs`. */
+  releaseStale(wallMs: number, olderThanMs: number): number {
+    return this.db.prepare(`UPDATE episodes SET status = 'recording', owner = NULL WHERE status = 'writing' AND claimed_wall_ms < ?`).run(wallMs - olderThanMs).changes;
+  }
+
+  /** Gives back one claim (a failed write) so the next pass retries it. */
+  release(episode: string): void {
+    this.db.prepare(`UPDATE episodes SET status = 'recording', owner = NULL WHERE episode = ? AND status = 'writing'`).run(episode);
+  }
+
+  records(episode: string): { start: EpisodeStart | undefined; end: EpisodeEnd | undefined } {
+    const r = this.db.prepare<[string], { start_json: string | null; end_json: string | null }>('SELECT start_json, end_json FROM episodes WHERE episode = ?').get(episode);
+    return { start: r?.start_json ? (JSON.parse(r.start_json) as EpisodeStart) : undefined, end: r?.end_json ? (JSON.parse(r.end_json) as EpisodeEnd) : undefined };
+  }
+
+  /**
+   * Staged batch payloads in seq order, read in pages of `page` rows: the connection is never
+   * held by an open cursor, so ingest can go on while the file is written. Bound: one page.
+   */
+  *stagedBatches(episode: string, page = 64): Generator<Uint8Array> {
+    const q = this.db.prepare<[string, number, number], { seq0: number; bytes: Buffer }>('SELECT seq0, bytes FROM batches WHERE episode = ? AND seq0 > ? ORDER BY seq0 LIMIT ?');
+    for (let after = -1; ; ) {
+      const rows = q.all(episode, after, page);
+      for (const r of rows) yield r.bytes;
+      if (rows.length < page) return;
+      after = rows[rows.length - 1]!.seq0;
+    }
+  }
+
+  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(`UPDATE episodes SET status = ?, file = ?, steps = ?, missing = ?, return = ?, return_by_term = ?, success = ?, reward_versions = ?,
+          started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)
+        .run(f.status, f.file, f.steps, f.missing, f.return, JSON.stringify(f.returnByTerm), f.success ? 1 : 0, JSON.stringify(f.rewardVersions), f.startedWallMs ?? null, f.endedWallMs ?? null, episode);
+      this.db.prepare('DELETE FROM batches WHERE episode = ?').run(episode);
+    })();
+  }
+
+  list(filter: { robot?: string; status?: EpisodeStatus; limit?: number } = {}): EpisodeRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.robot !== undefined) (where.push('robot = ?'), args.push(filter.robot));
+    if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
+    const sql = `SELECT * FROM episodes ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_wall_ms IS NULL, started_wall_ms, episode LIMIT ?`;
+    return this.db.prepare<(string | number)[], RawRow>(sql).all(...args, filter.limit ?? 1000).map(toRow);
+  }
+
+  get(episode: string): EpisodeRow | undefined {
+    const r = this.db.prepare<[string], RawRow>('SELECT * FROM episodes WHERE episode = ?').get(episode);
+    return r ? toRow(r) : undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

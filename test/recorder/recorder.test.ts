@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { EpisodePublisher } from '../../src/transport/publisher.js';
+import { Recorder } from '../../src/recorder/recorder.js';
+import { readEpisodeInfo, readEpisodeSteps } from '../../src/recorder/episode-reader.js';
+import { MQTT_URL, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
+import { syntheticEpisode } from './fixtures.js';
+
+let broker: EmbeddedBroker;
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({});
+});
+afterAll(async () => {
+  await broker.close();
+});
+const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+
+describe.each(brokers())('recorder against %s', (_name, url) => {
+  it('stores each episode as one MCAP file with every step once, in order, and catalogs it', async () => {
+    const prefix = uniquePrefix();
+    const out = tmpDir('rec');
+    const rec = new Recorder({ mqttUrl: url(), outDir: out, prefix, finalizeIntervalMs: 50 });
+    await waitFor(() => rec.stats().connected, 5000, 'recorder connected');
+    await new Promise((r) => setTimeout(r, 100)); // let the SUBSCRIBE land
+    const pub = await EpisodePublisher.open({ mqttUrl: url(), robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    const eps = [syntheticEpisode('rover', 'ep-a', 0, 250, 64), syntheticEpisode('rover', 'ep-b', 1, 130, 64)];
+    for (const e of eps) {
+      pub.publishStart(e.start);
+      for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      // A replayed batch (as after a restart) must not be stored twice.
+      const again = e.batches[1]!;
+      pub.publishBatch(again.episode, again.seq0, again.count, again.bytes);
+      pub.publishEnd(e.end);
+    }
+    await waitFor(() => rec.catalog.list({ status: 'complete' }).length === 2, 10000, 'two complete episodes');
+    for (const e of eps) {
+      const row = rec.catalog.get(e.start.episode)!;
+      expect(row).toMatchObject({ robot: 'rover', status: 'complete', steps: e.end.steps, missing: 0, rewardHash: 'reward000001', policyHash: 'policy000001', calibrationHash: 'calib0000001' });
+      expect(row.return).toBeCloseTo(e.end.return, 6);
+      expect(row.returnByTerm.progress).toBeGreaterThan(0);
+      expect(existsSync(row.file!)).toBe(true);
+      const seqs: number[] = [];
+      for await (const s of readEpisodeSteps(row.file!)) {
+        expect(s.obs[0]).toBe(s.seq);
+        expect(s.obs[1]).toBe(e.start.index);
+        expect(s.rewardTerms.progress).toBeCloseTo(s.seq / 1000, 12);
+        expect(s.rewardVersion).toBe('reward000001');
+        expect(Array.from(s.actionApplied)).toEqual([Math.fround(0.1), Math.fround(-0.1)]);
+        seqs.push(s.seq);
+      }
+      expect(seqs).toEqual(Array.from({ length: e.end.steps }, (_, i) => i));
+      const info = await readEpisodeInfo(row.file!);
+      expect(info.start?.reward.content).toBe(e.start.reward.content);
+      expect(info.end?.steps).toBe(e.end.steps);
+      expect(info.metadata.status).toBe('complete');
+    }
+    // No temporary files are left behind.
+    expect(readdirSync(join(out, 'rover')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await pub.close();
+    await rec.close();
+  });
+
+  it('closes an episode with no end record as incomplete after the timeout', async () => {
+    const prefix = uniquePrefix();
+    const rec = new Recorder({ mqttUrl: url(), outDir: tmpDir('rec'), prefix, finalizeIntervalMs: 50, incompleteTimeoutMs: 300 });
+    await waitFor(() => rec.stats().connected, 5000, 'recorder connected');
+    await new Promise((r) => setTimeout(r, 100));
+    const pub = await EpisodePublisher.open({ mqttUrl: url(), robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    const e = syntheticEpisode('rover', 'ep-cut', 0, 150, 50);
+    pub.publishStart(e.start);
+    for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+    await waitFor(() => rec.catalog.get('ep-cut')?.status === 'incomplete', 10000, 'incomplete episode');
+    const row = rec.catalog.get('ep-cut')!;
+    expect(row.steps).toBe(150);
+    let n = 0;
+    for await (const _ of readEpisodeSteps(row.file!)) n++;
+    expect(n).toBe(150);
+    await pub.close();
+    await rec.close();
+  });
+});
