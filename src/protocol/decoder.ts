@@ -10,7 +10,7 @@ export interface DecoderCounters {
   /** Bytes pushed. */
   bytes: number;
   crcErrors: number;
-  /** Invalid COBS, too short, unknown type, wrong payload length, bad HELLO table, SAMPLE before any table. */
+  /** Invalid COBS, too short, unknown type, wrong payload length, bad HELLO table. */
   malformed: number;
   /** Spans longer than MAX_ENCODED_FRAME before a delimiter: dropped up to the next 0x00. */
   oversize: number;
@@ -20,7 +20,10 @@ export interface DecoderCounters {
   gaps: number;
   /** Frames whose seq repeats or goes back (within half the u16 range) of the last one. Still delivered. */
   duplicates: number;
-  /** SAMPLE frames dropped because no channel table was known yet (also counted in malformed). */
+  /**
+   * Good SAMPLE frames dropped because no channel table was known yet (joining
+   * a stream before its HELLO). Not an error of the line: not in malformed.
+   */
   noChannels: number;
   /** Exceptions thrown by the onFrame callback (caught so the stream keeps going). */
   sinkErrors: number;
@@ -152,11 +155,13 @@ export class FrameDecoder {
     const r = this.result;
     const f = parseRawFrame(this.raw, len, this.rawView, this.layout, r);
     if (f === null) {
-      if (r.why === ParseError.CRC) this.c.crcErrors++;
-      else {
-        this.c.malformed++;
-        if (r.why === ParseError.NO_LAYOUT) this.c.noChannels++;
+      if (r.why === ParseError.NO_LAYOUT) {
+        this.c.noChannels++;
+        this.lastErr = r.detail;
+        return;
       }
+      if (r.why === ParseError.CRC) this.c.crcErrors++;
+      else this.c.malformed++;
       this.fail(r.detail);
       return;
     }

@@ -85,7 +85,6 @@ export function malformedVectors(): Vector[] {
   const flipped = withDelimiter(cobsEncode(raw));
   const hdr = (type: number, seq: number) => [type, seq & 0xff, seq >> 8, 1, 0, 0, 0];
   return run([
-    ['sample_before_any_hello', good(0), '!malformed'],
     ['lead_in_garbage', Uint8Array.of(0x13, 0x37, 0xff, 0x00), '!malformed|!crc'],
     ['empty_frame', Uint8Array.of(0), '!none'],
     ['hello_mixed', encodeFrame(hello(0, MIXED, 7)), 'frame'],
