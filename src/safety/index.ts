@@ -9,4 +9,3 @@ export { SafetyFilter, type SafetyState } from './filter.js';
 export { SAFETY_DEFAULTS, type SafetyOptions, type NonFiniteAction } from './defaults.js';
 export { normaliseSafetyOptions, type ResolvedSafety } from './options.js';
 export { readLatch, writeLatch, LATCH_SCHEMA, type LatchState } from './latch.js';
-export { parseEstopCommand, formatEstopCommand, type EstopCommand } from './estop-command.js';
