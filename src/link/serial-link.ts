@@ -157,7 +157,11 @@ export class SerialLink implements Link {
   private onFrame(f: Frame): void {
     const now = this.clock.nowNs();
     this.lastRxNs = now;
-    if (f.type === 'HELLO') return this.onHello(f);
+    if (f.type === 'HELLO') {
+      this.onHello(f);
+      if (this.helloThisConnection) this.sink?.onFrame(f, now); // every frame reaches onFrame, HELLOs too
+      return;
+    }
     if (!this.helloThisConnection) {
       this.c.preHelloFrames++; // the table may have changed since the last connection: wait for HELLO
       return;
