@@ -1,5 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
+import { packageRoot } from '../core/version.js';
 
 /**
  * Every option of `rewardd run`, its default, and the one normaliser that
@@ -91,6 +93,12 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
     }
   }
   const cfg = c as unknown as RunConfig;
+  // The shipped robot, reward, policy and calibration are found from any working directory;
+  // paths a user gives are relative to where they run the command.
+  for (const k of ['robot', 'reward', 'policy', 'calibration'] as const) {
+    const v = cfg[k];
+    if (partial[k] === undefined && !isAbsolute(v) && !existsSync(v) && v !== 'identity') cfg[k] = join(packageRoot(), v);
+  }
   const intIn = (flag: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) bad(flag, `an integer in [${lo}, ${hi}]`, v);
   };

@@ -7,6 +7,9 @@ import { rewarddVersion } from '../core/version.js';
 import { startWorker } from '../core/worker-entry.js';
 import type { EpisodeStart } from '../core/records.js';
 import { startPolicyRunner, type PolicyRunner } from '../policy/runner.js';
+import { loadPolicyManifest } from '../policy/load.js';
+import { loadCalibration } from '../calibration/calibration.js';
+import { RewardRuntime } from '../reward/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import { EpisodePublisher } from '../transport/publisher.js';
 import type { RewardSetResult } from '../transport/commands.js';
@@ -39,7 +42,15 @@ export interface RunningDaemon {
  * the control worker, and relays between them. Nothing here is on the tick path.
  */
 export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<RunningDaemon> {
+  // Fail fast on bad files, before a broker or a thread is started.
   const robot = loadRobot(cfg.robot);
+  if (cfg.calibration !== 'identity') loadCalibration(cfg.calibration, robot.robot);
+  loadPolicyManifest(cfg.policy, robot.robot);
+  const probe = await RewardRuntime.create(readFileSync(cfg.reward, 'utf8'), cfg.reward, {
+    observationNames: robot.robot.observations.map((f) => f.name),
+    actionNames: robot.robot.actions.map((f) => f.name),
+  });
+  probe.dispose();
   mkdirSync(cfg.stateDir, { recursive: true });
   let broker: EmbeddedBroker | null = null;
   let mqttUrl = cfg.mqtt;

@@ -1,0 +1,83 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The installed command, as a user runs it: bin/rewardd.js over the compiled
+ * dist/ (npm test builds first). These tests check the contract of the CLI:
+ * help with defaults, one-line errors with a non-zero exit, and a clean
+ * Ctrl-C that publishes the episode end and exits 0.
+ */
+const BIN = join(process.cwd(), 'bin', 'rewardd.js');
+const dirs: string[] = [];
+beforeAll(() => {
+  if (!existsSync(join(process.cwd(), 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+  }
+});
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function rewardd(args: string[]) {
+  return spawnSync(process.execPath, ['--no-node-snapshot', BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('rewardd CLI', () => {
+  it('documents every run option with its default', () => {
+    const r = rewardd(['run', '--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--link', '--reward', '--policy', '--mqtt', '--hz', '--step-limit', '--broker-port', '--swap', '--reward-budget']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout.match(/Default: /g)?.length).toBeGreaterThanOrEqual(20);
+    expect(r.stdout).toContain('Default: 100'); // --hz
+  });
+
+  it.each([
+    [['run', '--hz', 'fast'], /E_CONFIG: --hz: expected a number, found "fast"/],
+    [['run', '--hz', '5000'], /E_CONFIG: --hz: expected a rate in \[1, 2000\] Hz/],
+    [['run', '--bogus'], /E_CONFIG: Unknown option '--bogus'/],
+    [['run', '--reward', 'no/such/file.js'], /E_CONFIG: --reward: expected an existing file, found "no\/such\/file.js"/],
+    [['run', '--link', 'usb'], /E_CONFIG: --link: expected sim, serial:<path>/],
+    [['run', '--mqtt', 'localhost'], /E_CONFIG: --mqtt: expected a URL like mqtt:\/\/host:1883/],
+    [['frobnicate'], /unknown verb "frobnicate"/],
+  ])('rejects %j with one clear line and a non-zero exit', (args, message) => {
+    const r = rewardd(args);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a reward file that does not compile, naming file and line', () => {
+    const d = mkdtempSync(join(tmpdir(), 'rewardd-cli-'));
+    dirs.push(d);
+    const bad = join(d, 'broken.reward.js');
+    writeFileSync(bad, 'export const meta = { name: "x", goal: "y", weights: { a: 1 } };\nexport function reward(obs) {\n  return { a: obs.range_front + };\n}\n');
+    const r = rewardd(['run', '--reward', bad, '--broker-port', '0', '--state-dir', d, '--no-status']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/E_REWARD_COMPILE/);
+    expect(r.stderr).toMatch(/broken\.reward\.js:3/);
+  });
+
+  it('runs the embedded default and exits 0 on Ctrl-C after publishing the episode end', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'rewardd-cli-'));
+    dirs.push(d);
+    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'run', '--broker-port', '0', '--state-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const t0 = Date.now();
+    while (!/tick .* Hz/.test(out) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    // Wait for a second status line, so the loop has really been running.
+    while ((out.match(/tick /g) ?? []).length < 2 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(err).toMatch(/embedded MQTT broker listening on mqtt:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/tick \d+\.\d Hz p99 err \d+ us \| ep 0 step \d+ \| reward -?\d+\.\d+ \(distance/);
+    expect(out).toMatch(/mqtt up sent \d+ pending \d+/);
+    expect(err).toMatch(/episode \S+ ended: shutdown after \d+ steps/);
+    expect(code).toBe(0);
+  });
+});
