@@ -82,6 +82,35 @@ function artifactsFrom(dir: string, spec: ModelSpec): TF.io.ModelArtifacts {
   return { modelTopology: mj.modelTopology, ...(mj.format ? { format: mj.format } : {}), weightSpecs: specs, weightData };
 }
 
+const FUSABLE = new Set(['linear', 'relu', 'sigmoid', 'elu', 'relu6']);
+
+/**
+ * A model made only of Dense layers (what sim-trained MLP policies are) runs as raw fused
+ * matMul + bias (+ activation) ops: the same arithmetic as predict() without the Layers
+ * machinery, which costs ~20 µs per call on wasm. Anything else takes predict().
+ */
+function denseFastPath(tf: typeof TF, m: TF.LayersModel): ((x: TF.Tensor) => TF.Tensor) | null {
+  const layers = m.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  if (layers.length === 0 || !layers.every((l) => l.getClassName() === 'Dense')) return null;
+  const steps: { w: TF.Tensor2D; b: TF.Tensor1D | undefined; act: string }[] = [];
+  for (const l of layers) {
+    const cfg = l.getConfig() as { activation?: string; useBias?: boolean; use_bias?: boolean };
+    const act = cfg.activation ?? 'linear';
+    if (act !== 'tanh' && !FUSABLE.has(act)) return null;
+    const [w, b] = l.getWeights() as [TF.Tensor2D, TF.Tensor1D | undefined];
+    steps.push({ w, b, act });
+  }
+  return (x) => {
+    let y: TF.Tensor = x;
+    for (const s of steps) {
+      const fused = s.act === 'tanh' ? 'linear' : (s.act as 'linear');
+      y = tf.fused.matMul({ a: y as TF.Tensor2D, b: s.w, ...(s.b ? { bias: s.b } : {}), activation: fused });
+      if (s.act === 'tanh') y = tf.tanh(y);
+    }
+    return y;
+  };
+}
+
 export interface TfModel {
   /** Batch-1 inference: input has the model's input width, out receives its output. */
   run(input: Float32Array, out: Float32Array): void;
@@ -95,7 +124,7 @@ export async function loadTfModel(tf: typeof TF, dir: string, spec: ModelSpec, i
   try {
     if (spec.format === 'tfjs-layers') {
       const m = await tf.loadLayersModel(handler);
-      predict = (x) => m.predict(x) as TF.Tensor;
+      predict = denseFastPath(tf, m) ?? ((x) => m.predict(x) as TF.Tensor);
       dispose = () => m.dispose();
     } else {
       const m = await tf.loadGraphModel(handler);

@@ -1,0 +1,114 @@
+/**
+ * Policy inference latency, batch 1, µs: the example policy (policies/rover-reach) and a
+ * 48→256→256→12 tanh MLP, per runtime, against a plain-JS Float32Array MLP measured in the
+ * same run. Targets (issue 6): ONNX p50 ≤ 20 µs, TF.js wasm p50 ≤ 40 µs for the big MLP.
+ *
+ *   NODE_OPTIONS=--no-node-snapshot npx tsx bench/policy.ts
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRobot, type RobotDescription } from '../src/core/robot.js';
+import { SeededRandom } from '../src/link/sim/random.js';
+import { writeOnnxMlp } from '../src/policy/export/onnx.js';
+import { writeTfjsLayers } from '../src/policy/export/tfjs-layers.js';
+import { measureStep, type Latency } from '../src/policy/latency.js';
+import { Mlp } from '../src/policy/mlp.js';
+import { openPolicy, type PolicyBackend } from '../src/policy/session.js';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const ITER = 3000;
+
+/** A synthetic 48-observation / 12-action robot and a policy folder with a random-weight MLP for it. */
+async function bigMlpPolicy(): Promise<{ dir: string; robot: RobotDescription; mlp: Mlp }> {
+  const robot: RobotDescription = {
+    schema: 'rewardd.robot/1',
+    name: 'bench48',
+    observations: Array.from({ length: 48 }, (_, i) => ({ name: `joint_${i}`, unit: 'rad', min: -3, max: 3 })),
+    actions: Array.from({ length: 12 }, (_, i) => ({ name: `motor_${i}`, unit: '1', min: -1, max: 1 })),
+  };
+  const mlp = Mlp.zeros({ inputs: 48, hidden: [256, 256], outputs: 12, hiddenActivation: 'tanh', outputActivation: 'tanh' });
+  const rng = new SeededRandom(2);
+  mlp.setParameters(Array.from({ length: mlp.parameterCount }, () => rng.gaussian() * 0.1));
+  const dir = mkdtempSync(join(tmpdir(), 'rewardd-bench-policy-'));
+  await writeTfjsLayers(mlp, dir);
+  writeOnnxMlp(mlp, join(dir, 'model.onnx'));
+  const manifest = {
+    schema: 'rewardd.policy/1',
+    name: 'bench48',
+    robot: 'bench48',
+    rate_hz: 50,
+    observations: robot.observations.map((f) => ({ name: f.name, unit: f.unit, normalise: { mean: 0, std: 1 } })),
+    actions: robot.actions.map((f) => ({ name: f.name, unit: f.unit, min: -1, max: 1 })),
+    models: [{ format: 'tfjs-layers', path: 'model.json' }, { format: 'onnx', path: 'model.onnx' }],
+    training: { simulator: 'none', algorithm: 'random weights (benchmark)' },
+  };
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify(manifest));
+  return { dir, robot, mlp };
+}
+
+async function backendRow(dir: string, robot: RobotDescription, backend: PolicyBackend): Promise<[string, Latency] | null> {
+  try {
+    const s = await openPolicy({ dir, robot, backend });
+    if (backend !== 'onnx' && s.backend !== backend) return null;
+    const lat = await measureStep(robot, (o, a) => s.step(o, a), ITER);
+    await s.dispose();
+    return [s.backend === 'onnx' ? 'onnxruntime-node (1 thread)' : `tfjs ${s.backend}`, lat];
+  } catch {
+    return null; // backend not available here (e.g. tfjs-node not installed)
+  }
+}
+
+function table(title: string, rows: [string, Latency][], baseline: Latency): void {
+  console.log(`\n${title}`);
+  console.log(`${'runtime'.padEnd(30)} ${'p50 µs'.padStart(8)} ${'p99 µs'.padStart(8)} ${'mean µs'.padStart(8)}  p50 vs plain JS`);
+  for (const [name, l] of rows) {
+    console.log(`${name.padEnd(30)} ${l.p50Us.toFixed(1).padStart(8)} ${l.p99Us.toFixed(1).padStart(8)} ${l.meanUs.toFixed(1).padStart(8)}  ${(l.p50Us / baseline.p50Us).toFixed(2)}x`);
+  }
+}
+
+export async function run(): Promise<void> {
+  const rover = loadRobot(join(ROOT, 'robots/rover.json')).robot;
+  const big = await bigMlpPolicy();
+  for (const [title, dir, robot] of [
+    ['example policy policies/rover-reach (4→16→16→2 tanh), batch 1', join(ROOT, 'policies/rover-reach'), rover],
+    ['MLP 48→256→256→12 tanh, batch 1', big.dir, big.robot],
+  ] as const) {
+    // Baseline: the same network in plain Float32Array loops, through the same encode/decode.
+    const plain = await openPolicy({ dir, robot, backend: 'onnx' });
+    const { policy } = plain;
+    await plain.dispose();
+    const { encodeObservation, decodeAction } = await import('../src/policy/contract.js');
+    const mlp = dir === big.dir ? big.mlp : await mlpFromTfjs(dir);
+    const input = new Float32Array(mlp.inputs);
+    const output = new Float32Array(mlp.outputs);
+    const baseline = await measureStep(robot, (o, a) => {
+      encodeObservation(policy.io, o, input);
+      mlp.forward(input, output);
+      decodeAction(policy.io, output, a);
+    }, ITER);
+    const rows: [string, Latency][] = [['plain JS Float32Array (baseline)', baseline]];
+    for (const b of ['onnx', 'tensorflow', 'wasm', 'cpu'] as const) {
+      const r = await backendRow(dir, robot, b);
+      if (r) rows.push(r);
+    }
+    table(title, rows, baseline);
+  }
+}
+
+/** Reads a TF.js dense model's weights back into an Mlp (for the baseline row of the example policy). */
+async function mlpFromTfjs(dir: string): Promise<Mlp> {
+  const { readFileSync } = await import('node:fs');
+  const mj = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: { config: { layers: { config: { units: number; activation: string; batch_input_shape?: number[] } }[] } };
+    weightsManifest: { paths: string[] }[];
+  };
+  const layers = mj.modelTopology.config.layers.map((l) => l.config);
+  const inputs = layers[0]!.batch_input_shape![1]!;
+  const mlp = Mlp.zeros({ inputs, hidden: layers.slice(0, -1).map((l) => l.units), outputs: layers.at(-1)!.units, hiddenActivation: 'tanh', outputActivation: layers.at(-1)!.activation === 'tanh' ? 'tanh' : 'linear' });
+  const buf = readFileSync(join(dir, mj.weightsManifest[0]!.paths[0]!));
+  mlp.setParameters(new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4));
+  return mlp;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
