@@ -1,0 +1,114 @@
+import { RewardStatus } from '../core/records.js';
+
+/**
+ * The in-sandbox harness: reads steps from a shared Float64Array, calls the
+ * program, checks its output and writes terms back. Generated per program so
+ * that observation, action and term names are literal property accesses
+ * (monomorphic and fast) rather than keyed lookups in a loop.
+ *
+ * Shared memory layout (Float64, `chunk` steps per call):
+ *   inputs  [k*IN + 0] dt, [k*IN + 1 ..] observation, then action
+ *   outputs OUT0 + k*OUT: [0] flags (bit 0 success, bit 1 done) or -status, [1..] terms
+ * Control words (Int32, shared with the watchdog, never visible to the program):
+ *   SEQ incremented per step · BUSY set by the host around a call · STOP ·
+ *   CUR index of the step being evaluated · KILLED set by the watchdog ·
+ *   OVER count of steps the watchdog saw running past the budget.
+ * The buffers live only in this closure; the program gets plain objects.
+ * Trust: io and ctl come from the prelude's captured constructors, and all
+ * writes to them are typed-array element stores, which no prototype patch can
+ * intercept. What a patched prototype CAN touch (failure message text built
+ * with String/slice/instanceof) only ever describes the program's own failure.
+ */
+export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, WORDS: 8 } as const;
+
+export interface Layout {
+  observationNames: readonly string[];
+  actionNames: readonly string[];
+  termNames: readonly string[];
+  chunk: number;
+}
+
+export const inStride = (l: Layout): number => 1 + l.observationNames.length + l.actionNames.length;
+export const outStride = (l: Layout): number => 1 + l.termNames.length;
+export const outBase = (l: Layout): number => l.chunk * inStride(l);
+export const ioLength = (l: Layout): number => outBase(l) + l.chunk * outStride(l);
+
+const key = (name: string): string => JSON.stringify(name);
+
+export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean): string {
+  const IN = inStride(l);
+  const OUT = outStride(l);
+  const nObs = l.observationNames.length;
+  const obsLit = l.observationNames.map((n, i) => `${key(n)}: io[b + ${1 + i}]`).join(', ');
+  const actLit = l.actionNames.map((n, i) => `${key(n)}: io[b + ${1 + nObs + i}]`).join(', ');
+  const termChecks = l.termNames
+    .map(
+      (n, i) => `
+        v = r[${key(n)}];
+        if (typeof v !== 'number') { code = ${RewardStatus.bad_output}; msg = 'term ' + ${key(JSON.stringify(n))} + ': expected a number, found ' + describe(v); break check; }
+        if (v - v !== 0) { code = ${RewardStatus.non_finite}; msg = 'term ' + ${key(JSON.stringify(n))} + ' is ' + v + ' (expected a finite number)'; break check; }
+        io[o + ${1 + i}] = v;`,
+    )
+    .join('');
+  const flagCall = (fn: string, bit: number): string => `
+        if (code === 0) {
+          const f = ${fn}(obs, ctx);
+          if (f === true) flags |= ${bit};
+          else if (f !== false) { code = ${RewardStatus.bad_output}; msg = '${fn}() must return true or false, found ' + describe(f); }
+        }`;
+  return String.raw`(function (views, ioSab, ctlSab, ns) {
+  'use strict';
+  const v2 = views(ioSab, ctlSab);
+  const io = v2[0], ctl = v2[1];
+  const P = (ns.reward === undefined && ns.default !== null && typeof ns.default === 'object') ? ns.default : ns;
+  const reward = P.reward, success = P.success, done = P.done;
+  let state = {}, prev = null, step = 0, episode = Object.freeze({ index: -1, id: '' });
+  function describe(v) {
+    if (v === null) return 'null';
+    if (v === undefined) return 'undefined';
+    if (typeof v === 'string') return 'a string';
+    if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+    return typeof v;
+  }
+  function errText(e) {
+    try {
+      if (e instanceof Error) { const s = e.stack; return String(typeof s === 'string' ? s : e.message).slice(0, 800); }
+      return 'threw ' + describe(e) + (typeof e === 'string' ? ': ' + e.slice(0, 200) : '');
+    } catch (e2) { return 'threw a value that cannot be described'; }
+  }
+  function begin(index, id) {
+    state = {}; prev = null; step = 0; episode = Object.freeze({ index: index, id: id });
+  }
+  function run(n) {
+    let fails = 0, nFails = 0;
+    for (let k = 0; k < n; k++) {
+      ctl[${CTL.CUR}] = k;
+      ctl[${CTL.SEQ}] = ctl[${CTL.SEQ}] + 1;
+      const b = k * ${IN};
+      const o = ${outBase(l)} + k * ${OUT};
+      const obs = { ${obsLit} };
+      const action = { ${actLit} };
+      const ctx = { dt: io[b], step: step, prev: prev, episode: episode, state: state };
+      let code = 0, msg = '', flags = 0, v;
+      try {
+        const r = reward(obs, action, ctx);
+        check: {
+          if (r === null || typeof r !== 'object') { code = ${RewardStatus.bad_output}; msg = 'reward() must return an object of named numeric terms, found ' + describe(r); break check; }
+          ${termChecks}
+        }${hasSuccess ? flagCall('success', 1) : ''}${hasDone ? flagCall('done', 2) : ''}
+      } catch (e) {
+        code = ${RewardStatus.threw}; msg = errText(e);
+      }
+      if (code === 0) { io[o] = flags; } else {
+        io[o] = -code;
+        if (fails === 0) { fails = [k, code, msg]; nFails = 1; }
+        else if (nFails < 32) { fails[nFails * 3] = k; fails[nFails * 3 + 1] = code; fails[nFails * 3 + 2] = msg; nFails++; }
+      }
+      prev = obs;
+      step++;
+    }
+    return fails;
+  }
+  return { begin: begin, run: run };
+})`;
+}

@@ -1,0 +1,318 @@
+import { RewarddError } from '../core/errors.js';
+import { sha256Hex, shortHash } from '../core/hash.js';
+import { RewardStatus } from '../core/records.js';
+import { diagnosticsError } from './diagnostics.js';
+import { outBase, outStride } from './harness.js';
+import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput, type RewardOutput } from './output.js';
+import { FailureText } from './reasons.js';
+import { Sandbox, SandboxDeath, type SandboxOptions } from './sandbox.js';
+import { transpile, type Transpiled } from './transpile.js';
+
+export interface RewardProgramInfo {
+  /** shortHash of the source text: what every step record carries. */
+  version: string;
+  sha256: string;
+  name: string;
+  goal: string;
+  weights: Record<string, number>;
+  /** Order of RewardOutput.terms: the key order of meta.weights. */
+  termNames: string[];
+  ranges?: Record<string, [number, number]>;
+  source: string;
+  filename: string;
+  hasSuccess: boolean;
+  hasDone: boolean;
+}
+
+export interface RewardRuntimeOptions {
+  observationNames: readonly string[];
+  actionNames: readonly string[];
+  /** Time one step may take inside the sandbox, ms; steps past it are counted in stats.overBudget. Default 2. */
+  budgetMs?: number;
+  /** Extra time past the budget before a step is killed with its sandbox (scheduler noise). Default 20. */
+  graceMs?: number;
+  /** Sandbox heap limit, MB (min 8). Default 32. */
+  memoryMb?: number;
+  /** Steps per sandbox call in evaluateBatch (bounds the shared buffer). Default 256. */
+  batchChunk?: number;
+}
+
+export const REWARD_RUNTIME_DEFAULTS = { budgetMs: 2, graceMs: 20, memoryMb: 32, batchChunk: 256 } as const;
+/** Steps between soft-limit heap checks (isolated-vm's own limit is soft, 2-3x). */
+const HEAP_CHECK_EVERY = 256;
+
+/**
+ * A loaded reward program, evaluated synchronously once per tick (evaluate)
+ * or many steps at a time (evaluateBatch); both run the same in-sandbox code,
+ * so the same steps in the same order give bit-identical terms.
+ *
+ * A step that throws or returns bad values fails alone. A step that runs out
+ * of time or memory costs the sandbox: it is disposed, every later step of the
+ * episode is `unavailable` (its ctx.state is gone, so values would no longer be
+ * replayable), and a fresh sandbox is built at the next beginEpisode.
+ */
+export class RewardRuntime {
+  private sb: Sandbox | null;
+  private down = '';
+  private step = 0;
+  private calls = 0;
+  private closed = false;
+  private readonly text: FailureText;
+  private readonly weights: Float64Array;
+  /** How many times the sandbox was rebuilt after dying. */
+  rebuilds = 0;
+  /** Over-budget steps counted by earlier (dead) sandboxes. */
+  private overBefore = 0;
+
+  private constructor(
+    readonly info: RewardProgramInfo,
+    sb: Sandbox,
+    private readonly transpiled: Transpiled,
+    private readonly opts: SandboxOptions,
+  ) {
+    this.sb = sb;
+    this.weights = Float64Array.from(info.termNames.map((t) => info.weights[t] ?? NaN));
+    this.text = new FailureText(info, transpiled, opts);
+  }
+
+  static async create(source: string, filename: string, options: RewardRuntimeOptions): Promise<RewardRuntime> {
+    const opts = normaliseOptions(options);
+    const t = transpile(source, filename);
+    if (!t.ok) throw diagnosticsError(t.diagnostics);
+    const built = Sandbox.build(t.out, source, filename, opts);
+    if (!built.sandbox || !built.meta) throw diagnosticsError(built.diagnostics);
+    const m = built.meta;
+    const info: RewardProgramInfo = {
+      version: shortHash(source),
+      sha256: sha256Hex(source),
+      name: m.name,
+      goal: m.goal,
+      weights: m.weights,
+      termNames: m.termNames,
+      ...(m.ranges ? { ranges: m.ranges } : {}),
+      source,
+      filename,
+      hasSuccess: m.hasSuccess,
+      hasDone: m.hasDone,
+    };
+    return new RewardRuntime(info, built.sandbox, t.out, opts);
+  }
+
+  get budgetMs(): number {
+    return this.opts.budgetMs;
+  }
+  /** False after a timeout or memory failure until the next beginEpisode rebuilds the sandbox. */
+  get sandboxAlive(): boolean {
+    return this.sb !== null;
+  }
+  /** Steps that ran past budgetMs but finished inside the grace (their values are kept). */
+  get overBudgetSteps(): number {
+    return this.overBefore + (this.sb?.overBudget ?? 0);
+  }
+  /** Index of the next step in the current episode. */
+  get stepIndex(): number {
+    return this.step;
+  }
+
+  /** Starts an episode: fresh ctx.state, prev = null, step 0; rebuilds a dead sandbox (a few ms). */
+  beginEpisode(episode: { index: number; id: string }): void {
+    this.step = 0;
+    if (this.closed) return;
+    if (this.sb === null) {
+      const b = Sandbox.build(this.transpiled, this.info.source, this.info.filename, this.opts);
+      if (b.sandbox) {
+        this.sb = b.sandbox;
+        this.down = '';
+        this.rebuilds++;
+      } else {
+        this.down = `E_REWARD_COMPILE: reward "${this.info.name}" v${this.info.version}: rebuilding the sandbox failed: ${b.diagnostics[0]?.message ?? 'unknown'}`;
+      }
+    }
+    this.sb?.begin(episode.index, episode.id);
+  }
+
+  /** One step. Never throws: failures are reported in `out.status` / `out.reason`. */
+  evaluate(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, out: RewardOutput): void {
+    const step = this.step++;
+    const sb = this.sb;
+    const nObs = this.opts.observationNames.length;
+    const nAct = this.opts.actionNames.length;
+    if (sb === null) return this.fail(out, RewardStatus.unavailable, this.closed ? `E_CONFIG: reward runtime "${this.info.name}" was disposed` : this.down);
+    if (obs.length !== nObs || action.length !== nAct) {
+      return this.fail(out, RewardStatus.unavailable, `E_CONFIG: expected ${nObs} observation and ${nAct} action values, found ${obs.length} and ${action.length}`);
+    }
+    const io = sb.io;
+    io[0] = dt;
+    for (let i = 0; i < nObs; i++) io[1 + i] = obs[i] as number;
+    for (let j = 0; j < nAct; j++) io[1 + nObs + j] = action[j] as number;
+    let r: 0 | unknown[];
+    try {
+      r = sb.run(1);
+    } catch (e) {
+      return this.died(e, step, out);
+    }
+    this.decodeOne(io, outBase(sb.layout), r === 0 ? undefined : (r[2] as string), step, out);
+    if (++this.calls % HEAP_CHECK_EVERY === 0) this.checkHeap(step, out);
+  }
+
+  /**
+   * Many consecutive steps of the current episode in few sandbox calls.
+   * obs is count × nObs, actions count × nAct (row-major), dt one value or one per step.
+   * Throws E_CONFIG only on mismatched shapes; program failures are per step.
+   */
+  evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput): RewardBatchOutput {
+    const nObs = this.opts.observationNames.length;
+    const nAct = this.opts.actionNames.length;
+    const nT = this.info.termNames.length;
+    const count = obs.length / nObs;
+    if (!Number.isInteger(count) || actions.length !== count * nAct || (typeof dt !== 'number' && dt.length !== count)) {
+      throw new RewarddError('E_CONFIG', `evaluateBatch: expected obs of n×${nObs}, actions of n×${nAct} and dt of n or 1 values, found ${obs.length}, ${actions.length} and ${typeof dt === 'number' ? 1 : dt.length}`);
+    }
+    const o = out ?? newRewardBatchOutput(count, nT);
+    if (o.count !== count || o.terms.length !== count * nT) throw new RewarddError('E_CONFIG', `evaluateBatch: output sized for ${o.count} steps, found ${count} steps`);
+    o.reasons.clear();
+    const one: RewardOutput = { status: 0, total: NaN, terms: new Float64Array(nT), success: false, done: false, reason: '' };
+    let i = 0;
+    while (i < count) {
+      const sb = this.sb;
+      if (sb === null) {
+        for (; i < count; i++) this.putBatch(o, i, this.failInto(one, RewardStatus.unavailable, this.down), nT), this.step++;
+        break;
+      }
+      const m = Math.min(this.opts.chunk, count - i);
+      const io = sb.io;
+      const IN = 1 + nObs + nAct;
+      for (let k = 0; k < m; k++) {
+        const s = i + k;
+        const b = k * IN;
+        io[b] = typeof dt === 'number' ? dt : (dt[s] as number);
+        for (let x = 0; x < nObs; x++) io[b + 1 + x] = obs[s * nObs + x] as number;
+        for (let a = 0; a < nAct; a++) io[b + 1 + nObs + a] = actions[s * nAct + a] as number;
+      }
+      let r: 0 | unknown[];
+      let decoded = m;
+      let death: unknown = null;
+      try {
+        r = sb.run(m);
+      } catch (e) {
+        r = 0;
+        death = e;
+        decoded = e instanceof SandboxDeath ? e.atStep : 0;
+      }
+      const msgs = r === 0 ? null : messagesByStep(r);
+      const ob = outBase(sb.layout);
+      const OUT = outStride(sb.layout);
+      for (let k = 0; k < decoded; k++) {
+        this.decodeOne(io, ob + k * OUT, msgs?.get(k), this.step++, one);
+        this.putBatch(o, i + k, one, nT);
+      }
+      i += decoded;
+      if (death !== null) {
+        this.died(death, this.step++, one);
+        this.putBatch(o, i++, one, nT);
+      } else if ((this.calls += m) % HEAP_CHECK_EVERY < m) {
+        this.checkHeap(this.step - 1, one);
+        if (one.status === RewardStatus.memory) this.putBatch(o, i - 1, one, nT);
+      }
+    }
+    return o;
+  }
+
+  dispose(): void {
+    this.closed = true;
+    this.sb?.dispose();
+    this.sb = null;
+  }
+
+  private decodeOne(io: Float64Array, ob: number, msg: string | undefined, step: number, out: RewardOutput): void {
+    const flags = io[ob] as number;
+    if (flags < 0) {
+      this.fail(out, -flags, this.text.failure(-flags, step, msg ?? 'no details (too many failures in one batch)'));
+      return;
+    }
+    const t = out.terms;
+    let total = 0;
+    for (let i = 0; i < t.length; i++) {
+      const v = io[ob + 1 + i] as number;
+      t[i] = v;
+      total += (this.weights[i] as number) * v;
+    }
+    if (total - total !== 0) {
+      this.fail(out, RewardStatus.non_finite, this.text.failure(RewardStatus.non_finite, step, `total is ${total}: every term is finite but Σ weight×term is not`));
+      return;
+    }
+    out.status = RewardStatus.ok;
+    out.total = total;
+    out.success = (flags & 1) !== 0;
+    out.done = (flags & 2) !== 0;
+    out.reason = '';
+  }
+
+  private died(e: unknown, step: number, out: RewardOutput): void {
+    this.overBefore += this.sb?.overBudget ?? 0;
+    this.sb = null;
+    if (!(e instanceof SandboxDeath)) {
+      this.down = this.text.unavailable('broken', step);
+      return this.fail(out, RewardStatus.threw, this.text.death('broken', step, String((e as Error)?.message ?? e)));
+    }
+    this.down = this.text.unavailable(e.kind, step);
+    const status = e.kind === 'timeout' ? RewardStatus.timeout : e.kind === 'memory' ? RewardStatus.memory : RewardStatus.threw;
+    this.fail(out, status, this.text.death(e.kind, step, e.message));
+  }
+
+  /** The soft-limit design-around: a heap past the limit costs the sandbox even if V8 has not stopped it yet. */
+  private checkHeap(step: number, out: RewardOutput): void {
+    const sb = this.sb;
+    if (sb === null) return;
+    const bytes = sb.heapBytes();
+    if (bytes <= this.opts.memoryMb * 1024 * 1024) return;
+    sb.dispose();
+    this.died(new SandboxDeath('memory', 0, `heap ${(bytes / 1048576).toFixed(1)} MB`), step, out);
+  }
+
+  private fail(out: RewardOutput, status: number, reason: string): void {
+    this.failInto(out, status, reason);
+  }
+
+  private failInto(out: RewardOutput, status: number, reason: string): RewardOutput {
+    out.status = status;
+    out.total = NaN;
+    out.terms.fill(NaN);
+    out.success = false;
+    out.done = false;
+    out.reason = reason;
+    return out;
+  }
+
+  private putBatch(o: RewardBatchOutput, i: number, one: RewardOutput, nT: number): void {
+    o.status[i] = one.status;
+    o.total[i] = one.total;
+    o.terms.set(one.terms, i * nT);
+    o.success[i] = one.success ? 1 : 0;
+    o.done[i] = one.done ? 1 : 0;
+    if (one.status !== RewardStatus.ok && o.reasons.size < MAX_BATCH_REASONS) o.reasons.set(i, one.reason);
+  }
+}
+
+function messagesByStep(r: unknown[]): Map<number, string> {
+  const m = new Map<number, string>();
+  for (let i = 0; i + 2 < r.length; i += 3) m.set(r[i] as number, String(r[i + 2]));
+  return m;
+}
+
+function normaliseOptions(o: RewardRuntimeOptions): SandboxOptions {
+  const budgetMs = o.budgetMs ?? REWARD_RUNTIME_DEFAULTS.budgetMs;
+  const graceMs = o.graceMs ?? REWARD_RUNTIME_DEFAULTS.graceMs;
+  const memoryMb = o.memoryMb ?? REWARD_RUNTIME_DEFAULTS.memoryMb;
+  const chunk = o.batchChunk ?? REWARD_RUNTIME_DEFAULTS.batchChunk;
+  if (!(budgetMs > 0 && budgetMs <= 10_000)) throw new RewarddError('E_CONFIG', `reward budgetMs: expected a number in (0, 10000], found ${budgetMs}`);
+  if (!(graceMs >= 0 && graceMs <= 60_000)) throw new RewarddError('E_CONFIG', `reward graceMs: expected a number in [0, 60000], found ${graceMs}`);
+  if (!(memoryMb >= 8 && memoryMb <= 4096)) throw new RewarddError('E_CONFIG', `reward memoryMb: expected a number in [8, 4096], found ${memoryMb}`);
+  if (!(Number.isInteger(chunk) && chunk >= 1 && chunk <= 65536)) throw new RewarddError('E_CONFIG', `reward batchChunk: expected an integer in [1, 65536], found ${chunk}`);
+  for (const [what, names] of [['observation', o.observationNames], ['action', o.actionNames]] as const) {
+    if (names.length === 0 || names.some((n) => !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n))) {
+      throw new RewarddError('E_CONFIG', `reward ${what}Names: expected a non-empty list of identifiers, found [${names.join(', ')}]`);
+    }
+  }
+  return { observationNames: [...o.observationNames], actionNames: [...o.actionNames], budgetMs, graceMs, memoryMb, chunk };
+}

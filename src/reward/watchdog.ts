@@ -1,0 +1,107 @@
+import ivm from 'isolated-vm';
+import { CTL } from './harness.js';
+
+/**
+ * The hard per-call time budget, without isolated-vm's per-call `timeout`.
+ *
+ * Why not `applySync(..., { timeout })` on every tick: each call arms a timer
+ * that stays queued until its deadline even after the call returns, and the
+ * timer thread drains due timers recursively, so hundreds of thousands of
+ * calls make a stack overflow (isolated-vm #572); very short timeouts can race
+ * termination into "Script failed to terminate" (#301); the budget is whole
+ * milliseconds of wall time, so a descheduled but innocent call times out on a
+ * loaded 2-core robot.
+ *
+ * Instead, one watchdog per sandbox runs in its own small isolate on
+ * isolated-vm's thread pool. It sleeps on a shared control word (Atomics.wait,
+ * sub-millisecond) and, when it sees the SAME step still running on two polls,
+ * measures the sandbox's time in that step (isolate.cpuTime, which counts the
+ * running call). Past the budget it counts the step as over budget; past
+ * budget + grace it disposes the sandbox isolate, which V8 terminates from any
+ * thread, through try/finally, catch-and-retry loops and microtask chains.
+ * The grace exists because on a loaded 2-core machine an innocent step is
+ * sometimes descheduled for 1-16 ms (measured; docs/sandbox.md): a 2 ms hard
+ * kill would kill good programs. Per-call cost on the host: two stores into
+ * shared memory. The price: a killed sandbox is gone, not merely interrupted;
+ * RewardRuntime rebuilds it at the next episode.
+ */
+const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetNsNumber, killNsNumber, pollMs) {
+  const ctl = new Int32Array(ctlSab);
+  const budgetNs = BigInt(budgetNsNumber), killNs = BigInt(killNsNumber);
+  let lastSeq = -1, c0 = 0n, counted = false;
+  for (;;) {
+    Atomics.wait(ctl, ${CTL.STOP}, 0, pollMs);
+    if (Atomics.load(ctl, ${CTL.STOP}) !== 0) return 'stopped';
+    const busy = Atomics.load(ctl, ${CTL.BUSY}) === 1;
+    const seq = Atomics.load(ctl, ${CTL.SEQ});
+    let t = 0n;
+    try { t = victim.cpuTime; } catch (e) { return 'victim gone'; }
+    if (busy && seq === lastSeq) {
+      const spent = t - c0;
+      if (spent > killNs) {
+        Atomics.store(ctl, ${CTL.KILLED}, 1);
+        try { victim.dispose(); } catch (e) { /* already disposed */ }
+        return 'killed';
+      }
+      if (!counted && spent > budgetNs) { counted = true; Atomics.add(ctl, ${CTL.OVER}, 1); }
+    } else {
+      lastSeq = busy ? seq : -1;
+      c0 = t;
+      counted = false;
+    }
+  }
+})`;
+
+export interface WatchdogOptions {
+  /** Per-step budget: steps seen running past it are counted (ctl OVER). */
+  budgetMs: number;
+  /** Extra time past the budget before the sandbox is killed (scheduler noise; see docs/sandbox.md). */
+  graceMs: number;
+}
+
+export class Watchdog {
+  private constructor(
+    private readonly isolate: ivm.Isolate,
+    private readonly ctl: Int32Array,
+    readonly done: Promise<unknown>,
+  ) {}
+
+  static start(victim: ivm.Isolate, ctl: Int32Array, o: WatchdogOptions): Watchdog {
+    const isolate = new ivm.Isolate({ memoryLimit: 8 });
+    const context = isolate.createContextSync();
+    const fn = context.evalSync(WATCHDOG_SOURCE, { reference: true }) as ivm.Reference<
+      (v: ivm.Isolate, c: SharedArrayBuffer, budgetNs: number, killNs: number, pollMs: number) => string
+    >;
+    // Poll at half the budget (at least 0.25 ms) so detection lags the budget by at most ~one poll.
+    const pollMs = Math.max(0.25, o.budgetMs / 2);
+    const budgetNs = Math.round(o.budgetMs * 1e6);
+    const killNs = Math.round((o.budgetMs + o.graceMs) * 1e6);
+    const done = fn
+      .apply(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetNs, killNs, pollMs], {
+        result: { copy: true },
+      })
+      .catch((e: unknown) => e)
+      .finally(() => {
+        fn.release();
+        context.release();
+        if (!isolate.isDisposed) isolate.dispose();
+      });
+    return new Watchdog(isolate, ctl, done);
+  }
+
+  /** Steps seen running past the budget (but inside the grace) since the sandbox was built. */
+  get overBudget(): number {
+    return Atomics.load(this.ctl, CTL.OVER);
+  }
+
+  get killed(): boolean {
+    return Atomics.load(this.ctl, CTL.KILLED) === 1;
+  }
+
+  /** Ends the watchdog loop; its isolate is disposed when the loop returns. */
+  stop(): void {
+    Atomics.store(this.ctl, CTL.STOP, 1);
+    Atomics.notify(this.ctl, CTL.STOP);
+    void this.isolate;
+  }
+}
