@@ -166,13 +166,17 @@ export class SerialLink implements Link {
       this.c.preHelloFrames++; // the table may have changed since the last connection: wait for HELLO
       return;
     }
-    if (f.type === 'HEARTBEAT' && f.status & HeartbeatStatus.WATCHDOG_TRIPPED) this.c.mcuWatchdogTrips++;
+    // The MCU disarms itself on a watchdog trip; follow it so commands are held until arm().
+    // (Not on a heartbeat merely lacking the armed bit: one sent before our ARM arrived is in flight.)
+    if (f.type === 'HEARTBEAT' && f.status & HeartbeatStatus.WATCHDOG_TRIPPED) {
+      this.c.mcuWatchdogTrips++;
+      this.armed = false;
+    }
     if (f.type === 'FAULT') {
       this.c.mcuFaults++;
       this.c.lastFaultCode = f.code;
-      if (f.code === FaultCode.WATCHDOG) this.armed = false; // the MCU disarmed itself
+      if (f.code === FaultCode.WATCHDOG || f.code === FaultCode.BAD_COMMAND) this.armed = false;
     }
-    if (f.type === 'HEARTBEAT' && !(f.status & HeartbeatStatus.ARMED)) this.armed = false;
     this.sink?.onFrame(f, now);
   }
 
