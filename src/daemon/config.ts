@@ -28,6 +28,7 @@ export interface RunConfig {
   rewardMemoryMb: number;
   rollbackAfter: number;
   swap: 'now' | 'next-episode';
+  dryRunSteps: number;
   watchReward: boolean;
   stateDir: string;
   seed: number;
@@ -62,6 +63,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'rewardMemoryMb', flag: 'reward-memory', type: 'number', default: 32, help: 'memory limit of the reward sandbox, MB' },
   { key: 'rollbackAfter', flag: 'rollback-after', type: 'number', default: 20, help: 'consecutive failed reward steps before the previous version is restored' },
   { key: 'swap', flag: 'swap', type: 'string', default: 'now', help: 'when a new reward version takes over: now (next step) | next-episode' },
+  { key: 'dryRunSteps', flag: 'dry-run-steps', type: 'number', default: 1000, help: 'a new reward version must evaluate this many recent logged steps without failure before it is activated (0 = compile check only)' },
   { key: 'watchReward', flag: 'watch-reward', type: 'boolean', default: true, help: 'reload the reward file when it changes on disk (--no-watch-reward to disable)' },
   { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
   { key: 'seed', flag: 'seed', type: 'number', default: 1, help: 'sim link: random seed of scenarios and sensor noise' },
@@ -111,6 +113,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   if (!(cfg.rewardBudgetMs > 0 && cfg.rewardBudgetMs <= 1000)) bad('reward-budget', 'ms in (0, 1000]', cfg.rewardBudgetMs);
   intIn('reward-memory', cfg.rewardMemoryMb, 8, 4096);
   intIn('rollback-after', cfg.rollbackAfter, 1, 1_000_000);
+  intIn('dry-run-steps', cfg.dryRunSteps, 0, 100_000);
   intIn('broker-port', cfg.brokerPort, 0, 65535);
   intIn('seed', cfg.seed, 0, 0xffffffff);
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);

@@ -17,6 +17,11 @@ import type { RunConfig } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import { formatStatus } from './status-line.js';
 import { RewardFileWatcher } from './reward-watcher.js';
+import { RecentSteps, admitReward } from './reward-admission.js';
+import { decodeStepBatch } from '../episode/batch-codec.js';
+
+/** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
+const MAX_WAITING_SWAPS = 4;
 
 export interface DaemonIo {
   /** Log lines (events, errors): stderr in the CLI. */
@@ -104,10 +109,30 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
+  const recent = new RecentSteps(Math.max(1, cfg.dryRunSteps), robot.robot.observations.length, robot.robot.actions.length, cfg.hz);
+  const admission = {
+    observationNames: robot.robot.observations.map((f) => f.name),
+    actionNames: robot.robot.actions.map((f) => f.name),
+    budgetMs: cfg.rewardBudgetMs,
+    memoryMb: cfg.rewardMemoryMb,
+  };
+  // One admission at a time; a few may wait (bound), more are refused rather than queued forever.
+  let admitting: Promise<void> = Promise.resolve();
+  let waiting = 0;
   const offerReward = (source: string, filename: string, reply: (r: RewardSetResult) => void): void => {
-    const id = ++swapSeq;
-    swapReplies.set(id, reply);
-    send({ type: 'swap', id, source, filename, mode: cfg.swap });
+    if (waiting >= MAX_WAITING_SWAPS) {
+      reply({ ok: false, error: `E_REWARD_BUSY: ${waiting} reward versions are already waiting to be checked; try again` });
+      return;
+    }
+    waiting++;
+    admitting = admitting.then(async () => {
+      const verdict = await admitReward(source, filename, admission, recent);
+      waiting--;
+      if (!verdict.ok) return reply(verdict);
+      const id = ++swapSeq;
+      swapReplies.set(id, reply);
+      send({ type: 'swap', id, source, filename, mode: cfg.swap });
+    });
   };
 
   publisher.subscribeCommands({
@@ -161,6 +186,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         break;
       case 'batch':
         publisher.publishBatch(m.episode, m.seq0, m.count, m.bytes);
+        if (cfg.dryRunSteps > 0) recent.add(decodeStepBatch(m.bytes));
         break;
       case 'episode-end':
         episodes++;
