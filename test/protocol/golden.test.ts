@@ -53,4 +53,9 @@ describe('golden vectors (firmware-bridge/test-vectors)', () => {
     const out = execFileSync('make', ['-s', '-C', `${VECTOR_DIR}..`, 'test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).toMatch(/vectors-test ok: cpp-encoded 13, ts-encoded 12, malformed 21 vectors/);
   });
+
+  it('the Arduino sketch compiles against the stub Arduino.h (a type check, not a board build)', () => {
+    const out = execFileSync('make', ['-s', '-C', `${VECTOR_DIR}..`, 'sketch-check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toMatch(/sketch compiles/);
+  });
 });

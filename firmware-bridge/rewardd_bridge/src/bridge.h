@@ -6,15 +6,7 @@
 #include "frame_reader.h"
 #include "rewardd_protocol.h"
 
-#ifndef REWARDD_TX_RAW_MAX
-#define REWARDD_TX_RAW_MAX 512  // the sketch lowers this on small boards
-#endif
-#ifndef REWARDD_RX_ENC_MAX
-#define REWARDD_RX_ENC_MAX 64  // host -> MCU frames are small (PROTOCOL.md section 1)
-#endif
-#ifndef REWARDD_MAX_MOTORS
-#define REWARDD_MAX_MOTORS 4
-#endif
+#include "bridge_config.h"
 
 namespace rewardd {
 
