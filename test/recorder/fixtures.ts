@@ -71,3 +71,16 @@ export function syntheticEpisode(robot: string, episode: string, index: number, 
   };
   return { start: syntheticStart(robot, episode, index), batches, end };
 }
+
+/** Reads a stored episode back and returns its seqs, checking each step's values against its seq. */
+export async function storedSeqs(file: string): Promise<number[]> {
+  const { readEpisodeSteps } = await import('../../src/recorder/episode-reader.js');
+  const seqs: number[] = [];
+  for await (const s of readEpisodeSteps(file)) {
+    if (s.obs[0] !== s.seq) throw new Error(`step ${s.seq}: obs[0] is ${s.obs[0]}, expected the seq`);
+    seqs.push(s.seq);
+  }
+  return seqs;
+}
+
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { EpisodePublisher } from '../../src/transport/publisher.js';
+import { Recorder } from '../../src/recorder/recorder.js';
+import { startBlackholeProxy } from './blackhole-proxy.js';
+import { MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
+import { range, storedSeqs, syntheticEpisode } from '../recorder/fixtures.js';
+
+let broker: EmbeddedBroker;
+beforeAll(async () => {
+  broker = await startEmbeddedBroker({});
+});
+afterAll(async () => {
+  await broker.close();
+});
+const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+
+describe.each(brokers())('a link that silently stops carrying traffic (%s)', (_name, url) => {
+  it('is detected within about 1.5 x keepalive, and nothing is lost', async () => {
+    const target = new URL(url());
+    const proxy = await startBlackholeProxy(Number(target.port), target.hostname);
+    const prefix = uniquePrefix();
+    const rec = new Recorder({ mqttUrl: url(), outDir: tmpDir('rec'), prefix, finalizeIntervalMs: 50 });
+    const keepaliveS = 1;
+    const pub = await EpisodePublisher.open({ mqttUrl: proxy.url, robot: 'rover', prefix, outboxDir: tmpDir('ob'), keepaliveS, reconnectMinMs: 100, reconnectMaxMs: 300 });
+    try {
+      await waitFor(() => rec.stats().connected && pub.stats().connected, 5000, 'both connected');
+      await new Promise((r) => setTimeout(r, 100));
+      const e = syntheticEpisode('rover', 'ep-hole', 0, 3000, 50);
+      pub.publishStart(e.start);
+      const half = e.batches.length / 2;
+      for (const b of e.batches.slice(0, half)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      await waitFor(() => pub.stats().published === 1500, 5000, 'first half acked');
+
+      proxy.blackhole();
+      const t0 = Date.now();
+      for (const b of e.batches.slice(half)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      pub.publishEnd(e.end);
+      await waitFor(() => !pub.stats().connected, 10_000, 'the dead link to be noticed');
+      const detectedMs = Date.now() - t0;
+      expect(proxy.connections()).toBeGreaterThanOrEqual(0);
+      // mqtt.js pings at 1 x keepalive and gives up at 1.5 x after the last answer; allow timer slack.
+      expect(detectedMs).toBeLessThan(1.5 * keepaliveS * 1000 + 700);
+      expect(pub.stats().published).toBeLessThan(3000);
+
+      proxy.restore();
+      await waitFor(() => rec.catalog.get('ep-hole')?.status === 'complete', 15_000, 'episode complete after the link came back');
+      expect(pub.stats()).toMatchObject({ pending: 0, published: 3000 });
+      expect(await storedSeqs(rec.catalog.get('ep-hole')!.file!)).toEqual(range(3000));
+    } finally {
+      await pub.close(500);
+      await rec.close();
+      await proxy.close();
+    }
+  }, 40_000);
+});
