@@ -153,7 +153,13 @@ export class ControlLoop {
     const asm = this.assembler;
     if (!asm || asm.observation.samples === 0) return;
     if (!this.inEpisode) {
-      if (!this.linkUp) return;
+      // No new episode while the link is down or the e-stop is latched: the robot holds still
+      // (zero commands keep a live MCU's watchdog fed) until the link returns or the e-stop is reset.
+      if (!this.linkUp || o.safety.state().estop.latched) {
+        this.applied.fill(0);
+        o.link.sendCommand(this.applied);
+        return;
+      }
       this.startEpisode(nowNs);
     }
     const obs = asm.observation;
