@@ -27,5 +27,6 @@ export { startPolicyRunner, type PolicyRunner, type PolicyRunnerOptions, type Po
 export { selectTfBackend, type TfBackendName, type TfBackendPreference } from './tfjs-runtime.js';
 export { Mlp, type MlpSpec, type DenseLayer, type Activation } from './mlp.js';
 export { writeTfjsLayers } from './export/tfjs-layers.js';
+export { measureStep, summarise, type Latency } from './latency.js';
 export { writeOnnxMlp, encodeOnnxMlp, encodeOnnxModel, onnxNode, onnxTensor, onnxValueInfo } from './export/onnx.js';
 export { ProtoWriter } from './export/protobuf.js';

@@ -84,30 +84,46 @@ function artifactsFrom(dir: string, spec: ModelSpec): TF.io.ModelArtifacts {
 
 const FUSABLE = new Set(['linear', 'relu', 'sigmoid', 'elu', 'relu6']);
 
+/** Batch-1 inference into out; returns the number of output values the model produced. */
+type Infer = (input: Float32Array, out: Float32Array) => number;
+
+function copyOut(data: ArrayLike<number>, out: Float32Array): number {
+  if (data.length === out.length) out.set(data);
+  return data.length;
+}
+
 /**
  * A model made only of Dense layers (what sim-trained MLP policies are) runs as raw fused
- * matMul + bias (+ activation) ops: the same arithmetic as predict() without the Layers
- * machinery, which costs ~20 µs per call on wasm. Anything else takes predict().
+ * matMul + bias (+ activation) ops with explicit disposal: the same arithmetic as predict()
+ * without the Layers machinery and tf.tidy's scope bookkeeping, which together cost tens of
+ * µs per call on wasm. Anything else takes predict().
  */
-function denseFastPath(tf: typeof TF, m: TF.LayersModel): ((x: TF.Tensor) => TF.Tensor) | null {
+function denseFastPath(tf: typeof TF, m: TF.LayersModel, inputs: number): Infer | null {
   const layers = m.layers.filter((l) => l.getClassName() !== 'InputLayer');
   if (layers.length === 0 || !layers.every((l) => l.getClassName() === 'Dense')) return null;
   const steps: { w: TF.Tensor2D; b: TF.Tensor1D | undefined; act: string }[] = [];
   for (const l of layers) {
-    const cfg = l.getConfig() as { activation?: string; useBias?: boolean; use_bias?: boolean };
-    const act = cfg.activation ?? 'linear';
+    const act = (l.getConfig() as { activation?: string }).activation ?? 'linear';
     if (act !== 'tanh' && !FUSABLE.has(act)) return null;
     const [w, b] = l.getWeights() as [TF.Tensor2D, TF.Tensor1D | undefined];
     steps.push({ w, b, act });
   }
-  return (x) => {
-    let y: TF.Tensor = x;
-    for (const s of steps) {
-      const fused = s.act === 'tanh' ? 'linear' : (s.act as 'linear');
-      y = tf.fused.matMul({ a: y as TF.Tensor2D, b: s.w, ...(s.b ? { bias: s.b } : {}), activation: fused });
-      if (s.act === 'tanh') y = tf.tanh(y);
+  const live: TF.Tensor[] = [];
+  return (input, out) => {
+    let y: TF.Tensor = tf.tensor2d(input, [1, inputs]);
+    live.push(y);
+    try {
+      for (const s of steps) {
+        const fused = s.act === 'tanh' ? 'linear' : (s.act as 'linear');
+        y = tf.fused.matMul({ a: y as TF.Tensor2D, b: s.w, ...(s.b ? { bias: s.b } : {}), activation: fused });
+        live.push(y);
+        if (s.act === 'tanh') live.push((y = tf.tanh(y)));
+      }
+      return copyOut(y.dataSync() as Float32Array, out);
+    } finally {
+      for (const t of live) t.dispose();
+      live.length = 0;
     }
-    return y;
   };
 }
 
@@ -120,11 +136,13 @@ export interface TfModel {
 export async function loadTfModel(tf: typeof TF, dir: string, spec: ModelSpec, inputs: number, outputs: number): Promise<TfModel> {
   const handler = { load: async () => artifactsFrom(dir, spec) };
   let predict: (x: TF.Tensor) => TF.Tensor;
+  let fast: Infer | null = null;
   let dispose: () => void;
   try {
     if (spec.format === 'tfjs-layers') {
       const m = await tf.loadLayersModel(handler);
-      predict = denseFastPath(tf, m) ?? ((x) => m.predict(x) as TF.Tensor);
+      fast = denseFastPath(tf, m, inputs);
+      predict = (x) => m.predict(x) as TF.Tensor;
       dispose = () => m.dispose();
     } else {
       const m = await tf.loadGraphModel(handler);
@@ -140,11 +158,14 @@ export async function loadTfModel(tf: typeof TF, dir: string, spec: ModelSpec, i
   }
   const model: TfModel = {
     run(input, out) {
-      const y = tf.tidy(() => predict(tf.tensor2d(input, [1, inputs])));
-      const data = y.dataSync();
-      y.dispose();
-      if (data.length !== outputs) throw new RewarddError('E_POLICY_CONTRACT', `${spec.path}: expected ${outputs} outputs (policy.json actions), found ${data.length}`);
-      out.set(data);
+      let n: number;
+      if (fast) n = fast(input, out);
+      else {
+        const y = tf.tidy(() => predict(tf.tensor2d(input, [1, inputs])));
+        n = copyOut(y.dataSync() as Float32Array, out);
+        y.dispose();
+      }
+      if (n !== outputs) throw new RewarddError('E_POLICY_CONTRACT', `${spec.path}: expected ${outputs} outputs (policy.json actions), found ${n}`);
     },
     dispose,
   };
