@@ -30,7 +30,7 @@ const GENERATIONS = Number(arg('generations', '300'));
 const MINUTES = Number(arg('minutes', '12'));
 const SEED = Number(arg('seed', '1'));
 const OUT = arg('out', ROVER_REACH_DIR);
-const LOG = arg('log', new URL('./logs/train-rover.log', import.meta.url).pathname);
+const LOG = arg('log', new URL('./logs/train-rover.txt', import.meta.url).pathname);
 const HIDDEN = [16, 16];
 const EPISODES_PER_CANDIDATE = 6;
 const ES = { pairs: 24, sigma: 0.08, learningRate: 0.03, weightDecay: 0.002, seed: SEED };
@@ -130,7 +130,7 @@ const manifest = roverReachManifest(
     episode_seeds: { train: TRAIN_SEED, validation: VAL_SEED, test: TEST_SEED },
     test_success_100: test.successes,
     random_success_100: chance.successes,
-    log: 'training/logs/train-rover.log',
+    log: 'training/logs/train-rover.txt',
   },
   `Reach the beacon: 4-${HIDDEN.join('-')}-2 tanh MLP trained by evolution strategies in the rover simulator (npm run train:rover).`,
 );
