@@ -70,9 +70,9 @@ export class Recorder {
     if (!(timeoutMs > 0)) throw new RewarddError('E_CONFIG', `incompleteTimeoutMs: expected > 0, found ${describeValue(timeoutMs)}`);
     this.timeoutNs = BigInt(Math.round(timeoutMs * 1e6));
     this.clock = o.clock ?? systemClock;
+    const conn = resolveConnection(o, 'recorder'); // bad options fail before anything is created on disk
     mkdirSync(o.outDir, { recursive: true });
     this.catalog = new Catalog(o.outDir);
-    const conn = resolveConnection(o, 'recorder');
     this.owner = conn.clientId;
     const persistent = o.persistentSession ?? o.clientId !== undefined;
     this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });

@@ -1,0 +1,108 @@
+/**
+ * `rewardd record`: MQTT -> one MCAP file per episode + the SQLite catalog.
+ * Parses arguments and runs a Recorder until SIGINT / SIGTERM.
+ */
+import { RewarddError } from '../core/errors.js';
+import { Recorder, type RecorderOptions } from '../recorder/recorder.js';
+import { DEFAULT_PREFIX } from '../transport/topics.js';
+import { parseFlags, type FlagSpec } from './args.js';
+
+export const help = [
+  'Usage: rewardd record --mqtt URL [--out DIR] [options]',
+  '',
+  'Subscribes to <prefix>/+/episodes/# and writes one MCAP file per episode (Foxglove opens',
+  'them) to DIR/<robot>/<episode>.mcap, cataloged in DIR/catalog.sqlite. Runs until Ctrl-C.',
+  '',
+  '  --mqtt URL                  broker: mqtt://, mqtts:// (TLS), ws://, wss://   (required)',
+  '  --out DIR                   output folder                                    (default: episodes)',
+  '  --robot NAME                record only this robot                           (default: every robot)',
+  '  --share GROUP               MQTT 5 shared subscription: recorders of one group split',
+  '                              the fleet; they must share --out                 (default: none)',
+  '  --prefix P                  topic prefix                                     (default: rewardd/v1)',
+  '  --client-id ID              stable id = persistent session: messages queue at the',
+  '                              broker while the recorder is away                (default: random, clean session)',
+  '  --incomplete-timeout-ms N   close an episode with no progress as incomplete  (default: 60000)',
+  '  --keepalive S               MQTT keepalive seconds                           (default: 10)',
+  '  --username U --password P   broker credentials                               (default: none)',
+  '  --ca FILE                   CA certificate (PEM) of a TLS broker             (default: system CAs)',
+  '  --cert FILE --key FILE      client certificate and key (PEM) for mutual TLS  (default: none)',
+  '  --insecure                  do not verify the broker certificate (lab only)  (default: off)',
+  '',
+  'Exit 0 after a clean stop, 1 on failure, 2 on bad usage.',
+].join('\n');
+
+const FLAGS: FlagSpec[] = [
+  { flag: 'mqtt', type: 'string' },
+  { flag: 'out', type: 'string' },
+  { flag: 'robot', type: 'string' },
+  { flag: 'share', type: 'string' },
+  { flag: 'prefix', type: 'string' },
+  { flag: 'client-id', type: 'string' },
+  { flag: 'incomplete-timeout-ms', type: 'string' },
+  { flag: 'keepalive', type: 'string' },
+  { flag: 'username', type: 'string' },
+  { flag: 'password', type: 'string' },
+  { flag: 'ca', type: 'string' },
+  { flag: 'cert', type: 'string' },
+  { flag: 'key', type: 'string' },
+  { flag: 'insecure', type: 'boolean' },
+];
+
+function positive(name: string, v: string | boolean | undefined, d: number): number {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new RewarddError('E_CONFIG', `--${name}: expected a number > 0, found "${String(v)}"`);
+  return n;
+}
+
+export function recorderOptions(values: Record<string, string | boolean>): RecorderOptions {
+  const s = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const mqttUrl = s('mqtt');
+  if (!mqttUrl) throw new RewarddError('E_CONFIG', '--mqtt: expected a broker URL such as mqtt://127.0.0.1:1883, found nothing');
+  const o: RecorderOptions = {
+    mqttUrl,
+    outDir: s('out') ?? 'episodes',
+    prefix: s('prefix') ?? DEFAULT_PREFIX,
+    incompleteTimeoutMs: positive('incomplete-timeout-ms', values['incomplete-timeout-ms'], 60_000),
+    keepaliveS: positive('keepalive', values.keepalive, 10),
+  };
+  const opt = { robot: s('robot'), share: s('share'), clientId: s('client-id'), username: s('username'), password: s('password'), caFile: s('ca'), certFile: s('cert'), keyFile: s('key') };
+  for (const [k, v] of Object.entries(opt)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  if (values.insecure === true) o.rejectUnauthorized = false;
+  return o;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let recorder: Recorder;
+  try {
+    const { values } = parseFlags(argv, FLAGS);
+    if (values.help) {
+      process.stdout.write(`${help}\n`);
+      return 0;
+    }
+    const o = recorderOptions(values);
+    o.onEpisode = (row) =>
+      process.stdout.write(`${row.status === 'complete' ? 'stored' : 'stored INCOMPLETE'} ${row.robot}/${row.episode}: ${row.steps} steps, return ${row.return?.toFixed(3) ?? '-'} -> ${row.file}\n`);
+    recorder = new Recorder(o);
+    process.stdout.write(`recording ${o.prefix}/${o.robot ?? '+'}/episodes/# from ${o.mqttUrl}${o.share ? ` (share ${o.share})` : ''} into ${o.outDir}\n`);
+  } catch (e) {
+    process.stderr.write(`rewardd record: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const progress = setInterval(() => {
+    const s = recorder.stats();
+    process.stdout.write(`${s.connected ? 'connected' : 'DISCONNECTED'} | messages ${s.received} | episodes ${s.episodesWritten} complete, ${s.episodesIncomplete} incomplete${s.lastError ? ` | last error: ${s.lastError}` : ''}\n`);
+  }, 5000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(progress);
+  try {
+    await recorder.close();
+    return 0;
+  } catch (e) {
+    process.stderr.write(`rewardd record: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
