@@ -51,6 +51,23 @@ describe('policy runner (worker thread, off the tick path)', () => {
     await runner.stop(); // idempotent
   });
 
+  it('picks a TF.js backend at run time inside the worker (auto: tensorflow > wasm > cpu)', async () => {
+    const obsMb = Mailbox.create(12);
+    const actMb = Mailbox.create(2);
+    const runner = await startPolicyRunner({ dir: POLICY_DIR, robot: ROVER, observationMailbox: obsMb, actionMailbox: actMb });
+    try {
+      expect(['tensorflow', 'wasm', 'cpu']).toContain(runner.backend);
+      obsMb.write(new Float64Array(12).fill(0.5), 42n);
+      await until(() => actMb.count() > 0, 'an action from the TF.js runner');
+      const act = new Float64Array(2);
+      actMb.read(act);
+      expect(act.every(Number.isFinite)).toBe(true);
+      expect(actMb.lastTNs).toBe(42);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('rejects with the contract error before running anything', async () => {
     const dir = patchedPolicy((m) => (m.actions[0].unit = 'rad/s'));
     await expect(
