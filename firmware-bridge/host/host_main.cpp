@@ -38,10 +38,10 @@ class PtyHal : public BridgeHal {
   uint32_t micros() override { return (uint32_t)mono_us(); }  // same clock as Node's hrtime, truncated
   uint32_t millis() override { return (uint32_t)(mono_us() / 1000u); }
   bool tx_room(size_t n) override { return RING - len >= n; }
+  // Queued only: the main loop flushes once per pass, so an unpaced burst is a few big writes, not one syscall per frame.
   void tx(const uint8_t* p, size_t n) override {
     for (size_t i = 0; i < n; i++) ring[(head + len + i) % RING] = p[i];
     len += n;
-    flush();
   }
   void flush() {
     while (len > 0) {
@@ -195,6 +195,8 @@ int main(int argc, char** argv) {
       print_stats(bridge);
     }
     bridge.poll();
+    // Unpaced: fill the ring with a burst of samples before writing (poll() only adds one when a whole frame fits).
+    for (int burst = 0; rate == 0 && burst < 256 && hal.tx_room(MAX_ENCODED_FRAME + 1); burst++) bridge.poll();
     hal.flush();
     uint32_t wait_us = bridge.us_until_due();
     if (rate == 0 && hal.tx_room(MAX_ENCODED_FRAME + 1)) wait_us = 0;

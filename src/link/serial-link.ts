@@ -39,7 +39,6 @@ export class SerialLink implements Link {
   private timer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private openWaiter: { resolve: (h: HelloFrame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
-  private connectStartedNs = 0n;
   private readonly c = {
     connects: 0, lost: 0, reboots: 0, txFrames: 0, txDropped: 0, commandsHeld: 0,
     preHelloFrames: 0, mcuWatchdogTrips: 0, mcuFaults: 0, lastFaultCode: 0,
@@ -125,7 +124,6 @@ export class SerialLink implements Link {
     this.state = 'connecting';
     this.helloThisConnection = false;
     this.decoder.resetStream();
-    this.connectStartedNs = this.clock.nowNs();
     const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
     this.port = port;
     port.on('data', (chunk: Buffer) => this.onData(port, chunk));
@@ -151,11 +149,15 @@ export class SerialLink implements Link {
 
   private onData(port: SerialPort, chunk: Buffer): void {
     if (this.port !== port) return;
-    this.decoder.push(chunk, (f) => this.onFrame(f));
+    this.chunkNs = this.clock.nowNs(); // one clock read per read(): its frames arrived together
+    this.decoder.push(chunk, this.onFrameBound);
   }
 
+  private chunkNs = 0n;
+  private readonly onFrameBound = (f: Frame): void => this.onFrame(f);
+
   private onFrame(f: Frame): void {
-    const now = this.clock.nowNs();
+    const now = this.chunkNs;
     this.lastRxNs = now;
     if (f.type === 'HELLO') {
       this.onHello(f);
