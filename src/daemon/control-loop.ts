@@ -132,9 +132,11 @@ export class ControlLoop {
         this.o.events.notice(`link lost: ${reason}`);
       },
     });
-    if (this.o.autoArm) {
+    if (this.o.autoArm && !this.o.safety.state().estop.latched) {
       this.o.safety.arm();
       this.o.link.arm();
+    } else if (this.o.safety.state().estop.latched) {
+      this.o.events.notice('e-stop is latched (from before this start): nothing moves until it is reset and the robot is armed');
     }
     this.scenario = this.o.link.resetScenario(0);
     return hello;
@@ -310,6 +312,24 @@ export class ControlLoop {
     }
     // Place the next scenario now, so the next tick already observes it.
     this.scenario = o.link.resetScenario(this.episodeIndex + 1);
+  }
+
+  /** A small snapshot for the `live` topic (QoS 0, downsampled): names with values, no arrays to decode. */
+  live(): Record<string, unknown> | null {
+    const asm = this.assembler;
+    if (!asm || !this.inEpisode) return null;
+    const out = this.o.reward.out;
+    const rt = this.o.reward.active;
+    const names = asm.observation.names;
+    return {
+      episode: this.episodeId,
+      step: this.step,
+      obs: Object.fromEntries(names.map((n, i) => [n, asm.observation.values[i]])),
+      commanded: Object.fromEntries(this.o.robot.robot.actions.map((a, i) => [a.name, this.commanded[i]])),
+      applied: Object.fromEntries(this.o.robot.robot.actions.map((a, i) => [a.name, this.applied[i]])),
+      safety: this.lastSafety,
+      reward: { version: rt.info.version, status: out.status, total: out.total, terms: Object.fromEntries(rt.info.termNames.map((n, k) => [n, out.terms[k]])) },
+    };
   }
 
   status(): LoopStatus {

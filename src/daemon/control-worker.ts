@@ -72,8 +72,21 @@ async function main(): Promise<void> {
     if (loop.finished) scheduler.stop();
   });
   const statusTimer = setInterval(() => post({ type: 'status', loop: loop.status(), tick: scheduler.stats() }), 1000);
+  // The live view: 10 Hz whatever the tick rate (the topic is QoS 0 and for people watching).
+  const liveTimer = setInterval(() => {
+    const snap = loop.live();
+    if (snap) post({ type: 'live', snapshot: snap });
+  }, 100);
 
   port.on('message', (m: ToControl) => {
+    try {
+      handle(m);
+    } catch (e) {
+      // A refused command (arm while e-stopped...) is reported, never fatal to the control thread.
+      post({ type: 'notice', message: `${m.type} refused: ${(e as Error).message}` });
+    }
+  });
+  const handle = (m: ToControl): void => {
     switch (m.type) {
       case 'stop':
         loop.requestStop('shutdown');
@@ -102,7 +115,7 @@ async function main(): Promise<void> {
         link.disarm();
         break;
     }
-  });
+  };
 
   post({
     type: 'ready',
@@ -114,6 +127,7 @@ async function main(): Promise<void> {
   });
   await scheduler.run();
   clearInterval(statusTimer);
+  clearInterval(liveTimer);
   await link.close();
   slot.dispose();
   post({ type: 'stopped', tick: scheduler.stats(), episodesDone: loop.episodesDone });

@@ -199,6 +199,9 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
           io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }));
         }
         break;
+      case 'live':
+        publisher.publishLive(m.snapshot);
+        break;
       case 'reward':
         if (m.event.type === 'activated') {
           io.log(`reward version ${m.event.version} active (was ${m.event.previous}, swap ${m.event.mode})`);

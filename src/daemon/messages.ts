@@ -23,6 +23,7 @@ export type FromControl =
   | { type: 'batch'; episode: string; seq0: number; count: number; bytes: Uint8Array }
   | { type: 'episode-end'; end: EpisodeEnd }
   | { type: 'status'; loop: LoopStatus; tick: TickStats }
+  | { type: 'live'; snapshot: Record<string, unknown> }
   | { type: 'reward'; event: RewardSlotEvent }
   | { type: 'swap-result'; id: number; ok: boolean; version: string; error: string }
   | { type: 'notice'; message: string }
