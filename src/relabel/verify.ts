@@ -1,0 +1,101 @@
+import { RewardStatus, StepFlag, rewardStatusName } from '../core/records.js';
+import type { EpisodeColumns } from './episode-columns.js';
+import { emptyResult, evaluateRows, type BatchRewardEvaluator, type RelabelResult } from './relabel-episode.js';
+
+/**
+ * The determinism check: relabelling the steps an episode logged under
+ * version V with V itself must give the logged status, total, every term and
+ * the success flag bit for bit (Object.is: NaN equals NaN, +0 differs from −0).
+ *
+ * Timeouts and memory kills depend on the machine's load, not on the program,
+ * so a logged (or relabelled) timeout / memory / unavailable step ends the
+ * comparison of its segment: everything before it was compared, nothing after.
+ */
+export interface VerifyMismatch {
+  seq: number;
+  field: string;
+  logged: number | string;
+  relabelled: number | string;
+  loggedReason?: string;
+  relabelledReason?: string;
+}
+
+export interface VerifyReport {
+  episode: string;
+  version: string;
+  verdict: 'match' | 'mismatch' | 'not-recorded-with-this-version';
+  /** Steps compared value by value. */
+  comparedSteps: number;
+  /** Steps logged under this version (compared or not). */
+  loggedSteps: number;
+  /** The first differing step, when the verdict is mismatch. */
+  mismatch?: VerifyMismatch;
+  /** Where comparison stopped early (a non-reproducible logged failure), per segment. */
+  stopped: Array<{ seq: number; reason: string }>;
+}
+
+const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, RewardStatus.memory, RewardStatus.unavailable]);
+
+/**
+ * Verifies every segment of `ep` logged under rt's version. `whole` may be a
+ * relabel of the entire episode from step 0 with the same program: when the
+ * episode has a single segment starting at row 0 it is reused, not recomputed.
+ */
+export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: Float64Array, whole?: RelabelResult): VerifyReport {
+  const version = rt.info.version;
+  const segs = ep.loggedSegments.filter((s) => s.version === version);
+  const report: VerifyReport = { episode: ep.episode, version, verdict: 'match', comparedSteps: 0, loggedSteps: 0, stopped: [] };
+  if (segs.length === 0) {
+    report.verdict = 'not-recorded-with-this-version';
+    return report;
+  }
+  const names = rt.info.termNames;
+  const reuse = whole !== undefined && whole.rewardVersion === version && ep.loggedSegments.length === 1 && segs[0]!.from === 0;
+  const res = reuse ? whole : emptyResult(ep.episode, version, [...names], ep.count);
+  for (const seg of segs) {
+    report.loggedSteps += seg.to - seg.from;
+    if (!reuse) evaluateRows(rt, ep, dt, seg.from, seg.to, res);
+    const first = compareSegment(ep, seg, res, names, report);
+    if (first) {
+      report.verdict = 'mismatch';
+      report.mismatch = first;
+      return report;
+    }
+  }
+  return report;
+}
+
+function compareSegment(ep: EpisodeColumns, seg: EpisodeColumns['loggedSegments'][number], res: RelabelResult, names: readonly string[], report: VerifyReport): VerifyMismatch | undefined {
+  const nt = names.length;
+  const reasons = (row: number): { loggedReason?: string; relabelledReason?: string } => {
+    const l = ep.loggedReasons.get(row);
+    const r = res.reasons.get(row);
+    return { ...(l !== undefined ? { loggedReason: l } : {}), ...(r !== undefined ? { relabelledReason: r } : {}) };
+  };
+  if (seg.termNames.length !== nt || seg.termNames.some((t, k) => t !== names[k])) {
+    return { seq: ep.seq[seg.from]!, field: 'termNames', logged: seg.termNames.join(','), relabelled: names.join(',') };
+  }
+  for (let row = seg.from; row < seg.to; row++) {
+    const ls = ep.loggedStatus[row]!;
+    const rs = res.status[row]!;
+    const seq = ep.seq[row]!;
+    if (NON_REPRODUCIBLE.has(ls) || NON_REPRODUCIBLE.has(rs)) {
+      const which = NON_REPRODUCIBLE.has(ls) ? `logged ${rewardStatusName(ls)}` : `relabelled ${rewardStatusName(rs)}`;
+      report.stopped.push({ seq, reason: `${which} is not reproducible (it depends on load and memory, not on the program)` });
+      return undefined;
+    }
+    if (ls !== rs) return { seq, field: 'status', logged: rewardStatusName(ls), relabelled: rewardStatusName(rs), ...reasons(row) };
+    if (!Object.is(ep.loggedTotal[row], res.total[row])) return { seq, field: 'total', logged: ep.loggedTotal[row]!, relabelled: res.total[row]!, ...reasons(row) };
+    const base = (row - seg.from) * nt;
+    for (let k = 0; k < nt; k++) {
+      const l = seg.terms[base + k]!;
+      const r = res.terms[row * nt + k]!;
+      if (!Object.is(l, r)) return { seq, field: `term ${names[k]}`, logged: l, relabelled: r };
+    }
+    const loggedSuccess = (ep.flags[row]! & StepFlag.success) !== 0 ? 1 : 0;
+    const relSuccess = rs === RewardStatus.ok ? res.success[row]! : 0;
+    if (loggedSuccess !== relSuccess) return { seq, field: 'success', logged: loggedSuccess, relabelled: relSuccess };
+    report.comparedSteps++;
+  }
+  return undefined;
+}
