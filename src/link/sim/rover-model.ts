@@ -21,6 +21,8 @@ export interface SensorErrors {
   rangeOffset: number;
   /** True wheel radius as a fraction of the nominal one (odometry error). */
   wheelRadiusScale: number;
+  /** True track width as a fraction of the nominal one (odometry error in turns). */
+  trackWidthScale: number;
 }
 
 export interface RoverOptions {
@@ -45,6 +47,7 @@ export const PERFECT_SENSORS: SensorErrors = {
   rangeGain: 1,
   rangeOffset: 0,
   wheelRadiusScale: 1,
+  trackWidthScale: 1,
 };
 
 export const DEFAULT_ROVER: RoverOptions = {
@@ -142,7 +145,7 @@ export class RoverModel {
     this.wr += (cr * o.maxWheelSpeed - this.wr) * a;
     const radius = o.wheelRadius * o.errors.wheelRadiusScale;
     const v = (radius * (this.wl + this.wr)) / 2;
-    const omega = (radius * (this.wr - this.wl)) / o.trackWidth;
+    const omega = (radius * (this.wr - this.wl)) / (o.trackWidth * o.errors.trackWidthScale);
     this.accelFwd = dt > 0 ? (v - this.v) / dt : 0;
     this.v = v;
     this.omega = omega;
@@ -159,6 +162,33 @@ export class RoverModel {
     // Battery sags with load and drains slowly: ~0.1 V per minute at full drive.
     const load = (Math.abs(cl) + Math.abs(cr)) / 2;
     this.battery -= load * dt * (0.1 / 60) + dt * (0.005 / 60);
+  }
+
+  /**
+   * A calibration bench: the rover at rest at (x, y, theta) in an arena with
+   * no obstacles, so a drive or a range reading meets only the walls. The
+   * beacon stays where it was; rewards are meaningless until the next reset().
+   */
+  placeForCalibration(x: number, y: number, theta: number): void {
+    const h = this.opts.arenaHalfSize - 0.1;
+    if (!(Math.abs(x) <= h && Math.abs(y) <= h && Number.isFinite(theta))) {
+      throw new RangeError(`placeForCalibration: expected a pose inside the arena (|x|, |y| <= ${h} m), found (${x}, ${y}, ${theta})`);
+    }
+    this.scenario = { ...this.scenario, obstacles: [] };
+    this.x = x;
+    this.y = y;
+    this.theta = wrap(theta);
+    this.wl = this.wr = this.v = this.omega = this.accelFwd = 0;
+    this.collided = false;
+  }
+
+  /** Places the rover facing the +x wall with its range sensor `distance` m from it (the range procedure's fixture). */
+  placeFacingWall(distance: number): void {
+    const h = this.opts.arenaHalfSize;
+    if (!(distance >= 0.1 && distance <= 2 * h - 0.2)) {
+      throw new RangeError(`placeFacingWall: expected a distance in [0.1, ${2 * h - 0.2}] m, found ${distance}`);
+    }
+    this.placeForCalibration(h - distance, 0, 0);
   }
 
   beaconDistance(): number {
