@@ -31,7 +31,9 @@ class PtyHal : public BridgeHal {
   int master = -1;
   RoverModel rover;
   uint64_t last_step_us = 0;
-  static const size_t RING = 1 << 16;  // bound on bytes queued for the pty
+  // Bound on bytes queued for the pty beyond the kernel's own buffer: big enough
+  // to batch unpaced writes, small enough that a late host reads < 1 s of backlog.
+  static const size_t RING = 1 << 14;
   uint8_t ring[RING];
   size_t head = 0, len = 0;
 

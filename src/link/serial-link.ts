@@ -1,4 +1,3 @@
-import { SerialPort } from 'serialport';
 import { systemClock, type Clock } from '../core/clock.js';
 import { RewarddError } from '../core/errors.js';
 import { encodeFrame } from '../protocol/codec.js';
@@ -7,11 +6,14 @@ import { PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frame
 import { FaultCode, HeartbeatStatus } from '../protocol/wire.js';
 import type { Link, LinkCounters, LinkSink } from './link.js';
 import { normalizeSerialOptions, type SerialLinkOptions } from './serial-options.js';
+import { TtyPort } from './serial-tty.js';
 
 type State = 'idle' | 'connecting' | 'connected' | 'lost' | 'closed';
 
 /**
- * A microcontroller running our firmware (firmware-bridge/) on a serial port.
+ * A microcontroller running our firmware (firmware-bridge/) on a serial port
+ * (opened by serialport 13's native binding, read and written on this thread:
+ * see serial-tty.ts for why that matters in the control worker).
  *
  * Liveness is judged by silence, not by close events: a USB unplug often
  * emits none. No valid frame for rxSilenceMs -> onLost, port closed, reopened
@@ -27,7 +29,8 @@ export class SerialLink implements Link {
   readonly options: SerialLinkOptions;
   private readonly clock: Clock;
   private readonly decoder = new FrameDecoder();
-  private port: SerialPort | null = null;
+  private port: TtyPort | null = null;
+  private opening = 0;
   private sink: LinkSink | null = null;
   private state: State = 'idle';
   private helloThisConnection = false;
@@ -115,7 +118,7 @@ export class SerialLink implements Link {
       this.openWaiter.reject(new RewarddError('E_LINK', `serial ${this.options.path}: closed before a HELLO arrived`));
       this.openWaiter = null;
     }
-    await this.dropPort(true);
+    this.dropPort();
     this.sink = null;
   }
 
@@ -124,30 +127,31 @@ export class SerialLink implements Link {
     this.state = 'connecting';
     this.helloThisConnection = false;
     this.decoder.resetStream();
-    const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
-    this.port = port;
-    port.on('data', (chunk: Buffer) => this.onData(port, chunk));
-    port.on('close', (err: Error | null) => {
-      if (this.port === port) this.lose(`port closed${err ? `: ${err.message}` : ''}`);
-    });
-    port.on('error', (err: Error) => {
-      if (this.port === port) this.lose(`port error: ${err.message}`);
-    });
-    port.open((err) => {
-      if (this.port !== port) return;
-      if (err) {
-        this.port = null;
+    const attempt = ++this.opening;
+    TtyPort.open(this.options.path, this.options.baudRate).then(
+      (port) => {
+        if (attempt !== this.opening || this.state === 'closed') {
+          port.close();
+          return;
+        }
+        this.port = port;
+        port.on('data', (chunk) => this.onData(port, chunk));
+        port.on('close', (err) => {
+          if (this.port === port) this.lose(`port closed${err ? `: ${err.message}` : ''}`);
+        });
+        this.c.connects++;
+        this.state = 'connected';
+        this.lastRxNs = this.clock.nowNs();
+      },
+      () => {
+        if (attempt !== this.opening || this.state === 'closed') return;
         this.state = 'lost';
         this.scheduleReconnect();
-        return;
-      }
-      this.c.connects++;
-      this.state = 'connected';
-      this.lastRxNs = this.clock.nowNs();
-    });
+      },
+    );
   }
 
-  private onData(port: SerialPort, chunk: Buffer): void {
+  private onData(port: TtyPort, chunk: Buffer): void {
     if (this.port !== port) return;
     this.chunkNs = this.clock.nowNs(); // one clock read per read(): its frames arrived together
     this.decoder.push(chunk, this.onFrameBound);
@@ -235,7 +239,7 @@ export class SerialLink implements Link {
     this.state = 'lost';
     this.armed = false;
     this.helloThisConnection = false;
-    void this.dropPort(false);
+    this.dropPort();
     if (wasUp) {
       this.c.lost++;
       this.sink?.onLost(reason);
@@ -254,18 +258,10 @@ export class SerialLink implements Link {
     }, delay);
   }
 
-  private async dropPort(flush: boolean): Promise<void> {
+  private dropPort(): void {
     const port = this.port;
     this.port = null;
-    if (!port) return;
-    port.removeAllListeners('data');
-    port.on('error', () => {}); // late errors from a port we gave up on
-    if (!port.isOpen) return;
-    await new Promise<void>((resolve) => {
-      const done = () => port.close(() => resolve());
-      if (flush) port.drain(done);
-      else done();
-    });
+    port?.close();
   }
 
   private sendHeartbeat(): void {
@@ -275,14 +271,13 @@ export class SerialLink implements Link {
   /** Stamps seq and time and writes; drops (counted) when the OS queue is over its bound. */
   private write(frame: Frame): void {
     const port = this.port;
-    if (!port || !port.isOpen) return;
-    if (port.writableLength > this.options.maxTxQueueBytes) {
-      this.c.txDropped++;
-      return;
-    }
+    // Silent until the MCU's HELLO (PROTOCOL.md section 5): a frame now would make
+    // the MCU believe we are up and stop repeating the HELLO we are waiting for.
+    if (!port || !port.isOpen || !this.helloThisConnection) return;
     const stamped = { ...frame, seq: this.seq, timeUs: Number((this.clock.nowNs() / 1000n) & 0xffffffffn) } as Frame;
     this.seq = (this.seq + 1) & 0xffff;
-    port.write(encodeFrame(stamped));
-    this.c.txFrames++;
+    // Whole frame or nothing, never blocking: a full OS buffer means the MCU is not reading.
+    if (port.write(encodeFrame(stamped))) this.c.txFrames++;
+    else this.c.txDropped++;
   }
 }

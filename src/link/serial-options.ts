@@ -15,8 +15,6 @@ export interface SerialLinkOptions {
   /** Reconnect backoff: first delay, doubling up to the max. Defaults 100 and 2000 ms. */
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
-  /** Bytes the OS/serialport may hold unsent before frames are dropped (counted). Default 16384. */
-  readonly maxTxQueueBytes: number;
 }
 
 export const SERIAL_DEFAULTS: Omit<SerialLinkOptions, 'path'> = {
@@ -26,7 +24,6 @@ export const SERIAL_DEFAULTS: Omit<SerialLinkOptions, 'path'> = {
   openTimeoutMs: 3000,
   reconnectMinMs: 100,
   reconnectMaxMs: 2000,
-  maxTxQueueBytes: 16384,
 };
 
 const KEYS: Record<string, keyof typeof SERIAL_DEFAULTS> = {

@@ -51,6 +51,12 @@ export class FrameDecoder {
   private readonly result: ParseResult = { why: ParseError.NONE, detail: '', layout: null };
   private layout: SampleLayout | null = null;
   private lastSeq = -1;
+  /**
+   * Gaps and duplicates are counted from a HELLO (or setChannels) on: before
+   * it we joined a stream mid-way and its holes are the sender's history
+   * (e.g. samples an MCU dropped while no host was reading), not our losses.
+   */
+  private tracking = false;
   private badSinceGood = false;
   private c: DecoderCounters = FrameDecoder.zero();
   private lastErr = '';
@@ -68,6 +74,7 @@ export class FrameDecoder {
   /** Use this channel table for SAMPLE frames until the next HELLO. Throws E_PROTOCOL on a bad table. */
   setChannels(channels: readonly ChannelInfo[]): void {
     this.layout = compileLayout(channels);
+    this.tracking = true;
   }
 
   /** The channel table in use, or null before the first HELLO / setChannels. */
@@ -92,11 +99,15 @@ export class FrameDecoder {
     this.c = FrameDecoder.zero();
   }
 
-  /** Forget any partial frame and sequence history (after a reconnect). Keeps the channel table and counters. */
+  /**
+   * Forget any partial frame and sequence history (after a reconnect): gap
+   * counting resumes at the next HELLO. Keeps the channel table and counters.
+   */
   resetStream(): void {
     this.pendingLen = 0;
     this.skipping = false;
     this.lastSeq = -1;
+    this.tracking = false;
   }
 
   /** Feed bytes; onFrame is called synchronously for every good frame. Never throws. */
@@ -168,6 +179,7 @@ export class FrameDecoder {
     if (r.layout !== null) {
       this.layout = r.layout;
       this.lastSeq = -1;
+      this.tracking = true;
     }
     this.track(f.seq);
     this.c.frames++;
@@ -184,6 +196,7 @@ export class FrameDecoder {
   }
 
   private track(seq: number): void {
+    if (!this.tracking) return;
     if (this.lastSeq >= 0) {
       const d = (seq - this.lastSeq - 1) & 0xffff;
       if (d >= 0x8000) {

@@ -7,7 +7,7 @@ namespace rewardd {
 Bridge::Bridge(const BridgeConfig& cfg, BridgeHal& hal, uint32_t boot_id)
     : cfg_(cfg), hal_(hal), boot_id_(boot_id == 0 ? 1 : boot_id), builder_(tx_raw_, sizeof tx_raw_),
       reader_(rx_enc_, sizeof rx_enc_, rx_raw_, sizeof rx_raw_), seq_(0), armed_(false), tripped_flag_(false),
-      faulted_(false), host_alive_(false), last_host_ms_(0), next_sample_us_(0), last_heartbeat_ms_(0),
+      faulted_(false), host_alive_(false), hello_pending_(false), last_host_ms_(0), next_sample_us_(0), last_heartbeat_ms_(0),
       last_hello_ms_(0), counters_() {
   if (cfg_.n_motors > REWARDD_MAX_MOTORS) cfg_.n_motors = REWARDD_MAX_MOTORS;
   memset(motors_, 0, sizeof motors_);
@@ -49,7 +49,9 @@ bool Bridge::send(bool essential) {
 void Bridge::send_hello() {
   build_hello(builder_, seq_, hal_.micros(), boot_id_, cfg_.watchdog_ms, cfg_.firmware_id, cfg_.channels, cfg_.n_channels);
   last_hello_ms_ = hal_.millis();
-  send(true);
+  // A HELLO that found the link full is retried on the next poll: the host
+  // cannot decode anything without it, and may not ask again.
+  hello_pending_ = !send(true);
 }
 
 void Bridge::send_heartbeat() {
@@ -177,7 +179,7 @@ void Bridge::poll() {
   uint32_t now_ms = hal_.millis();
   uint32_t silent = now_ms - last_host_ms_;
   if (host_alive_ && silent > cfg_.watchdog_ms) trip(silent);
-  if (!host_alive_ && now_ms - last_hello_ms_ >= cfg_.hello_ms) send_hello();
+  if (hello_pending_ || (!host_alive_ && now_ms - last_hello_ms_ >= cfg_.hello_ms)) send_hello();
   if (now_ms - last_heartbeat_ms_ >= cfg_.heartbeat_ms) send_heartbeat();
 
   if (cfg_.sample_period_us == 0) {

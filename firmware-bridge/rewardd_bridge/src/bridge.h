@@ -78,6 +78,7 @@ class Bridge {
   bool tripped_flag_;  // reported in the next heartbeat, then cleared
   bool faulted_;
   bool host_alive_;
+  bool hello_pending_;  // a HELLO could not be sent (link full): retry
   uint32_t last_host_ms_;
   uint32_t next_sample_us_;
   uint32_t last_heartbeat_ms_;
