@@ -53,10 +53,15 @@ export class Sandbox {
   }
 
   static build(t: Transpiled, source: string, file: string, o: SandboxOptions): { sandbox?: Sandbox; meta?: ProgramMeta; diagnostics: Diagnostic[] } {
-    const isolate = new ivm.Isolate({
-      memoryLimit: Math.max(8, o.memoryMb),
-      onCatastrophicError: (m) => process.stderr.write(`rewardd: isolated-vm catastrophic error in reward sandbox: ${m}\n`),
-    });
+    // isolated-vm's limit is soft, and an allocation that jumps past it (a Map
+    // or array doubling its backing store) is a V8 *fatal* OOM for the whole
+    // process. So the isolate gets 4x headroom (>= 128 MB) and the limit we
+    // promise, memoryMb, is enforced by heap checks between steps; a one-step
+    // bomb is normally stopped by the watchdog long before it reaches the
+    // headroom (docs/sandbox.md). No onCatastrophicError handler: with one,
+    // isolated-vm parks the thread forever on a fatal error; without, the
+    // process aborts, which a supervisor restarts and the MCU watchdog survives.
+    const isolate = new ivm.Isolate({ memoryLimit: isolateLimitMb(o.memoryMb) });
     const diag = (message: string, at: { line: number; column: number; lineText: string }): { diagnostics: Diagnostic[] } => {
       if (!isolate.isDisposed) isolate.dispose();
       return { diagnostics: [{ severity: 'error', code: 'E_REWARD_COMPILE', file, line: at.line, column: at.column, message, lineText: at.lineText }] };
@@ -79,6 +84,9 @@ export class Sandbox {
           return diag(`import of "${spec}": expected only 'rewardd' (the reward stdlib); reward programs cannot import other modules`, locate(source, new RegExp(`['"]${spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`)));
         }
       }
+      // import() would reach isolated-vm's host-side loader, which throws past the harness.
+      const dyn = locate(source, /(^|[^.\w$])import\s*\(/m);
+      if (dyn.line > 0) return diag('dynamic import() is not available in reward programs: use a static `import { ... } from \'rewardd\'` of the stdlib', dyn);
       module.instantiateSync(context, () => stdlib);
       try {
         module.evaluateSync({ timeout: SETUP_TIMEOUT_MS });
@@ -165,6 +173,8 @@ export class Sandbox {
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 }
+
+export const isolateLimitMb = (memoryMb: number): number => Math.max(128, 4 * memoryMb);
 
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0] ?? '';
