@@ -58,4 +58,40 @@ describe('rewardd run over the serial link to the host firmware', () => {
     expect(last.linkCounters!.frames).toBeGreaterThan(500);
     expect(logs.some((l) => /control thread failed|link lost/.test(l))).toBe(false);
   }, 30_000);
+
+  it('firmware killed mid-run: episode ends as link_lost, the link comes back to the rebooted firmware, and nothing moves until re-armed', async () => {
+    const path = uniqueLinkPath();
+    let fw = await HostFirmware.start({ rateHz: 200, linkPath: path, bootId: 0xaaaa });
+    const stateDir = mkdtempSync(join(tmpdir(), 'rewardd-fil-'));
+    dirs.push(stateDir);
+    const prefix = `rewardd-fil-${Math.random().toString(16).slice(2, 8)}/v1`;
+    const cfg = normaliseRunConfig({
+      link: `serial:${path}`, hz: 100, stepLimit: 1000, duration: 6, prefix, stateDir, status: false, watchReward: false, brokerPort: 0,
+    });
+    const logs: string[] = [];
+    const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: () => {} });
+    const cap = await captureEpisodes(daemon.mqttUrl, prefix);
+    try {
+      // A real link is never armed by the daemon on its own: the operator arms it (here, the daemon's command).
+      const armed = fw.waitFor(/^event armed/, 8000, true);
+      const arming = setInterval(() => daemon.command({ type: 'arm' }), 200);
+      await armed.finally(() => clearInterval(arming));
+      await new Promise((r) => setTimeout(r, 700));
+      const moving = await fw.stats();
+      await fw.stop('SIGKILL');
+      await waitFor(() => [...cap.episodes.values()].some((e) => e.end?.reason === 'link_lost'), 5000, 'an episode ended as link_lost');
+      fw = await HostFirmware.start({ rateHz: 200, linkPath: path, bootId: 0xbbbb });
+      await waitFor(() => logs.some((l) => /rebooted/i.test(l)), 8000, 'the daemon to report the MCU reboot');
+      await new Promise((r) => setTimeout(r, 700));
+      const after = await fw.stats();
+      expect(moving.applied).toBeGreaterThan(0); // commands were reaching the first firmware
+      expect(after).toMatchObject({ applied: 0, armed: 0, motors: 0 }); // none reach the rebooted one
+      expect(fw.lines.some((l) => l.startsWith('event armed'))).toBe(false);
+      await daemon.done;
+    } finally {
+      await daemon.stop();
+      await cap.close();
+      await fw.stop('SIGKILL');
+    }
+  }, 40_000);
 });
