@@ -16,6 +16,8 @@ export interface ImuRestOptions {
   maxAccelStd: number;
   /** ... or either wheel's RMS speed exceeds this, rad/s. */
   maxWheelRms: number;
+  /** ... or any gyro axis' mean exceeds this: a steady turn has little variance but no MEMS gyro is biased this much, rad/s. */
+  maxGyroBias: number;
   /** Gravity must lie on +z: |mean accel x,y| above this means tilted or a wrong axis_remap, m/s^2. */
   maxTilt: number;
 }
@@ -27,6 +29,7 @@ export const IMU_REST_DEFAULTS: ImuRestOptions = {
   maxGyroStd: 0.05,
   maxAccelStd: 0.5,
   maxWheelRms: 0.5,
+  maxGyroBias: 0.5,
   maxTilt: 2.0,
 };
 
@@ -91,6 +94,7 @@ export async function imuRest(env: ProcedureEnv, opts: Partial<ImuRestOptions> =
   const moved: string[] = [];
   gStd.forEach((v, k) => v > o.maxGyroStd && moved.push(`gyro_${AXES[k]} std ${v.toFixed(4)} rad/s (limit ${o.maxGyroStd})`));
   aStd.forEach((v, k) => v > o.maxAccelStd && moved.push(`accel_${AXES[k]} std ${v.toFixed(3)} m/s^2 (limit ${o.maxAccelStd})`));
+  gyroAll.forEach((r, k) => Math.abs(r.mean) > o.maxGyroBias && moved.push(`gyro_${AXES[k]} mean ${r.mean.toFixed(4)} rad/s (limit ±${o.maxGyroBias})`));
   wRms.forEach((v, i) => v > o.maxWheelRms && moved.push(`${s.names[wheels[i]!]} rms ${v.toFixed(3)} rad/s (limit ${o.maxWheelRms})`));
   if (moved.length > 0) throw new RewarddError('E_CALIBRATION', `imu-rest: the robot moved during the capture, nothing written: ${moved.join('; ')}`);
 
