@@ -46,21 +46,30 @@ export function cobsEncodeInto(src: Uint8Array, start: number, end: number, out:
  * Returns the decoded length, or -1 when the bytes are not valid COBS
  * (a 0x00 inside, a code running past the end, or output over out.length).
  * Never throws: the stream decoder calls it on garbage.
+ *
+ * `noZeros`: the caller guarantees src[start, end) holds no 0x00 (the stream
+ * decoder cut it at delimiters), so blocks are copied without a per-byte check.
  */
-export function cobsDecodeInto(src: Uint8Array, start: number, end: number, out: Uint8Array): number {
+export function cobsDecodeInto(src: Uint8Array, start: number, end: number, out: Uint8Array, noZeros = false): number {
+  if (!noZeros) {
+    const z = src.indexOf(0, start);
+    if (z >= 0 && z < end) return -1;
+  }
   let r = start;
   let w = 0;
   const cap = out.length;
   while (r < end) {
     const code = src[r] as number;
-    if (code === 0) return -1;
     const blockEnd = r + code;
     if (blockEnd > end || w + code - 1 > cap) return -1;
     r++;
-    while (r < blockEnd) {
-      const b = src[r++] as number;
-      if (b === 0) return -1;
-      out[w++] = b;
+    if (code > 24) {
+      // Long blocks (runs of non-zero sensor bytes): one native copy beats a JS loop.
+      out.set(src.subarray(r, blockEnd), w);
+      w += blockEnd - r;
+      r = blockEnd;
+    } else {
+      while (r < blockEnd) out[w++] = src[r++] as number;
     }
     // A code below 0xFF means a zero followed, except at the very end of the frame.
     if (code !== 0xff && r < end) {

@@ -157,7 +157,7 @@ export class FrameDecoder {
       this.fail(`expected a frame of <= ${MAX_ENCODED_FRAME} encoded bytes, found ${end - start}`);
       return;
     }
-    const len = cobsDecodeInto(src, start, end, this.raw);
+    const len = cobsDecodeInto(src, start, end, this.raw, true); // spans are cut at 0x00: none inside
     if (len < 0) {
       this.c.malformed++;
       this.fail('expected valid COBS, found a code running past the frame');
