@@ -132,3 +132,17 @@ describe('the calibrated loop', () => {
     expect(Math.abs(mean('range_front') - 1.2)).toBeLessThan(0.01);
   });
 });
+
+describe('sim calibration fixtures', () => {
+  it('placeFacingWall puts the range sensor at the distance, with no obstacle in the way and the rover at rest', async () => {
+    const m = simLink({}, 5).model;
+    for (const d of [0.1, 0.75, 2.4, 5.8]) {
+      m.placeFacingWall(d);
+      expect(m.trueRange()).toBeCloseTo(Math.min(d, DEFAULT_ROVER.rangeMax), 12);
+      expect(m.scenario.obstacles).toEqual([]);
+      expect([m.wl, m.wr, m.v, m.omega]).toEqual([0, 0, 0, 0]);
+    }
+    expect(() => m.placeFacingWall(0.05)).toThrow(/expected a distance in \[0\.1, 5\.8\] m, found 0\.05/);
+    expect(() => m.placeFacingWall(6)).toThrow(RangeError);
+  });
+});
