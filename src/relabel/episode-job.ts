@@ -23,6 +23,8 @@ export interface EpisodeJob {
   robot: string;
   /** Verify program 0 against the logged steps of its version. */
   verify: boolean;
+  /** Compare with the steps logged under this version instead of program 0's own. */
+  verifyAgainst?: string;
   /** Return each program's per-step columns (for saving, diff and export). */
   keepColumns: boolean;
   /** Tick rate for episodes with neither a start record nor two steps. */
@@ -54,6 +56,12 @@ export interface EpisodeOutcome {
 
 /** Relabel batch calls this many steps at a time: few sandbox crossings (see bench/relabel.ts). */
 export const RELABEL_BATCH_CHUNK = 4096;
+/**
+ * Offline, a step is killed only 500 ms past its budget (online: 20 ms): a
+ * loaded machine (GC, other jobs) must not turn a good step into a timeout,
+ * which is not reproducible; a real infinite loop still dies in half a second.
+ */
+export const RELABEL_GRACE_MS = 500;
 
 export class EpisodeJobRunner {
   /** Runtimes per program, per robot shape (observation and action names). */
@@ -73,7 +81,7 @@ export class EpisodeJobRunner {
     if (!rts) {
       rts = [];
       for (const p of this.programs) {
-        rts.push(await RewardRuntime.create(p.source, p.filename, { observationNames, actionNames, batchChunk: RELABEL_BATCH_CHUNK, ...this.tuning }));
+        rts.push(await RewardRuntime.create(p.source, p.filename, { observationNames, actionNames, batchChunk: RELABEL_BATCH_CHUNK, graceMs: RELABEL_GRACE_MS, ...this.tuning }));
       }
       this.runtimes.set(key, rts);
     }
@@ -101,7 +109,7 @@ export class EpisodeJobRunner {
   }
 
   /** Evaluates the programs over columns already in memory (bench and tests call this directly). */
-  async evaluate(ep: EpisodeColumns, job: Pick<EpisodeJob, 'verify' | 'keepColumns' | 'tickHz'>): Promise<{ programs: ProgramOutcome[]; verify?: VerifyReport; seq?: Uint32Array }> {
+  async evaluate(ep: EpisodeColumns, job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz'>): Promise<{ programs: ProgramOutcome[]; verify?: VerifyReport; seq?: Uint32Array }> {
     const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
     const programs: ProgramOutcome[] = [];
     let verify: VerifyReport | undefined;
@@ -112,7 +120,7 @@ export class EpisodeJobRunner {
       const evalMs = performance.now() - t;
       const s = summariseEpisode(ep.robot, ep.seq, result);
       programs.push({ version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs, ...(job.keepColumns ? { result } : {}) });
-      if (p === 0 && job.verify) verify = verifyEpisode(rt, ep, dtColumn(ep.tNs, episodeTickHz(ep, job.tickHz)), result);
+      if (p === 0 && job.verify) verify = verifyEpisode(rt, ep, dtColumn(ep.tNs, episodeTickHz(ep, job.tickHz)), result, job.verifyAgainst);
     }
     return { programs, ...(verify ? { verify } : {}), ...(job.keepColumns ? { seq: ep.seq } : {}) };
   }

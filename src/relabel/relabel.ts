@@ -23,6 +23,8 @@ export interface RelabelOptions {
   jobs?: number;
   /** Compare with what was logged, for episodes recorded with this version. Default false. */
   verify?: boolean;
+  /** With verify: compare with the steps logged under this version (default: the program's own). */
+  verifyAgainst?: string;
   /** Store results under <store>/relabel. Default true. */
   save?: boolean;
   /** Tick rate for episodes with no start record and fewer than two steps. */
@@ -113,7 +115,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
   const lines: Array<EpisodeLine | undefined> = new Array(selected.length);
   try {
     store?.rememberReward(id, wallMs());
-    const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: o.verify ?? false, keepColumns: save, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
+    const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: o.verify ?? false, ...(o.verifyAgainst !== undefined ? { verifyAgainst: o.verifyAgainst } : {}), keepColumns: save, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
     let done = 0;
     await runEpisodeJobs([program], o.tuning ?? {}, work, jobs, (out: EpisodeOutcome, i: number) => {
       done++;

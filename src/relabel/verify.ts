@@ -37,12 +37,13 @@ export interface VerifyReport {
 const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, RewardStatus.memory, RewardStatus.unavailable]);
 
 /**
- * Verifies every segment of `ep` logged under rt's version. `whole` may be a
+ * Verifies every segment of `ep` logged under rt's version (or under `against`:
+ * is an edited file, e.g. a refactor, still the same reward as the logged one?). `whole` may be a
  * relabel of the entire episode from step 0 with the same program: when the
  * episode has a single segment starting at row 0 it is reused, not recomputed.
  */
-export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: Float64Array, whole?: RelabelResult): VerifyReport {
-  const version = rt.info.version;
+export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: Float64Array, whole?: RelabelResult, against?: string): VerifyReport {
+  const version = against ?? rt.info.version;
   const segs = ep.loggedSegments.filter((s) => s.version === version);
   const report: VerifyReport = { episode: ep.episode, version, verdict: 'match', comparedSteps: 0, loggedSteps: 0, stopped: [] };
   if (segs.length === 0) {
@@ -50,8 +51,8 @@ export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: 
     return report;
   }
   const names = rt.info.termNames;
-  const reuse = whole !== undefined && whole.rewardVersion === version && ep.loggedSegments.length === 1 && segs[0]!.from === 0;
-  const res = reuse ? whole : emptyResult(ep.episode, version, [...names], ep.count);
+  const reuse = whole !== undefined && whole.rewardVersion === rt.info.version && ep.loggedSegments.length === 1 && segs[0]!.from === 0;
+  const res = reuse ? whole : emptyResult(ep.episode, rt.info.version, [...names], ep.count);
   for (const seg of segs) {
     report.loggedSteps += seg.to - seg.from;
     if (!reuse) evaluateRows(rt, ep, dt, seg.from, seg.to, res);
@@ -85,13 +86,14 @@ function compareSegment(ep: EpisodeColumns, seg: EpisodeColumns['loggedSegments'
       return undefined;
     }
     if (ls !== rs) return { seq, field: 'status', logged: rewardStatusName(ls), relabelled: rewardStatusName(rs), ...reasons(row) };
-    if (!Object.is(ep.loggedTotal[row], res.total[row])) return { seq, field: 'total', logged: ep.loggedTotal[row]!, relabelled: res.total[row]!, ...reasons(row) };
     const base = (row - seg.from) * nt;
     for (let k = 0; k < nt; k++) {
       const l = seg.terms[base + k]!;
       const r = res.terms[row * nt + k]!;
       if (!Object.is(l, r)) return { seq, field: `term ${names[k]}`, logged: l, relabelled: r };
     }
+    // Terms first: a differing term names the cause; a total alone differs only through a weight.
+    if (!Object.is(ep.loggedTotal[row], res.total[row])) return { seq, field: 'total', logged: ep.loggedTotal[row]!, relabelled: res.total[row]!, ...reasons(row) };
     const loggedSuccess = (ep.flags[row]! & StepFlag.success) !== 0 ? 1 : 0;
     const relSuccess = rs === RewardStatus.ok ? res.success[row]! : 0;
     if (loggedSuccess !== relSuccess) return { seq, field: 'success', logged: loggedSuccess, relabelled: relSuccess };

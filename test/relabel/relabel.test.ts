@@ -1,29 +1,128 @@
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex, shortHash } from '../../src/core/hash.js';
+import { readEpisodeColumns } from '../../src/relabel/episode-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { RelabelStore } from '../../src/relabel/result-store.js';
-import { readEpisodeColumns } from '../../src/relabel/episode-columns.js';
-import { RewardStatus } from '../../src/core/records.js';
-import { shortHash } from '../../src/core/hash.js';
 import { REACH, SMOOTH, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
 
 let store: string;
 let recorded: RecordedEpisode[];
+const reach = { source: REACH, filename: 'reach-beacon.reward.js' };
+
 beforeAll(async () => {
   store = mkdtempSync(join(tmpdir(), 'rewardd-relabel-'));
+  // Episode 3 swaps to another program at step 120, as a hot swap does on the robot.
   recorded = await recordRoverEpisodes({ storeDir: store, episodes: 4, stepLimit: 400, swap: { episode: 3, atStep: 120, source: SMOOTH } });
 }, 60_000);
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 
-describe('relabel of recorded episodes', () => {
-  it('reproduces the logged terms of every episode recorded with the same version, bit for bit', async () => {
-    const rep = await relabelStore({ storeDir: store, reward: { source: REACH, filename: 'reach.js' }, verify: true });
+describe('rewardd relabel over recorded episodes', () => {
+  it('reproduces the logged values bit for bit with the recorded version, and stores results beside the originals', async () => {
+    const files = recorded.map((r) => join(store, 'rover-test', `${r.episode}.mcap`));
+    const before = files.map((f) => sha256Hex(readFileSync(f)));
+    const rep = await relabelStore({ storeDir: store, reward: reach, verify: true, wallMs: () => 1_800_000_000_000 });
     expect(rep.errors).toEqual([]);
     expect(rep.episodes.map((e) => e.episode)).toEqual(recorded.map((r) => r.episode));
     expect(rep.steps).toBe(recorded.reduce((a, r) => a + r.steps, 0));
     expect(rep.verify).toEqual({ compared: 4, matched: 4, mismatched: 0, notRecordedWithThisVersion: 0 });
-    console.log(JSON.stringify(rep.terms), rep.episodes.map(e => [e.steps, e.return, e.success, e.verify?.comparedSteps, e.successSeq, e.doneSeq]));
+    // The swapped episode is compared only up to the swap: the rest was logged under another version.
+    const last = rep.episodes[3]!.verify!;
+    expect([last.comparedSteps, last.loggedSteps], JSON.stringify(last)).toEqual([120, 120]);
+    expect(rep.episodes.slice(0, 3).map((e) => e.verify!.comparedSteps)).toEqual(recorded.slice(0, 3).map((r) => r.steps));
+
+    // Reward reflection: every term has finite statistics over every step.
+    expect(rep.terms.map((t) => t.term)).toEqual(['distance', 'heading', 'progress', 'effort']);
+    for (const t of rep.terms) {
+      expect(t.steps).toBe(rep.steps);
+      expect(t.min).toBeLessThanOrEqual(t.mean);
+      expect(t.mean).toBeLessThanOrEqual(t.max);
+      expect(t.std).toBeGreaterThan(0);
+    }
+
+    // Stored beside the original, keyed by version; the originals are untouched.
+    expect(files.map((f) => sha256Hex(readFileSync(f)))).toEqual(before);
+    const rs = new RelabelStore(store);
+    try {
+      for (const e of rep.episodes) {
+        expect(e.saved).toBe(join(store, 'relabel', e.episode, `${shortHash(REACH)}.rwr`));
+        const back = rs.load(e.episode, shortHash(REACH))!;
+        const cols = await readEpisodeColumns(join(store, 'rover-test', `${e.episode}.mcap`));
+        expect(back.result.count).toBe(cols.count);
+        expect(Array.from(back.seq)).toEqual(Array.from(cols.seq));
+        const seg = cols.loggedSegments[0]!;
+        // The first segment's totals are the logged ones, bit for bit.
+        expect(Array.from(back.result.total.subarray(seg.from, seg.to))).toEqual(Array.from(cols.loggedTotal.subarray(seg.from, seg.to)));
+        expect(rs.get(e.episode, shortHash(REACH))!.return).toBe(e.return);
+      }
+      expect(rs.rewardSource(shortHash(REACH))!.source).toBe(REACH);
+    } finally {
+      rs.close();
+    }
+  });
+
+  it('verifies the segment logged after a mid-episode swap with the swapped-in version', async () => {
+    const rep = await relabelStore({ storeDir: store, reward: { source: SMOOTH, filename: 'smooth.js' }, verify: true, save: false });
+    expect(rep.verify).toEqual({ compared: 1, matched: 1, mismatched: 0, notRecordedWithThisVersion: 3 });
+    const v = rep.episodes[3]!.verify!;
+    expect(v.comparedSteps).toBe(recorded[3]!.steps - 120);
+    expect(existsSync(join(store, 'relabel', recorded[0]!.episode, `${shortHash(SMOOTH)}.rwr`))).toBe(false);
+  });
+
+  it('--verify catches a changed program at the first step whose values differ', async () => {
+    // Clamp the closing speed at 0.999 instead of 1: values change only where |progress| reached 1.
+    const changed = REACH.replace('clamp((beaconDistance(ctx.prev) - dist) / ctx.dt, -1, 1)', 'clamp((beaconDistance(ctx.prev) - dist) / ctx.dt, -0.999, 0.999)');
+    expect(changed).not.toBe(REACH);
+    let expected: { episode: string; seq: number } | undefined;
+    for (const r of recorded) {
+      const cols = await readEpisodeColumns(join(store, 'rover-test', `${r.episode}.mcap`));
+      const seg = cols.loggedSegments[0]!;
+      const k = seg.termNames.indexOf('progress');
+      for (let row = seg.from; row < seg.to && !expected; row++) if (Math.abs(seg.terms[(row - seg.from) * seg.termNames.length + k]!) > 0.999) expected = { episode: r.episode, seq: cols.seq[row]! };
+      if (expected) break;
+    }
+    expect(expected).toBeDefined();
+    const rep = await relabelStore({ storeDir: store, reward: { source: changed, filename: 'changed.js' }, verify: true, verifyAgainst: shortHash(REACH), save: false });
+    const bad = rep.episodes.find((e) => e.verify?.verdict === 'mismatch')!;
+    expect(bad.episode).toBe(expected!.episode);
+    expect(bad.verify!.mismatch).toMatchObject({ seq: expected!.seq, field: 'term progress' });
+    expect(Math.abs(bad.verify!.mismatch!.logged as number)).toBe(1);
+    expect(Math.abs(bad.verify!.mismatch!.relabelled as number)).toBe(0.999);
+
+    // A comment-only edit has another version hash but is the same reward: verify says so.
+    const refactored = `// reviewed\n${REACH}`;
+    const same = await relabelStore({ storeDir: store, reward: { source: refactored, filename: 'refactored.js' }, verify: true, verifyAgainst: shortHash(REACH), save: false });
+    expect(same.verify).toEqual({ compared: 4, matched: 4, mismatched: 0, notRecordedWithThisVersion: 0 });
+  });
+
+  it('gives the same results on two worker threads as in one thread', async () => {
+    const one = await relabelStore({ storeDir: store, reward: reach, save: false });
+    const two = await relabelStore({ storeDir: store, reward: reach, save: false, jobs: 2, verify: true });
+    expect(two.jobs).toBe(2);
+    expect(two.episodes.map((e) => [e.episode, e.return, e.success, e.steps])).toEqual(one.episodes.map((e) => [e.episode, e.return, e.success, e.steps]));
+    expect(two.verify!.matched).toBe(4);
+    for (let k = 0; k < one.terms.length; k++) {
+      const a = one.terms[k]!;
+      const b = two.terms[k]!;
+      expect([b.min, b.max, b.steps]).toEqual([a.min, a.max, a.steps]);
+      expect(b.mean).toBeCloseTo(a.mean, 12);
+      expect(b.std).toBeCloseTo(a.std, 12);
+    }
+  }, 60_000);
+
+  it('selects episodes with --episodes and refuses a store without a catalog', async () => {
+    const rep = await relabelStore({ storeDir: store, reward: reach, save: false, episodes: `${recorded[1]!.episode},last=1` });
+    expect(rep.episodes.map((e) => e.episode)).toEqual([recorded[1]!.episode]);
+    const glob = await relabelStore({ storeDir: store, reward: reach, save: false, episodes: '*-000[02]' .replace('[02]', '2') });
+    expect(glob.episodes.map((e) => e.episode)).toEqual([recorded[2]!.episode]);
+    const empty = mkdtempSync(join(tmpdir(), 'rewardd-relabel-empty-'));
+    try {
+      await expect(relabelStore({ storeDir: empty, reward: reach })).rejects.toThrow(/E_STORE: expected a recorder catalog/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    await expect(relabelStore({ storeDir: store, reward: reach, episodes: 'colour=red' })).rejects.toThrow(/E_CONFIG: --episodes/);
   });
 });

@@ -1,0 +1,177 @@
+import { RewarddError } from '../core/errors.js';
+import { RewardStatus } from '../core/records.js';
+import { CoMoments, canonicalDistance, spearman } from './correlation.js';
+import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
+import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning } from './episode-job.js';
+import { runEpisodeJobs } from './pool.js';
+import { programIdentity } from './relabel.js';
+import type { RewardIdentity } from './result-store.js';
+import { merge, newStats, summariseStats, type RunningStats, type TermSummary } from './stats.js';
+
+/**
+ * `reward diff A B` as a library: both programs evaluated on the same logged
+ * transitions (same observations, applied actions and dt), then compared.
+ * Steps where either program failed are left out of the per-step figures
+ * (there is no value to compare) and counted.
+ */
+export interface DiffOptions {
+  storeDir: string;
+  a: ProgramSpec;
+  b: ProgramSpec;
+  episodes?: string | EpisodeFilter;
+  jobs?: number;
+  tickHz?: number;
+  tuning?: RuntimeTuning;
+  onProgress?: (done: number, total: number, steps: number) => void;
+  /** Bound on the per-step totals kept for Spearman (16 bytes a step). Default 20,000,000 steps. */
+  maxSteps?: number;
+}
+
+export interface TermChange {
+  term: string;
+  /** added: only in B; removed: only in A; reweighted: weight differs; changed: values differ; unchanged. */
+  change: 'added' | 'removed' | 'reweighted' | 'changed' | 'unchanged';
+  a?: TermSummary;
+  b?: TermSummary;
+  /** Pearson of the term's per-step values in A and B (steps where both are ok). */
+  pearson: number;
+  maxAbsDiff: number;
+}
+
+export interface DiffReport {
+  a: Pick<RewardIdentity, 'version' | 'name' | 'termNames' | 'weights' | 'filename'>;
+  b: Pick<RewardIdentity, 'version' | 'name' | 'termNames' | 'weights' | 'filename'>;
+  episodes: number;
+  steps: number;
+  /** Steps where both programs gave a value (the per-step figures use only these). */
+  comparedSteps: number;
+  failedA: number;
+  failedB: number;
+  steps_: { pearson: number; spearman: number; canonicalDistance: number; meanA: number; meanB: number; maxAbsDiff: number };
+  returns: { pearson: number; spearman: number; meanA: number; meanB: number };
+  success: { agreement: number; both: number; onlyA: number; onlyB: number; neither: number };
+  terms: TermChange[];
+  perEpisode: Array<{ episode: string; steps: number; returnA: number; returnB: number; successA: boolean; successB: boolean }>;
+  errors: Array<{ file: string; error: string }>;
+  seconds: number;
+}
+
+type Ident = DiffReport['a'];
+const pick = (r: RewardIdentity): Ident => ({ version: r.version, name: r.name, termNames: r.termNames, weights: r.weights, filename: r.filename });
+
+export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
+  const t0 = performance.now();
+  const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
+  const selected = selectEpisodes(o.storeDir, filter);
+  const ia = await programIdentity(o.a, o.storeDir, selected[0]);
+  const ib = await programIdentity(o.b, o.storeDir, selected[0]);
+  const maxSteps = o.maxSteps ?? 20_000_000;
+  const shared = ia.termNames.filter((t) => ib.termNames.includes(t));
+  const stepMoments = new CoMoments();
+  const termMoments = shared.map(() => new CoMoments());
+  let statsA: RunningStats[] = ia.termNames.map(() => newStats());
+  let statsB: RunningStats[] = ib.termNames.map(() => newStats());
+  let totA = new Float64Array(1024);
+  let totB = new Float64Array(1024);
+  let kept = 0;
+  const report: DiffReport = {
+    a: pick(ia), b: pick(ib), episodes: 0, steps: 0, comparedSteps: 0, failedA: 0, failedB: 0,
+    steps_: { pearson: NaN, spearman: NaN, canonicalDistance: NaN, meanA: NaN, meanB: NaN, maxAbsDiff: NaN },
+    returns: { pearson: NaN, spearman: NaN, meanA: NaN, meanB: NaN },
+    success: { agreement: NaN, both: 0, onlyA: 0, onlyB: 0, neither: 0 },
+    terms: [], perEpisode: [], errors: [], seconds: 0,
+  };
+  const perEpisode: Array<DiffReport['perEpisode'][number] | undefined> = new Array(selected.length);
+  const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: false, keepColumns: true, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
+  let done = 0;
+  await runEpisodeJobs([o.a, o.b], o.tuning ?? {}, work, o.jobs ?? 1, (out: EpisodeOutcome, i: number) => {
+    done++;
+    const [pa, pb] = out.programs;
+    if (out.error !== undefined || !pa?.result || !pb?.result) {
+      report.errors.push({ file: out.file, error: out.error ?? 'no result' });
+      o.onProgress?.(done, selected.length, report.steps);
+      return;
+    }
+    const ra = pa.result;
+    const rb = pb.result;
+    report.episodes++;
+    report.steps += out.steps;
+    report.failedA += pa.summary.failed;
+    report.failedB += pb.summary.failed;
+    statsA = statsA.map((s, k) => merge(s, pa.terms[k]!));
+    statsB = statsB.map((s, k) => merge(s, pb.terms[k]!));
+    const ka = shared.map((t) => ia.termNames.indexOf(t));
+    const kb = shared.map((t) => ib.termNames.indexOf(t));
+    const na = ia.termNames.length;
+    const nb = ib.termNames.length;
+    for (let s = 0; s < out.steps; s++) {
+      if (ra.status[s] !== RewardStatus.ok || rb.status[s] !== RewardStatus.ok) continue;
+      const x = ra.total[s]!;
+      const y = rb.total[s]!;
+      stepMoments.push(x, y);
+      for (let j = 0; j < shared.length; j++) termMoments[j]!.push(ra.terms[s * na + ka[j]!]!, rb.terms[s * nb + kb[j]!]!);
+      if (kept >= maxSteps) throw new RewarddError('E_CONFIG', `reward diff: expected at most ${maxSteps} compared steps (narrow --episodes), found more`);
+      if (kept === totA.length) {
+        const ga = new Float64Array(kept * 2);
+        ga.set(totA);
+        totA = ga;
+        const gb = new Float64Array(kept * 2);
+        gb.set(totB);
+        totB = gb;
+      }
+      totA[kept] = x;
+      totB[kept] = y;
+      kept++;
+    }
+    perEpisode[i] = { episode: out.episode, steps: out.steps, returnA: pa.summary.return, returnB: pb.summary.return, successA: pa.summary.success, successB: pb.summary.success };
+    o.onProgress?.(done, selected.length, report.steps);
+  });
+  report.perEpisode = perEpisode.filter((e): e is DiffReport['perEpisode'][number] => e !== undefined);
+  report.comparedSteps = stepMoments.n;
+  const xa = totA.subarray(0, kept);
+  const xb = totB.subarray(0, kept);
+  report.steps_ = {
+    pearson: stepMoments.pearson(),
+    spearman: kept >= 2 ? spearman(xa, xb) : NaN,
+    canonicalDistance: kept > 0 ? canonicalDistance(xa, xb) : NaN,
+    meanA: stepMoments.n ? stepMoments.mx : NaN,
+    meanB: stepMoments.n ? stepMoments.my : NaN,
+    maxAbsDiff: stepMoments.n ? stepMoments.maxAbsDiff : NaN,
+  };
+  const retA = report.perEpisode.map((e) => e.returnA);
+  const retB = report.perEpisode.map((e) => e.returnB);
+  const rm = new CoMoments();
+  retA.forEach((v, i) => rm.push(v, retB[i]!));
+  report.returns = { pearson: rm.pearson(), spearman: retA.length >= 2 ? spearman(retA, retB) : NaN, meanA: rm.n ? rm.mx : NaN, meanB: rm.n ? rm.my : NaN };
+  for (const e of report.perEpisode) {
+    if (e.successA && e.successB) report.success.both++;
+    else if (e.successA) report.success.onlyA++;
+    else if (e.successB) report.success.onlyB++;
+    else report.success.neither++;
+  }
+  report.success.agreement = report.perEpisode.length ? (report.success.both + report.success.neither) / report.perEpisode.length : NaN;
+  report.terms = termChanges(ia, ib, statsA, statsB, shared, termMoments);
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
+
+function termChanges(ia: RewardIdentity, ib: RewardIdentity, sa: RunningStats[], sb: RunningStats[], shared: string[], m: CoMoments[]): TermChange[] {
+  const out: TermChange[] = [];
+  const names = [...ia.termNames, ...ib.termNames.filter((t) => !ia.termNames.includes(t))];
+  for (const t of names) {
+    const ka = ia.termNames.indexOf(t);
+    const kb = ib.termNames.indexOf(t);
+    const a = ka >= 0 ? summariseStats(t, ia.weights[t] ?? NaN, sa[ka]!) : undefined;
+    const b = kb >= 0 ? summariseStats(t, ib.weights[t] ?? NaN, sb[kb]!) : undefined;
+    const j = shared.indexOf(t);
+    const cm = j >= 0 ? m[j]! : undefined;
+    let change: TermChange['change'];
+    if (!a) change = 'added';
+    else if (!b) change = 'removed';
+    else if (cm && cm.maxAbsDiff > 0) change = 'changed';
+    else if (a.weight !== b.weight) change = 'reweighted';
+    else change = 'unchanged';
+    out.push({ term: t, change, ...(a ? { a } : {}), ...(b ? { b } : {}), pearson: cm ? cm.pearson() : NaN, maxAbsDiff: cm && cm.n ? cm.maxAbsDiff : NaN });
+  }
+  return out;
+}

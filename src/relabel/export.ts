@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RewarddError } from '../core/errors.js';
+import { StepFlag } from '../core/records.js';
+import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
+import { readEpisodeColumns } from './episode-columns.js';
+import { EpisodeJobRunner, type ProgramSpec, type RuntimeTuning } from './episode-job.js';
+import { NpzWriter } from './npz.js';
+import { dtColumn, episodeTickHz, type RelabelResult } from './relabel-episode.js';
+import { programIdentity } from './relabel.js';
+import { RELABEL_DB, RELABEL_DIR, RelabelStore } from './result-store.js';
+import { summariseEpisode } from './stats.js';
+
+/**
+ * Relabelled episodes as one NumPy .npz in the D4RL / Minari layout that
+ * offline-RL code loads directly (observations, actions, rewards, terminals,
+ * timeouts, next_observations), plus rewardd's extras (terms, status, dt,
+ * episode and step indices) and a meta.json member. docs/relabel.md lists
+ * every array and why this format.
+ *
+ * Stored relabel results for the version are used when present (no
+ * re-evaluation); otherwise the episode is evaluated here, in batch mode.
+ */
+export const EXPORT_SCHEMA = 'rewardd.export/1';
+
+export interface ExportOptions {
+  storeDir: string;
+  program: ProgramSpec;
+  out: string;
+  episodes?: string | EpisodeFilter;
+  tuning?: RuntimeTuning;
+  onProgress?: (done: number, total: number, steps: number) => void;
+}
+
+export interface ExportReport {
+  file: string;
+  rewardVersion: string;
+  episodes: number;
+  steps: number;
+  /** Episodes whose stored relabel result was reused. */
+  reused: number;
+  arrays: string[];
+}
+
+export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {
+  const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
+  const selected = selectEpisodes(o.storeDir, filter);
+  if (selected.length === 0) throw new RewarddError('E_STORE', `export: expected at least one stored episode matching the filter in ${o.storeDir}, found none`);
+  const id = await programIdentity(o.program, o.storeDir, selected[0]);
+  const store = existsSync(join(o.storeDir, RELABEL_DIR, RELABEL_DB)) ? new RelabelStore(o.storeDir) : undefined;
+  const runner = new EpisodeJobRunner([o.program], o.tuning ?? {});
+  const npz = new NpzWriter(o.out);
+  const nt = id.termNames.length;
+  let names: { obs: string[]; act: string[] } | undefined;
+  const episodes: Array<Record<string, unknown>> = [];
+  let steps = 0;
+  let reused = 0;
+  let tickHz = NaN;
+  try {
+    for (let e = 0; e < selected.length; e++) {
+      const sel = selected[e]!;
+      const ep = await readEpisodeColumns(sel.file);
+      if (ep.observationNames.length === 0) throw new RewarddError('E_STORE', `episode ${ep.episode}: expected a start record naming the fields, found none`);
+      if (!names) {
+        names = { obs: ep.observationNames, act: ep.actionNames };
+        const no = names.obs.length;
+        const na = names.act.length;
+        for (const [n, d, w] of [
+          ['observations', '<f4', no], ['next_observations', '<f4', no], ['actions', '<f4', na], ['actions_commanded', '<f4', na],
+          ['rewards', '<f8', 0], ['reward_terms', '<f8', nt], ['reward_status', '|u1', 0], ['terminals', '|b1', 0], ['timeouts', '|b1', 0],
+          ['success', '|b1', 0], ['done', '|b1', 0], ['episode_index', '<i4', 0], ['step_index', '<u4', 0], ['timestamps', '<f8', 0], ['dt', '<f8', 0], ['safety', '<u2', 0],
+        ] as const) npz.column(n, d, w);
+      } else if (names.obs.join() !== ep.observationNames.join() || names.act.join() !== ep.actionNames.join()) {
+        throw new RewarddError('E_STORE', `episode ${ep.episode}: expected the fields of the first episode (${names.obs.length} obs, ${names.act.length} actions), found others; export one robot at a time (--episodes robot=NAME)`);
+      }
+      const hz = episodeTickHz(ep);
+      if (Number.isNaN(tickHz)) tickHz = hz;
+      let r: RelabelResult | undefined;
+      const stored = store?.load(ep.episode, id.version);
+      if (stored && stored.result.count === ep.count && stored.seq.every((s, i) => s === ep.seq[i])) {
+        r = stored.result;
+        reused++;
+      } else {
+        r = (await runner.evaluate(ep, { verify: false, keepColumns: true })).programs[0]!.result!;
+      }
+      const n = ep.count;
+      const no = names.obs.length;
+      const next = new Float32Array(n * no);
+      if (n > 0) {
+        next.set(ep.obs.subarray(no), 0);
+        next.set(ep.obs.subarray((n - 1) * no), (n - 1) * no);
+      }
+      const terminals = new Uint8Array(n);
+      const timeouts = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const f = ep.flags[i]!;
+        terminals[i] = f & StepFlag.terminal ? 1 : 0;
+        timeouts[i] = f & StepFlag.last && !(f & StepFlag.terminal) ? 1 : 0;
+      }
+      // An episode cut short by the recorder (incomplete) has no is_last: its final step is a timeout.
+      if (n > 0 && !(ep.flags[n - 1]! & StepFlag.last)) timeouts[n - 1] = 1;
+      const ts = new Float64Array(n);
+      for (let i = 0; i < n; i++) ts[i] = Number(ep.tNs[i]! - ep.tNs[0]!) / 1e9;
+      npz.append('observations', ep.obs, n);
+      npz.append('next_observations', next, n);
+      npz.append('actions', ep.actionApplied, n);
+      npz.append('actions_commanded', ep.actionCommanded, n);
+      npz.append('rewards', r.total, n);
+      npz.append('reward_terms', r.terms, n);
+      npz.append('reward_status', r.status, n);
+      npz.append('terminals', terminals, n);
+      npz.append('timeouts', timeouts, n);
+      npz.append('success', r.success, n);
+      npz.append('done', r.done, n);
+      npz.append('episode_index', new Int32Array(n).fill(e), n);
+      npz.append('step_index', ep.seq, n);
+      npz.append('timestamps', ts, n);
+      npz.append('dt', dtColumn(ep.tNs, hz), n);
+      npz.append('safety', ep.safety, n);
+      const s = summariseEpisode(ep.robot, ep.seq, r).summary;
+      episodes.push({ episode: ep.episode, robot: ep.robot, from: steps, length: n, return: s.return, success: s.success, failedSteps: s.failed, loggedRewardVersions: ep.loggedSegments.map((g) => g.version), tickHz: hz });
+      steps += n;
+      o.onProgress?.(e + 1, selected.length, steps);
+    }
+    const meta = {
+      schema: EXPORT_SCHEMA,
+      reward: { version: id.version, sha256: id.sha256, name: id.name, termNames: id.termNames, weights: id.weights },
+      observationNames: names?.obs ?? [],
+      actionNames: names?.act ?? [],
+      tickHz,
+      steps,
+      episodes,
+    };
+    npz.file('meta.json', new TextEncoder().encode(JSON.stringify(meta, null, 1)));
+    npz.close();
+  } catch (e) {
+    npz.discard();
+    throw e;
+  } finally {
+    runner.dispose();
+    store?.close();
+  }
+  return { file: o.out, rewardVersion: id.version, episodes: episodes.length, steps, reused, arrays: ['observations', 'next_observations', 'actions', 'actions_commanded', 'rewards', 'reward_terms', 'reward_status', 'terminals', 'timeouts', 'success', 'done', 'episode_index', 'step_index', 'timestamps', 'dt', 'safety', 'meta.json'] };
+}
