@@ -58,6 +58,33 @@ describe('imu-rest refuses when the robot moved', () => {
   });
 });
 
+describe('the link', () => {
+  it('an MCU lost mid-capture stops the procedure with E_LINK and closes the link', async () => {
+    const inner = simLink();
+    let polls = 0;
+    let closed = false;
+    let lost: ((reason: string) => void) | null = null;
+    const link: Link = {
+      ...pushed(inner, 0, 0),
+      open: (sink) => ((lost = (r) => sink.onLost(r)), inner.open(sink)),
+      poll: (ns) => {
+        inner.poll(ns);
+        if (++polls === 300) lost?.('serial port unplugged');
+      },
+      close: () => ((closed = true), inner.close()),
+    };
+    const out = join(tempDir(), 'rover.json');
+    await expect(calibrate({ procedure: 'imu-rest', link, robot, out, pacer: virtualPacer() })).rejects.toThrow('E_LINK: calibration stopped: serial port unplugged');
+    expect(closed).toBe(true);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a long capture reports progress every 2 s of capture time', async () => {
+    const { lines } = await runSim('imu-rest', simLink(), join(tempDir(), 'rover.json'), { imuRest: { seconds: 7 } });
+    expect(lines.filter((l) => /^imu-rest: \d\/7 s$/.test(l))).toEqual(['imu-rest: 2/7 s', 'imu-rest: 4/7 s', 'imu-rest: 6/7 s']);
+  });
+});
+
 describe('residual limits', () => {
   it('a residual over its limit refuses to write and leaves the existing file as it was', async () => {
     const dir = tempDir();

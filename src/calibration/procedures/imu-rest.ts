@@ -70,6 +70,7 @@ export async function imuRest(env: ProcedureEnv, opts: Partial<ImuRestOptions> =
   const half = (o.seconds / 2) * 1e9;
   const t0 = s.pacer.clock.nowNs();
   await s.capture(o.seconds, {
+    progress: (t, total) => env.log(`imu-rest: ${t.toFixed(0)}/${total} s`),
     onSample: (raw) => {
       const h = Number(s.pacer.clock.nowNs() - t0) < half ? 0 : 1;
       for (let k = 0; k < 3; k++) {

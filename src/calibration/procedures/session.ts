@@ -12,7 +12,11 @@ export interface CaptureHooks {
   beforePoll?(nowNs: bigint): void;
   /** Every SAMPLE folded during the capture, as raw physical values in robot order (a view: copy to keep). */
   onSample?(raw: Float64Array, hostNs: bigint): void;
+  /** Every PROGRESS_S seconds of capture time: long captures say they are alive. */
+  progress?(elapsedS: number, totalS: number): void;
 }
+
+const PROGRESS_S = 2;
 
 /** A link goes quiet for this long (procedure time) before a capture gives up. */
 const SILENCE_NS = 1_000_000_000n;
@@ -47,7 +51,7 @@ export class CalibrationSession {
     const names = robot.observations.map((f) => f.name);
     const identity = compileCalibration(identityCalibration(robot).file, names);
     let session: CalibrationSession | null = null;
-    const hello = await link.open({
+    const opening = link.open({
       onFrame: (frame, hostNs) => {
         if (frame.type !== 'SAMPLE' || session === null) return;
         session.asm.fold(frame, hostNs);
@@ -61,7 +65,14 @@ export class CalibrationSession {
         if (bootChanged && session) session.lost = 'the microcontroller rebooted';
       },
     });
-    session = new CalibrationSession(link, robot, pacer, rateHz, new ObservationAssembler(robot, hello.channels, identity));
+    try {
+      const hello = await opening;
+      session = new CalibrationSession(link, robot, pacer, rateHz, new ObservationAssembler(robot, hello.channels, identity));
+    } catch (e) {
+      // No HELLO, or an MCU that does not match the robot: do not leave the port open (or reconnecting).
+      await link.close().catch(() => {});
+      throw e;
+    }
     return session;
   }
 
@@ -97,6 +108,7 @@ export class CalibrationSession {
           throw new RewarddError('E_LINK', `calibration stopped: expected SAMPLE frames at least every 1 s, found none for ${Number(now - this.lastSampleNs) / 1e9} s`);
         }
         next += period;
+        if (hooks.progress && k > 0 && (k + 1) % Math.round(PROGRESS_S * this.rateHz) === 0 && k + 1 < ticks) hooks.progress((k + 1) / this.rateHz, seconds);
       }
     } finally {
       this.hooks = null;
