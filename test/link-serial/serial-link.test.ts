@@ -112,6 +112,32 @@ describe('SerialLink against the host firmware on a pty', () => {
     await sink.until('motion after re-arm', () => sink.samples().at(-1)?.values[MOTOR_L] === Math.round(0.8 * 32767));
   });
 
+  it('firmware frozen (SIGSTOP: no bytes and no hang-up, like an unplug without a close event): lost by silence, then back with the same boot', async () => {
+    const path = uniqueLinkPath();
+    const fw = await firmware({ rateHz: 200, linkPath: path, bootId: 0x3333 });
+    const sink = new RecordingSink();
+    const l = link(path, { rxSilenceMs: 250 });
+    await l.open(sink);
+    l.arm();
+    await sink.until('samples', () => sink.samples().length > 20);
+    const frozenAt = Date.now();
+    fw.process.kill('SIGSTOP');
+    try {
+      await sink.until('onLost by silence', () => sink.events.some((e) => e.kind === 'lost'), 3000);
+    } finally {
+      fw.process.kill('SIGCONT');
+    }
+    const lost = sink.events.find((e) => e.kind === 'lost');
+    expect(lost?.kind === 'lost' && lost.reason).toMatch(/no frame from the MCU for \d+ ms \(limit 250 ms\)/);
+    expect(lost!.at - frozenAt).toBeGreaterThanOrEqual(250);
+    expect(l.isArmed).toBe(false);
+    await sink.until('HELLO after the thaw', () => sink.events.filter((e) => e.kind === 'hello').length === 2, 5000);
+    const again = sink.events.filter((e) => e.kind === 'hello')[1]!;
+    expect(again.kind === 'hello' && [again.hello.bootId, again.bootChanged]).toEqual([0x3333, false]);
+    expect(l.counters()).toMatchObject({ lost: 1, reboots: 0 });
+    expect(l.counters().connects).toBeGreaterThanOrEqual(2);
+  });
+
   it('open() rejects with E_LINK when nothing answers, and bad options fail early', async () => {
     const l = link('/dev/null', { openTimeoutMs: 300 });
     await expect(l.open(new RecordingSink())).rejects.toThrow(/E_LINK: serial \/dev\/null: expected a HELLO within 300 ms/);
