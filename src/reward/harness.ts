@@ -12,14 +12,15 @@ import { RewardStatus } from '../core/records.js';
  * Control words (Int32, shared with the watchdog, never visible to the program):
  *   SEQ incremented per step · BUSY set by the host around a call · STOP ·
  *   CUR index of the step being evaluated · KILLED set by the watchdog ·
- *   OVER count of steps the watchdog saw running past the budget.
+ *   OVER count of steps the watchdog saw running past the budget ·
+ *   CPU_SEQ / CPU_US thread CPU time sampled during step CPU_SEQ (cpu-clock.ts).
  * The buffers live only in this closure; the program gets plain objects.
  * Trust: io and ctl come from the prelude's captured constructors, and all
  * writes to them are typed-array element stores, which no prototype patch can
  * intercept. What a patched prototype CAN touch (failure message text built
  * with String/slice/instanceof) only ever describes the program's own failure.
  */
-export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, WORDS: 8 } as const;
+export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, WORDS: 8 } as const;
 
 export interface Layout {
   observationNames: readonly string[];

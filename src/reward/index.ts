@@ -27,3 +27,4 @@ export async function loadRewardFile(path: string): Promise<{ source: string; fi
   const source = await readFile(path, 'utf8');
   return { source, filename: path };
 }
+export { checkRewardProgram, type CheckOptions, type CheckReport, type TermStats, type ProbeResult } from './check.js';

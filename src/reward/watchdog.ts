@@ -1,4 +1,5 @@
 import ivm from 'isolated-vm';
+import { registerCpuClock } from './cpu-clock.js';
 import { CTL } from './harness.js';
 
 /**
@@ -15,38 +16,48 @@ import { CTL } from './harness.js';
  * Instead, one watchdog per sandbox runs in its own small isolate on
  * isolated-vm's thread pool. It sleeps on a shared control word (Atomics.wait,
  * sub-millisecond) and, when it sees the SAME step still running on two polls,
- * measures the sandbox's time in that step (isolate.cpuTime, which counts the
- * running call). Past the budget it counts the step as over budget; past
- * budget + grace it disposes the sandbox isolate, which V8 terminates from any
- * thread, through try/finally, catch-and-retry loops and microtask chains.
- * The grace exists because on a loaded 2-core machine an innocent step is
- * sometimes descheduled for 1-16 ms (measured; docs/sandbox.md): a 2 ms hard
- * kill would kill good programs. Per-call cost on the host: two stores into
- * shared memory. The price: a killed sandbox is gone, not merely interrupted;
- * RewardRuntime rebuilds it at the next episode.
+ * measures the CPU time the evaluating thread spent in that step (sampled by
+ * cpu-clock.ts from /proc; where that is unavailable, isolate.cpuTime, which
+ * is wall time for a running call). Past the budget it counts the step as over
+ * budget; past budget + grace (or a wall cap for a starved thread) it disposes
+ * the sandbox isolate, which V8 terminates from any thread, through
+ * try/finally, catch-and-retry loops and microtask chains. CPU rather than wall
+ * time because on a loaded 2-core machine an innocent step is sometimes
+ * descheduled for tens of ms (measured; docs/sandbox.md). Per-call cost on the
+ * host: two stores into shared memory. The price: a killed sandbox is gone,
+ * not merely interrupted; RewardRuntime rebuilds it at the next episode.
  */
-const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetNsNumber, killNsNumber, pollMs) {
+const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetUs, killUs, pollMs, cpuMode, wallCapUs) {
   const ctl = new Int32Array(ctlSab);
-  const budgetNs = BigInt(budgetNsNumber), killNs = BigInt(killNsNumber);
-  let lastSeq = -1, c0 = 0n, counted = false;
+  let lastSeq = -1, wall0 = 0n, cpu0 = -1, counted = false;
   for (;;) {
     Atomics.wait(ctl, ${CTL.STOP}, 0, pollMs);
     if (Atomics.load(ctl, ${CTL.STOP}) !== 0) return 'stopped';
     const busy = Atomics.load(ctl, ${CTL.BUSY}) === 1;
     const seq = Atomics.load(ctl, ${CTL.SEQ});
-    let t = 0n;
-    try { t = victim.cpuTime; } catch (e) { return 'victim gone'; }
+    let wall = 0n;
+    try { wall = victim.cpuTime; } catch (e) { return 'victim gone'; }
+    // Thread CPU time of this step, from the sampler (seqlock: CPU_SEQ, CPU_US, CPU_SEQ).
+    let cpu = -1;
+    if (cpuMode) {
+      const a = Atomics.load(ctl, ${CTL.CPU_SEQ});
+      const us = Atomics.load(ctl, ${CTL.CPU_US});
+      if (a === seq && Atomics.load(ctl, ${CTL.CPU_SEQ}) === seq) cpu = us;
+    }
     if (busy && seq === lastSeq) {
-      const spent = t - c0;
-      if (spent > killNs) {
+      const wallUs = Number(wall - wall0) / 1000;
+      if (cpu0 < 0 && cpu >= 0) cpu0 = cpu;
+      const spentUs = cpuMode ? (cpu0 >= 0 && cpu >= 0 ? (cpu - cpu0) | 0 : 0) : wallUs;
+      if (spentUs > killUs || wallUs > wallCapUs) {
         Atomics.store(ctl, ${CTL.KILLED}, 1);
         try { victim.dispose(); } catch (e) { /* already disposed */ }
         return 'killed';
       }
-      if (!counted && spent > budgetNs) { counted = true; Atomics.add(ctl, ${CTL.OVER}, 1); }
+      if (!counted && spentUs > budgetUs) { counted = true; Atomics.add(ctl, ${CTL.OVER}, 1); }
     } else {
       lastSeq = busy ? seq : -1;
-      c0 = t;
+      wall0 = wall;
+      cpu0 = busy ? cpu : -1;
       counted = false;
     }
   }
@@ -70,18 +81,21 @@ export class Watchdog {
     const isolate = new ivm.Isolate({ memoryLimit: 8 });
     const context = isolate.createContextSync();
     const fn = context.evalSync(WATCHDOG_SOURCE, { reference: true }) as ivm.Reference<
-      (v: ivm.Isolate, c: SharedArrayBuffer, budgetNs: number, killNs: number, pollMs: number) => string
+      (v: ivm.Isolate, c: SharedArrayBuffer, budgetUs: number, killUs: number, pollMs: number, cpuMode: boolean, wallCapUs: number) => string
     >;
     // Poll at half the budget (at least 0.25 ms) so detection lags the budget by at most ~one poll.
     const pollMs = Math.max(0.25, o.budgetMs / 2);
-    const budgetNs = Math.round(o.budgetMs * 1e6);
-    const killNs = Math.round((o.budgetMs + o.graceMs) * 1e6);
+    const budgetUs = Math.round(o.budgetMs * 1000);
+    const killUs = Math.round((o.budgetMs + o.graceMs) * 1000);
+    const unregister = registerCpuClock(ctl, pollMs);
+    const wallCapUs = Math.max(2000, 100 * (o.budgetMs + o.graceMs)) * 1000;
     const done = fn
-      .apply(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetNs, killNs, pollMs], {
+      .apply(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetUs, killUs, pollMs, unregister !== null, wallCapUs], {
         result: { copy: true },
       })
       .catch((e: unknown) => e)
       .finally(() => {
+        unregister?.();
         fn.release();
         context.release();
         if (!isolate.isDisposed) isolate.dispose();

@@ -1,0 +1,171 @@
+import { RewardStatus } from '../core/records.js';
+import { observationNames, actionNames, type RobotDescription } from '../core/robot.js';
+import { diagnosticsOf, locate, type Diagnostic } from './diagnostics.js';
+import { newRewardOutput, type RewardBatchOutput } from './output.js';
+import { buildProbes, formatStep, PROBE_DT_S, type Probe } from './probes.js';
+import { RewardRuntime, type RewardProgramInfo } from './runtime.js';
+import { checkFieldNames } from './static-check.js';
+
+/**
+ * `rewardd reward check`: everything that can be known about a reward program
+ * before it touches a robot. Compile and export errors come back as
+ * diagnostics (never thrown); probe failures name the probe, the step's
+ * observation and the program's own line.
+ */
+export interface CheckOptions {
+  source: string;
+  filename: string;
+  robot: RobotDescription;
+  budgetMs?: number;
+  memoryMb?: number;
+  /** Steps of the "typical" random-walk probe. Default 1000. */
+  typicalSteps?: number;
+  /** Logged episodes to dry-run (each evaluated as one episode from its first step). */
+  episodes?: { id: string; obs: Float32Array; actions: Float32Array; dt: number | Float64Array }[];
+}
+
+export interface TermStats {
+  name: string;
+  weight: number;
+  min: number;
+  max: number;
+  mean: number;
+  declared?: [number, number];
+}
+
+export interface ProbeResult {
+  name: string;
+  steps: number;
+  failed: number;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  file: string;
+  info?: RewardProgramInfo;
+  diagnostics: Diagnostic[];
+  probes: ProbeResult[];
+  terms: TermStats[];
+  timing?: { batchUsPerStep: number; onlineUsPerStep: number; onlineP99Us: number; budgetMs: number };
+  elapsedMs: number;
+}
+
+export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> {
+  const t0 = performance.now();
+  const file = o.filename;
+  const obsNames = observationNames(o.robot);
+  const actNames = actionNames(o.robot);
+  const report: CheckReport = { ok: false, file, diagnostics: [], probes: [], terms: [], elapsedMs: 0 };
+  const done = (): CheckReport => {
+    report.ok = !report.diagnostics.some((d) => d.severity === 'error');
+    report.elapsedMs = performance.now() - t0;
+    return report;
+  };
+  report.diagnostics.push(...checkFieldNames(o.source, file, obsNames, actNames));
+  let rt: RewardRuntime;
+  try {
+    rt = await RewardRuntime.create(o.source, file, {
+      observationNames: obsNames,
+      actionNames: actNames,
+      ...(o.budgetMs !== undefined ? { budgetMs: o.budgetMs } : {}),
+      ...(o.memoryMb !== undefined ? { memoryMb: o.memoryMb } : {}),
+    });
+  } catch (e) {
+    const diags = diagnosticsOf(e);
+    if (!diags) throw e;
+    report.diagnostics.push(...diags);
+    return done();
+  }
+  try {
+    report.info = rt.info;
+    const nT = rt.info.termNames.length;
+    const sums = new Float64Array(nT);
+    const mins = new Float64Array(nT).fill(Infinity);
+    const maxs = new Float64Array(nT).fill(-Infinity);
+    let okSteps = 0;
+    const probes = buildProbes(o.robot, o.typicalSteps ?? 1000);
+    const runs: { name: string; obs: Float32Array; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }[] = [
+      ...probes.map((p: Probe) => ({ name: `${p.name} probe`, obs: p.obs, actions: p.actions, dt: PROBE_DT_S, describe: p.describe })),
+      ...(o.episodes ?? []).map((e) => ({ name: `episode ${e.id}`, obs: e.obs, actions: e.actions, dt: e.dt, describe: (i: number) => `logged step ${i}` })),
+    ];
+    let episodeIndex = 0;
+    for (const run of runs) {
+      rt.beginEpisode({ index: episodeIndex++, id: `check-${run.name}` });
+      const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt);
+      let failed = 0;
+      for (let i = 0; i < b.count; i++) {
+        if (b.status[i] !== RewardStatus.ok) {
+          if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, run, rt, obsNames, file, o.source));
+          continue;
+        }
+        okSteps++;
+        for (let t = 0; t < nT; t++) {
+          const v = b.terms[i * nT + t] as number;
+          sums[t] = (sums[t] as number) + v;
+          if (v < (mins[t] as number)) mins[t] = v;
+          if (v > (maxs[t] as number)) maxs[t] = v;
+        }
+      }
+      report.probes.push({ name: run.name, steps: b.count, failed });
+    }
+    rt.info.termNames.forEach((name, t) => {
+      const declared = rt.info.ranges?.[name];
+      const s: TermStats = { name, weight: rt.info.weights[name] ?? NaN, min: mins[t] as number, max: maxs[t] as number, mean: okSteps > 0 ? (sums[t] as number) / okSteps : NaN, ...(declared ? { declared } : {}) };
+      report.terms.push(s);
+      if (okSteps > 1 && s.min === s.max) {
+        const at = locate(o.source, new RegExp(`\\b${name}\\b\\s*:`));
+        report.diagnostics.push({ severity: 'warning', code: 'W_CONSTANT_TERM', file, line: at.line, column: at.column, lineText: at.lineText, message: `term "${name}" was ${s.min} on every one of ${okSteps} probe steps: it cannot shape behaviour (check which observations it reads)` });
+      }
+      if (declared && okSteps > 0 && (s.min < declared[0] || s.max > declared[1])) {
+        const at = locate(o.source, /\branges\b/);
+        report.diagnostics.push({ severity: 'warning', code: 'W_TERM_RANGE', file, line: at.line, column: at.column, lineText: at.lineText, message: `term "${name}" ranged over [${fmt(s.min)}, ${fmt(s.max)}] on the probes, outside its declared range [${declared[0]}, ${declared[1]}]` });
+      }
+    });
+    report.timing = measureTiming(rt, probes[2] ?? probes[0]!, obsNames.length, actNames.length);
+    if (report.timing.onlineP99Us > rt.budgetMs * 1000) {
+      report.diagnostics.push({ severity: 'warning', code: 'W_SLOW', file, line: 0, column: 0, message: `p99 time per step online is ${fmt(report.timing.onlineP99Us)} µs, over the ${rt.budgetMs} ms budget` });
+    }
+  } finally {
+    rt.dispose();
+  }
+  return done();
+}
+
+function probeFailure(b: RewardBatchOutput, i: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
+  const reason = b.reasons.get(i) ?? `status ${b.status[i]}`;
+  const code = (/^(E_[A-Z_]+):/.exec(reason)?.[1] ?? 'E_REWARD_OUTPUT') as Diagnostic['code'];
+  const esc = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`${esc}:(\\d+):(\\d+)`).exec(reason);
+  const line = m ? Number(m[1]) : 0;
+  const detail = reason.replace(/^E_[A-Z_]+: reward "[^"]*" v[0-9a-f]+ /, '');
+  return {
+    severity: 'error',
+    code,
+    file,
+    line,
+    column: m ? Number(m[2]) : 0,
+    ...(line > 0 ? { lineText: source.split('\n')[line - 1] ?? '' } : {}),
+    message: `${run.name}, ${run.describe(i)}: ${detail}; expected finite numbers for every term of meta.weights (${rt.info.termNames.join(', ')}); observation: ${formatStep(obsNames, run.obs, i * obsNames.length)}`,
+  };
+}
+
+function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): NonNullable<CheckReport['timing']> {
+  const n = Math.min(1000, p.obs.length / nO);
+  rt.beginEpisode({ index: 1_000_000, id: 'check-timing' });
+  const t0 = performance.now();
+  rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S);
+  const batchUs = ((performance.now() - t0) * 1000) / n;
+  rt.beginEpisode({ index: 1_000_001, id: 'check-timing-online' });
+  const out = newRewardOutput(rt.info.termNames.length);
+  const per = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    rt.evaluate(p.obs.subarray(i * nO, (i + 1) * nO), p.actions.subarray(i * nA, (i + 1) * nA), PROBE_DT_S, out);
+    per[i] = (performance.now() - s) * 1000;
+  }
+  const sorted = Float64Array.from(per).sort();
+  const mean = per.reduce((a, b) => a + b, 0) / n;
+  return { batchUsPerStep: batchUs, onlineUsPerStep: mean, onlineP99Us: sorted[Math.floor(n * 0.99)] ?? NaN, budgetMs: rt.budgetMs };
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
