@@ -115,19 +115,43 @@ export function parseSimErrors(text: string): SensorErrors {
   return out;
 }
 
-/** Prompts on the terminal (or answers piped into stdin); stdin closing mid-question is an error, not a hang. */
+/** Bound on answers typed or piped ahead of their questions. */
+const MAX_PENDING_ANSWERS = 64;
+
+/**
+ * Prompts on the terminal, or takes answers piped into stdin in order (lines
+ * that arrive before their question are queued, up to a bound). stdin closing
+ * with a question open is an error, not a hang.
+ */
 function stdinPrompter(): Prompter & { close(): void } {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
+  const answers: string[] = [];
+  let waiting: { resolve: (a: string) => void; reject: (e: Error) => void } | null = null;
   let closed = false;
-  const closing = new Promise<never>((_, reject) => {
-    rl.once('close', () => {
-      closed = true;
-      reject(new RewarddError('E_CONFIG', 'stdin closed while waiting for an answer (use --yes for a run without prompts)'));
-    });
+  const eof = () => new RewarddError('E_CONFIG', 'stdin closed while waiting for an answer (use --yes for a run without prompts)');
+  rl.on('line', (line) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = null;
+      w.resolve(line);
+    } else if (answers.length < MAX_PENDING_ANSWERS) answers.push(line);
   });
-  closing.catch(() => {});
+  rl.once('close', () => {
+    closed = true;
+    waiting?.reject(eof());
+    waiting = null;
+  });
   return {
-    ask: (q) => (closed ? closing : Promise.race([rl.question(`${q} `), closing])),
+    ask(q) {
+      process.stdout.write(`${q} `);
+      const queued = answers.shift();
+      if (queued !== undefined) {
+        process.stdout.write('\n');
+        return Promise.resolve(queued);
+      }
+      if (closed) return Promise.reject(eof());
+      return new Promise((resolve, reject) => (waiting = { resolve, reject }));
+    },
     close: () => rl.close(),
   };
 }
