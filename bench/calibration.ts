@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calibrate, compileCalibration, identityCalibration, virtualPacer, type CalibrationFile } from '../src/calibration/index.js';
 import { loadRobot } from '../src/core/robot.js';
+import { packageRoot } from '../src/core/version.js';
 import { SimLink } from '../src/link/sim-link.js';
 import { PERFECT_SENSORS } from '../src/link/sim/rover-model.js';
 
@@ -20,7 +21,7 @@ const REPS = 7;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<void> {
-  const robot = loadRobot(join(import.meta.dirname, '..', 'robots', 'rover.json')).robot;
+  const robot = loadRobot(join(packageRoot(), 'robots', 'rover.json')).robot;
   const names = robot.observations.map((f) => f.name);
   const full: CalibrationFile = {
     schema: 'rewardd.calibration/1',
