@@ -177,7 +177,10 @@ export class Sandbox {
 export const isolateLimitMb = (memoryMb: number): number => Math.max(128, 4 * memoryMb);
 
 function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0] ?? '';
+  const err = e as Error | null;
+  const msg = String(err?.message ?? e).split('\n')[0] ?? '';
+  const name = typeof err?.name === 'string' && err.name !== 'Error' && !msg.startsWith(err.name) ? `${err.name}: ` : '';
+  return name + msg;
 }
 
 /** Line of a compile or load error: V8 puts `[file:line:col]` in messages and `file:line:col` in stacks. */

@@ -22,10 +22,11 @@ export async function runtime(source: string, opts: Partial<RewardRuntimeOptions
 /** A plausible rover observation at step i of a drive toward a beacon. */
 export function roverObs(i: number, out = new Float32Array(OBS.length)): Float32Array {
   out.fill(0);
+  out[OBS.indexOf('accel_x')] = 0.8 * Math.sin(i / 7);
   out[OBS.indexOf('accel_z')] = 9.81;
   out[OBS.indexOf('gyro_z')] = 0.3 * Math.sin(i / 40);
-  out[OBS.indexOf('wheel_speed_left')] = 8 + Math.sin(i / 17);
-  out[OBS.indexOf('wheel_speed_right')] = 8 + Math.cos(i / 23);
+  out[OBS.indexOf('wheel_speed_left')] = 9 + 8 * Math.sin(i / 17);
+  out[OBS.indexOf('wheel_speed_right')] = 9 + 8 * Math.cos(i / 23);
   out[OBS.indexOf('range_front')] = 0.05 + 3 * Math.abs(Math.sin(i / 300));
   out[OBS.indexOf('battery_voltage')] = 12.4 - i * 1e-4;
   out[OBS.indexOf('beacon_x')] = 4 - i * 0.004;
