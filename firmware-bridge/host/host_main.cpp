@@ -40,10 +40,41 @@ class PtyHal : public BridgeHal {
   uint32_t micros() override { return (uint32_t)mono_us(); }  // same clock as Node's hrtime, truncated
   uint32_t millis() override { return (uint32_t)(mono_us() / 1000u); }
   bool tx_room(size_t n) override { return RING - len >= n; }
-  // Queued only: the main loop flushes once per pass, so an unpaced burst is a few big writes, not one syscall per frame.
-  void tx(const uint8_t* p, size_t n) override {
+  // Fault injection (--corrupt-every N --corrupt-count K): once the host has spoken, every Nth
+  // SAMPLE is damaged on the wire, cycling through a flipped payload bit (one CRC error, one frame
+  // missing), a truncation (the cut frame swallows the next: one bad span, two frames missing) and
+  // garbage before the frame (one bad span, nothing missing).
+  long corrupt_every = 0, corrupt_left = 0, corrupt_n = 0;
+  long corrupted[3] = {0, 0, 0};
+  bool host_spoke = false;
+
+  void put(const uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; i++) ring[(head + len + i) % RING] = p[i];
     len += n;
+  }
+  // Queued only: the main loop flushes once per pass, so an unpaced burst is a few big writes, not one syscall per frame.
+  void tx(const uint8_t* p, size_t n) override {
+    bool sample = n > 2 && p[1] == SAMPLE;
+    if (corrupt_left > 0 && host_spoke && sample && ++corrupt_n % corrupt_every == 0 && tx_room(n + 8)) {
+      int kind = (int)((corrupt_n / corrupt_every) % 3);
+      corrupted[kind]++;
+      if (--corrupt_left == 0) event("corrupt_done", corrupted[0] + corrupted[1] + corrupted[2], 0);
+      uint8_t copy[MAX_ENCODED_FRAME + 1];
+      memcpy(copy, p, n);
+      if (kind == 0) {
+        uint8_t& b = copy[n / 2];
+        b = (b ^ 0x40) != 0 ? (uint8_t)(b ^ 0x40) : (uint8_t)(b ^ 0x20);  // never a new 0x00
+        put(copy, n);
+      } else if (kind == 1) {
+        put(copy, n / 2);  // no delimiter: merges with the next frame
+      } else {
+        const uint8_t junk[8] = {0x13, 0x37, 0xC0, 0xDE, 0x55, 0xAA, 0x01, 0x00};
+        put(junk, sizeof junk);
+        put(copy, n);
+      }
+      return;
+    }
+    put(p, n);
   }
   void flush() {
     while (len > 0) {
@@ -92,15 +123,18 @@ static void usage() {
           "  --rate HZ         samples per second, 0 = as fast as the pty takes them (default 100)\n"
           "  --watchdog-ms MS  stop the motors after MS without COMMAND/HEARTBEAT (default 150)\n"
           "  --boot-id N       boot id announced in HELLO (default: random, never 0)\n"
-          "  --link PATH       also make PATH a symlink to the pty (a stable name across restarts)\n");
+          "  --link PATH       also make PATH a symlink to the pty (a stable name across restarts)\n"
+          "  --corrupt-every N --corrupt-count K   damage every Nth SAMPLE, K times, once the host has spoken\n"
+          "                    (cycling: flipped bit, truncated frame, garbage before the frame; default off)\n");
 }
 
 static void print_stats(const Bridge& br) {
   const BridgeCounters& c = br.counters();
   const ReaderCounters& r = br.rx_counters();
-  printf("stats samples=%u dropped=%u trips=%u applied=%u ignored=%u bad_commands=%u late=%u rx_frames=%u rx_crc=%u rx_malformed=%u rx_oversize=%u armed=%d motors=%d,%d\n",
+  printf("stats samples=%u dropped=%u trips=%u applied=%u ignored=%u bad_commands=%u late=%u rx_frames=%u rx_crc=%u rx_malformed=%u rx_oversize=%u armed=%d motors=%d,%d corrupt_flip=%ld corrupt_cut=%ld corrupt_junk=%ld\n",
          c.samples_sent, c.tx_dropped, c.watchdog_trips, c.commands_applied, c.commands_ignored, c.bad_commands,
-         c.late_samples, r.frames, r.crc_errors, r.malformed, r.oversize, br.armed() ? 1 : 0, br.motors()[0], br.motors()[1]);
+         c.late_samples, r.frames, r.crc_errors, r.malformed, r.oversize, br.armed() ? 1 : 0, br.motors()[0], br.motors()[1],
+         hal.corrupted[0], hal.corrupted[1], hal.corrupted[2]);
   fflush(stdout);
 }
 
@@ -125,6 +159,8 @@ int main(int argc, char** argv) {
     else if (!strcmp(a, "--watchdog-ms")) watchdog_ms = strtol(v, &end, 10);
     else if (!strcmp(a, "--boot-id")) boot_id = (uint32_t)strtoul(v, &end, 0);
     else if (!strcmp(a, "--link")) link = v, end = (char*)v + strlen(v);
+    else if (!strcmp(a, "--corrupt-every")) hal.corrupt_every = strtol(v, &end, 10);
+    else if (!strcmp(a, "--corrupt-count")) hal.corrupt_left = strtol(v, &end, 10);
     else {
       fprintf(stderr, "rewardd-fw-host: unknown option %s (see --help)\n", a);
       return 2;
@@ -134,6 +170,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     i++;
+  }
+  if (hal.corrupt_left > 0 && hal.corrupt_every < 3) {
+    fprintf(stderr, "rewardd-fw-host: --corrupt-every expects 3 or more (corruptions must not touch each other)\n");
+    return 2;
   }
   if (rate < 0 || rate > 1e6 || watchdog_ms < 1 || watchdog_ms > 65535) {
     fprintf(stderr, "rewardd-fw-host: expected --rate 0..1000000 and --watchdog-ms 1..65535\n");
@@ -208,6 +248,7 @@ int main(int argc, char** argv) {
     int r = ppoll(&pfd, 1, &ts, nullptr);
     if (r > 0 && (pfd.revents & POLLIN)) {
       ssize_t n = read(m, buf, sizeof buf);
+      if (n > 0) hal.host_spoke = true;
       for (ssize_t i = 0; i < n; i++) bridge.on_byte(buf[i]);
     }
   }

@@ -42,6 +42,9 @@ export interface HostFirmwareOptions {
   readonly bootId?: number;
   /** Also create this symlink to the pty: a stable path across restarts, like /dev/serial/by-id. */
   readonly linkPath?: string;
+  /** Fault injection: damage every Nth SAMPLE (N >= 3), `corruptCount` times, once the host has spoken. */
+  readonly corruptEvery?: number;
+  readonly corruptCount?: number;
   /** Milliseconds to wait for the pty line. Default 5000. */
   readonly startTimeoutMs?: number;
 }
@@ -67,6 +70,7 @@ export class HostFirmware {
     if (opts.watchdogMs !== undefined) args.push('--watchdog-ms', String(opts.watchdogMs));
     if (opts.bootId !== undefined) args.push('--boot-id', String(opts.bootId));
     if (opts.linkPath !== undefined) args.push('--link', opts.linkPath);
+    if (opts.corruptEvery !== undefined) args.push('--corrupt-every', String(opts.corruptEvery), '--corrupt-count', String(opts.corruptCount ?? 1));
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const rl = createInterface({ input: child.stdout! });
     let fw: HostFirmware | undefined;

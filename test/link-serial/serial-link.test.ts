@@ -51,10 +51,11 @@ describe('SerialLink against the host firmware on a pty', () => {
       l.sendCommand(Float32Array.of(0.5, -0.25));
       await sleep(20);
     }
-    await sink.until('a sample echoing the command', () => sink.samples().at(-1)?.values[MOTOR_L] === 16384);
+    // Any echo will do: on a loaded machine a late host heartbeat may let the MCU watchdog stop the wheels afterwards.
+    await sink.until('a sample echoing the command', () => sink.samples().some((s) => s.values[MOTOR_L] === 16384));
     await sink.until('300 samples', () => sink.samples().length > 300);
-    const last = sink.samples().at(-1)!;
-    expect([last.values[MOTOR_L], last.values[MOTOR_R]]).toEqual([16384, -8192]);
+    const echo = sink.samples().find((s) => s.values[MOTOR_L] === 16384)!;
+    expect([echo.values[MOTOR_L], echo.values[MOTOR_R]]).toEqual([16384, -8192]);
     expect(sink.samples()[0]!.values[MOTOR_L]).toBe(0);
 
     // No frame lost after HELLO: sequence numbers are contiguous.
@@ -109,7 +110,7 @@ describe('SerialLink against the host firmware on a pty', () => {
       l.sendCommand(Float32Array.of(0.8, 0.8));
       await sleep(10);
     }
-    await sink.until('motion after re-arm', () => sink.samples().at(-1)?.values[MOTOR_L] === Math.round(0.8 * 32767));
+    await sink.until('motion after re-arm', () => sink.samples().some((s) => s.values[MOTOR_L] === Math.round(0.8 * 32767)));
   });
 
   it('firmware frozen (SIGSTOP: no bytes and no hang-up, like an unplug without a close event): lost by silence, then back with the same boot', async () => {
@@ -136,6 +137,30 @@ describe('SerialLink against the host firmware on a pty', () => {
     expect(again.kind === 'hello' && [again.hello.bootId, again.bootChanged]).toEqual([0x3333, false]);
     expect(l.counters()).toMatchObject({ lost: 1, reboots: 0 });
     expect(l.counters().connects).toBeGreaterThanOrEqual(2);
+  });
+
+  it('garbage, truncated frames and flipped bits injected on the wire: each counted once, resynced, no frame invented', async () => {
+    const path = uniqueLinkPath();
+    const fw = await firmware({ rateHz: 500, linkPath: path, corruptEvery: 7, corruptCount: 30 });
+    const sink = new RecordingSink();
+    const l = link(path);
+    await l.open(sink);
+    await fw.waitFor(/^event corrupt_done 30/, 10_000, true);
+    const n = sink.frames.length;
+    await sink.until('frames after the last corruption', () => sink.frames.length > n + 20);
+    const st = await fw.stats();
+    expect(st.corrupt_flip + st.corrupt_cut + st.corrupt_junk).toBe(30);
+    const c = l.counters();
+    // Every damaged span is one error and one resync; only flips and cuts lose frames (a cut swallows the next frame).
+    expect(c.crcErrors! + c.malformed! + c.oversize!).toBe(30);
+    expect(c.resyncs).toBe(30);
+    expect(c.gaps).toBe(st.corrupt_flip! + 2 * st.corrupt_cut!);
+    expect(c.duplicates).toBe(0);
+    expect(c.lost).toBe(0);
+    // What was delivered is exactly the undamaged stream: seq holes only where frames were damaged.
+    const seqs = sink.frames.map((f) => f.seq);
+    const missing = seqs.slice(1).reduce((m, s, i) => m + ((s - seqs[i]! - 1) & 0xffff), 0);
+    expect(missing).toBe(c.gaps);
   });
 
   it('open() rejects with E_LINK when nothing answers, and bad options fail early', async () => {
