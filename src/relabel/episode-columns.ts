@@ -1,6 +1,7 @@
 import type { EpisodeStart } from '../core/records.js';
 import { RewarddError } from '../core/errors.js';
 import { readEpisodeInfo, readEpisodeSteps } from '../recorder/episode-reader.js';
+import { LayoutChanged, readEpisodeColumnsFast } from './mcap-columns.js';
 
 /**
  * One stored episode as columns, the shape batch evaluation wants: the
@@ -66,9 +67,23 @@ export interface ReadColumnsOptions {
   maxSteps?: number;
 }
 
-/** Reads a stored episode file (MCAP, as the recorder writes it) into columns. */
+/**
+ * Reads a stored episode file (MCAP, as the recorder writes it) into columns:
+ * the single-pass column reader when the file has the layout it knows, else
+ * the recorder's generic step reader.
+ */
 export async function readEpisodeColumns(file: string, opts: ReadColumnsOptions = {}): Promise<EpisodeColumns> {
   const maxSteps = opts.maxSteps ?? 10_000_000;
+  try {
+    return await readEpisodeColumnsFast(file, maxSteps);
+  } catch (e) {
+    if (!(e instanceof LayoutChanged)) throw e;
+  }
+  return readEpisodeColumnsGeneric(file, maxSteps);
+}
+
+/** The generic path: the recorder's library reader, one StepRecord at a time. */
+export async function readEpisodeColumnsGeneric(file: string, maxSteps: number): Promise<EpisodeColumns> {
   const info = await readEpisodeInfo(file);
   let no = -1;
   let na = -1;

@@ -1,20 +1,21 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECORD_SCHEMA, RewardStatus, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../../src/core/records.js';
 import { shortHash, sha256Hex } from '../../src/core/hash.js';
-import { decodeStepBatch } from '../../src/episode/batch-codec.js';
 import { StepBatcher, type EncodedBatch } from '../../src/episode/step-batcher.js';
 import { RoverModel, ROVER_SENSOR_NAMES } from '../../src/link/sim/rover-model.js';
-import { writeEpisodeMcap } from '../../src/recorder/mcap-episode-writer.js';
+import { Recorder } from '../../src/recorder/recorder.js';
+import { startEmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { RewardRuntime, newRewardOutput } from '../../src/reward/index.js';
-import { Catalog } from '../../src/store/catalog.js';
 
 /**
  * Real episodes for relabel tests: the sim rover driven by a P controller,
  * its reward evaluated online step by step (RewardRuntime.evaluate, the
- * control loop's path), encoded by the StepBatcher, staged in the recorder's
- * catalog and written by the recorder's MCAP writer: the same bytes a field
- * recording leaves on disk.
+ * control loop's path), encoded by the StepBatcher, published through the
+ * EpisodePublisher (disk outbox, MQTT) to an embedded broker, and stored by
+ * the Recorder: the same files and catalog a field recording leaves.
  */
 export const OBS = [...ROVER_SENSOR_NAMES];
 export const ACT = ['wheel_left', 'wheel_right'];
@@ -56,9 +57,8 @@ export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpi
   const rtA = await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: OBS, actionNames: ACT });
   const rtB = o.swap ? await RewardRuntime.create(o.swap.source, 'swap.reward.js', { observationNames: OBS, actionNames: ACT }) : undefined;
   const model = new RoverModel({ seed: o.seed ?? 7 });
-  const cat = new Catalog(o.storeDir);
-  mkdirSync(join(o.storeDir, robot), { recursive: true });
   const out: RecordedEpisode[] = [];
+  const produced: Array<{ start: EpisodeStart; batches: EncodedBatch[]; end: EpisodeEnd }> = [];
   const sense = new Float64Array(OBS.length);
   try {
     for (let e = 0; e < o.episodes; e++) {
@@ -125,23 +125,48 @@ export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpi
         schema: RECORD_SCHEMA, episode, robot, steps, endedWallMs: 1_790_000_000_000 + e * 100_000 + steps * 10, endedNs: String(tNs), reason,
         success: reason === 'success', return: ret, returnByTerm: {}, rewardFailures: 0, rewardVersions: [...versions], safetyInterventions: 0, linkCounters: {},
       };
-      cat.ingest([
-        { kind: 'start', robot, episode, start, json: JSON.stringify(start) },
-        ...batches.map((b) => ({ kind: 'steps' as const, robot, episode, seq0: b.seq0, count: b.count, bytes: b.bytes })),
-        { kind: 'end', robot, episode, end: endRec, json: JSON.stringify(endRec) },
-      ]);
-      if (!cat.claim(episode, 'test', Date.now())) throw new Error(`could not claim ${episode}`);
-      const file = join(o.storeDir, robot, `${episode}.mcap`);
-      const sum = await writeEpisodeMcap(file, { episode, robot, start, end: endRec, status: 'complete', batches: (function* () { for (const bytes of cat.stagedBatches(episode)) yield decodeStepBatch(bytes); })() });
-      cat.finish(episode, { status: 'complete', file, ...sum });
+      produced.push({ start, batches, end: endRec });
       out.push({ episode, steps, versions: [...versions] });
     }
   } finally {
-    cat.close();
     rtA.dispose();
     rtB?.dispose();
   }
+  await storeThroughRecorder(o.storeDir, robot, produced);
   return out;
+}
+
+/** Publishes episodes as the daemon does and waits until the recorder has stored every one. */
+async function storeThroughRecorder(storeDir: string, robot: string, eps: Array<{ start: EpisodeStart; batches: EncodedBatch[]; end: EpisodeEnd }>): Promise<void> {
+  const broker = await startEmbeddedBroker({ port: 0 });
+  const prefix = `rewardd-relabel-${Math.random().toString(16).slice(2, 10)}/v1`;
+  const outbox = mkdtempSync(join(tmpdir(), 'rewardd-relabel-outbox-'));
+  const rec = new Recorder({ mqttUrl: broker.url, outDir: storeDir, prefix, finalizeIntervalMs: 50 });
+  let pub: EpisodePublisher | undefined;
+  try {
+    await until(() => rec.stats().connected, 'recorder connected');
+    await new Promise((r) => setTimeout(r, 100)); // let the SUBSCRIBE land
+    pub = await EpisodePublisher.open({ mqttUrl: broker.url, robot, prefix, outboxDir: outbox });
+    for (const e of eps) {
+      pub.publishStart(e.start);
+      for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      pub.publishEnd(e.end);
+    }
+    await until(() => rec.catalog.list({ status: 'complete' }).length === eps.length, `${eps.length} complete episodes`);
+  } finally {
+    await pub?.close();
+    await rec.close();
+    await broker.close();
+    rmSync(outbox, { recursive: true, force: true });
+  }
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function startRecord(robot: string, episode: string, index: number, source: string, info: { name: string; weights: Record<string, number>; termNames: string[] }): EpisodeStart {

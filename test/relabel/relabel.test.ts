@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex, shortHash } from '../../src/core/hash.js';
-import { readEpisodeColumns } from '../../src/relabel/episode-columns.js';
+import { readEpisodeColumns, readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js';
+import { readEpisodeColumnsFast } from '../../src/relabel/mcap-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { RelabelStore } from '../../src/relabel/result-store.js';
 import { REACH, SMOOTH, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
@@ -60,6 +61,17 @@ describe('rewardd relabel over recorded episodes', () => {
       expect(rs.rewardSource(shortHash(REACH))!.source).toBe(REACH);
     } finally {
       rs.close();
+    }
+  });
+
+  it('reads stored files with the column reader exactly as the recorder\'s generic reader does', async () => {
+    for (const r of recorded) {
+      const f = join(store, 'rover-test', `${r.episode}.mcap`);
+      const fast = await readEpisodeColumnsFast(f, 1e7);
+      const generic = await readEpisodeColumnsGeneric(f, 1e7);
+      expect(fast.count).toBe(r.steps);
+      expect(fast).toEqual(generic);
+      expect(fast.loggedSegments.map((g) => [g.version, g.from, g.to])).toEqual(r.versions.length === 1 ? [[r.versions[0], 0, r.steps]] : [[r.versions[0], 0, 120], [r.versions[1], 120, r.steps]]);
     }
   });
 
