@@ -5,7 +5,7 @@ import type { StepBatch } from '../episode/batch.js';
 import { RewardStatus, StepFlag } from '../core/records.js';
 import {
   ACTION_TOPIC, ENCODING, OBS_TOPIC, REWARD_TOPIC, SCHEMA_ENCODING,
-  actionSchema, encodeAction, encodeObservation, encodeReward, observationSchema, rewardSchema,
+  RowEncoder, actionSchema, observationSchema, rewardSchema,
 } from './mcap-schemas.js';
 
 /**
@@ -83,6 +83,7 @@ export async function writeEpisodeMcap(
     const rewardChannels = new Map<string, number>();
     let nextSeq = -1;
     let seqNo = 0;
+    const enc = new RowEncoder();
     for (const b of input.batches) {
       if (obsCh < 0) {
         const meta = new Map([['episode', input.episode], ['robot', input.robot]]);
@@ -110,9 +111,9 @@ export async function writeEpisodeMcap(
         sum.steps += 1;
         const logTime = ns(b.wallMs[i]!);
         const publishTime = b.tNs[i]! < 0n ? 0n : b.tNs[i]!;
-        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: encodeObservation(b, i) });
-        await w.addMessage({ channelId: actCh, sequence: seqNo++, logTime, publishTime, data: encodeAction(b, i) });
-        await w.addMessage({ channelId: rewCh, sequence: seqNo++, logTime, publishTime, data: encodeReward(b, i, reasons?.get(i)) });
+        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: enc.observation(b, i) });
+        await w.addMessage({ channelId: actCh, sequence: seqNo++, logTime, publishTime, data: enc.action(b, i) });
+        await w.addMessage({ channelId: rewCh, sequence: seqNo++, logTime, publishTime, data: enc.reward(b, i, reasons?.get(i)) });
         if (b.rewardStatus[i] === RewardStatus.ok) {
           sum.return += b.rewardTotal[i]!;
           for (let k = 0; k < nt; k++) sum.returnByTerm[b.termNames[k]!] = (sum.returnByTerm[b.termNames[k]!] ?? 0) + b.rewardTerms[i * nt + k]!;

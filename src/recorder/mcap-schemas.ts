@@ -38,42 +38,65 @@ const REW_FIXED = 4 + 1 + 8;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-export function encodeObservation(b: StepBatch, row: number): Uint8Array {
-  const no = b.observationNames.length;
-  const out = new Uint8Array(OBS_FIXED + 4 * no);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, b.seq0 + row, true);
-  v.setBigInt64(4, b.tNs[row]!, true);
-  v.setBigInt64(12, b.obsTNs[row]!, true);
-  v.setFloat64(20, b.wallMs[row]!, true);
-  v.setUint8(28, b.flags[row]!);
-  out.set(new Uint8Array(b.obs.buffer, b.obs.byteOffset + row * no * 4, no * 4), OBS_FIXED);
-  return out;
-}
+/**
+ * Encodes rows of one batch shape into reused scratch buffers: McapWriter copies
+ * a message's bytes synchronously, so one buffer per channel serves every step
+ * (no per-step allocation, which was most of the recorder's write time).
+ */
+export class RowEncoder {
+  private obsBuf = new Uint8Array(0);
+  private obsView = new DataView(this.obsBuf.buffer);
+  private actBuf = new Uint8Array(0);
+  private actView = new DataView(this.actBuf.buffer);
+  private rewBuf = new Uint8Array(0);
+  private rewView = new DataView(this.rewBuf.buffer);
 
-export function encodeAction(b: StepBatch, row: number): Uint8Array {
-  const na = b.actionNames.length;
-  const out = new Uint8Array(ACT_FIXED + 8 * na);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, b.seq0 + row, true);
-  v.setUint16(4, b.safety[row]!, true);
-  out.set(new Uint8Array(b.actionCommanded.buffer, b.actionCommanded.byteOffset + row * na * 4, na * 4), ACT_FIXED);
-  out.set(new Uint8Array(b.actionApplied.buffer, b.actionApplied.byteOffset + row * na * 4, na * 4), ACT_FIXED + na * 4);
-  return out;
-}
+  observation(b: StepBatch, row: number): Uint8Array {
+    const no = b.observationNames.length;
+    if (this.obsBuf.length !== OBS_FIXED + 4 * no) {
+      this.obsBuf = new Uint8Array(OBS_FIXED + 4 * no);
+      this.obsView = new DataView(this.obsBuf.buffer);
+    }
+    const v = this.obsView;
+    v.setUint32(0, b.seq0 + row, true);
+    v.setBigInt64(4, b.tNs[row]!, true);
+    v.setBigInt64(12, b.obsTNs[row]!, true);
+    v.setFloat64(20, b.wallMs[row]!, true);
+    v.setUint8(28, b.flags[row]!);
+    this.obsBuf.set(new Uint8Array(b.obs.buffer, b.obs.byteOffset + row * no * 4, no * 4), OBS_FIXED);
+    return this.obsBuf;
+  }
 
-export function encodeReward(b: StepBatch, row: number, reason: string | undefined): Uint8Array {
-  const nt = b.termNames.length;
-  const r = reason === undefined ? new Uint8Array(0) : textEncoder.encode(reason);
-  const out = new Uint8Array(REW_FIXED + 8 * nt + 4 + r.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, b.seq0 + row, true);
-  v.setUint8(4, b.rewardStatus[row]!);
-  v.setFloat64(5, b.rewardTotal[row]!, true);
-  for (let k = 0; k < nt; k++) v.setFloat64(REW_FIXED + 8 * k, b.rewardTerms[row * nt + k]!, true);
-  v.setUint32(REW_FIXED + 8 * nt, r.length, true);
-  out.set(r, REW_FIXED + 8 * nt + 4);
-  return out;
+  action(b: StepBatch, row: number): Uint8Array {
+    const na = b.actionNames.length;
+    if (this.actBuf.length !== ACT_FIXED + 8 * na) {
+      this.actBuf = new Uint8Array(ACT_FIXED + 8 * na);
+      this.actView = new DataView(this.actBuf.buffer);
+    }
+    this.actView.setUint32(0, b.seq0 + row, true);
+    this.actView.setUint16(4, b.safety[row]!, true);
+    this.actBuf.set(new Uint8Array(b.actionCommanded.buffer, b.actionCommanded.byteOffset + row * na * 4, na * 4), ACT_FIXED);
+    this.actBuf.set(new Uint8Array(b.actionApplied.buffer, b.actionApplied.byteOffset + row * na * 4, na * 4), ACT_FIXED + na * 4);
+    return this.actBuf;
+  }
+
+  reward(b: StepBatch, row: number, reason: string | undefined): Uint8Array {
+    const nt = b.termNames.length;
+    const r = reason === undefined ? undefined : textEncoder.encode(reason);
+    const size = REW_FIXED + 8 * nt + 4 + (r?.length ?? 0);
+    if (this.rewBuf.length !== size) {
+      this.rewBuf = new Uint8Array(size);
+      this.rewView = new DataView(this.rewBuf.buffer);
+    }
+    const v = this.rewView;
+    v.setUint32(0, b.seq0 + row, true);
+    v.setUint8(4, b.rewardStatus[row]!);
+    v.setFloat64(5, b.rewardTotal[row]!, true);
+    for (let k = 0; k < nt; k++) v.setFloat64(REW_FIXED + 8 * k, b.rewardTerms[row * nt + k]!, true);
+    v.setUint32(REW_FIXED + 8 * nt, r?.length ?? 0, true);
+    if (r) this.rewBuf.set(r, REW_FIXED + 8 * nt + 4);
+    return this.rewBuf;
+  }
 }
 
 export interface DecodedObservation {

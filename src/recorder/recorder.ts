@@ -6,6 +6,7 @@ import { RewarddError, describeValue } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { Catalog, type EpisodeRow, type IngestItem } from '../store/catalog.js';
+import { Staging } from '../store/staging.js';
 import { resolveConnection, type MqttConnectionOptions } from '../transport/connection-options.js';
 import { connectManaged, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
@@ -50,6 +51,7 @@ const STALE_CLAIM_MS = 5 * 60_000;
 
 export class Recorder {
   readonly catalog: Catalog;
+  private readonly staging: Staging;
   private readonly mc: ManagedClient;
   private readonly prefix: string;
   private readonly clock: Clock;
@@ -73,6 +75,7 @@ export class Recorder {
     const conn = resolveConnection(o, 'recorder'); // bad options fail before anything is created on disk
     mkdirSync(o.outDir, { recursive: true });
     this.catalog = new Catalog(o.outDir);
+    this.staging = new Staging(o.outDir, conn.clientId);
     this.owner = conn.clientId;
     const persistent = o.persistentSession ?? o.clientId !== undefined;
     this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });
@@ -116,7 +119,7 @@ export class Recorder {
       this.lastError = `bad message on ${packet.topic}: ${(e as Error).message}`;
       return;
     }
-    this.catalog.ingest([item]);
+    this.catalog.ingest([item], this.staging);
   }
 
   /** One look at unfinished episodes; `closing` skips timeouts (a shutdown is not a stall). */
@@ -144,11 +147,13 @@ export class Recorder {
     try {
       mkdirSync(dir, { recursive: true });
       const { start, end } = this.catalog.records(episode);
+      const staging = this.staging;
       const batches = (function* (cat: Catalog) {
-        for (const bytes of cat.stagedBatches(episode)) yield decodeStepBatch(bytes);
+        for (const bytes of cat.stagedBatches(episode, staging)) yield decodeStepBatch(bytes);
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
       this.catalog.finish(episode, { status, file, ...sum });
+      this.staging.remove(episode);
       if (status === 'complete') this.s.episodesWritten += 1;
       else this.s.episodesIncomplete += 1;
       const row = this.catalog.get(episode);
@@ -175,6 +180,7 @@ export class Recorder {
     if (!ended) await new Promise<void>((r) => this.mc.client.end(true, {}, () => r()));
     while (this.finalizing) await this.finalizing;
     await this.finalizePass(true);
+    this.staging.close();
     this.catalog.close();
   }
 }

@@ -3,11 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import { RewarddError } from '../core/errors.js';
+import type { Staging } from './staging.js';
 
 /**
  * The episode catalog and the recorder's staging area, in one SQLite file
- * (<out>/catalog.sqlite, WAL). Staging received batches here, keyed by
- * (episode, seq0), is what makes the recorder lose nothing and store nothing
+ * (<out>/catalog.sqlite, WAL). Indexing received batches here (their bytes are in
+ * staging files, see staging.ts), keyed by (episode, seq0), is what makes the recorder lose nothing and store nothing
  * twice: a batch is acknowledged to the broker only after its row commits, a
  * replayed batch is ignored by the primary key, and several recorders sharing a
  * subscription (and this directory) see each other's batches.
@@ -61,8 +62,8 @@ CREATE TABLE IF NOT EXISTS episodes (
   start_json TEXT, end_json TEXT, activity INTEGER NOT NULL DEFAULT 0, owner TEXT, claimed_wall_ms REAL);
 CREATE INDEX IF NOT EXISTS episodes_robot ON episodes(robot, started_wall_ms);
 CREATE TABLE IF NOT EXISTS batches (
-  episode TEXT NOT NULL, seq0 INTEGER NOT NULL, count INTEGER NOT NULL, bytes BLOB NOT NULL,
-  PRIMARY KEY (episode, seq0));
+  episode TEXT NOT NULL, seq0 INTEGER NOT NULL, count INTEGER NOT NULL, file TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+  PRIMARY KEY (episode, seq0)) WITHOUT ROWID;
 `;
 
 interface RawRow {
@@ -108,13 +109,14 @@ export class Catalog {
         ON CONFLICT(episode) DO UPDATE SET activity = activity + 1`),
       start: db.prepare(`UPDATE episodes SET start_json = ?, idx = ?, started_wall_ms = ?, reward_hash = ?, policy_hash = ?,
         calibration_hash = ?, robot_hash = ? WHERE episode = ?`),
-      batch: db.prepare('INSERT OR IGNORE INTO batches (episode, seq0, count, bytes) VALUES (?, ?, ?, ?)'),
+      has: db.prepare<[string, number], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? AND seq0 = ?'),
+      batch: db.prepare('INSERT OR IGNORE INTO batches (episode, seq0, count, file, offset, length) VALUES (?, ?, ?, ?, ?, ?)'),
       end: db.prepare(`UPDATE episodes SET end_json = ?, expected_steps = ?, ended_wall_ms = ?, end_reason = ? WHERE episode = ?`),
     };
   }
 
   /** Stages received records in one transaction; records of finished episodes are replays and are ignored. */
-  ingest(items: readonly IngestItem[]): void {
+  ingest(items: readonly IngestItem[], staging: Staging): void {
     const st = this.st!;
     this.db.transaction(() => {
       for (const it of items) {
@@ -125,7 +127,9 @@ export class Catalog {
           const p = it.start;
           st.start.run(it.json, p.index ?? null, p.startedWallMs ?? null, p.reward?.hash ?? null, p.policy?.hash ?? null, p.calibration?.hash ?? null, p.robotDescription?.hash ?? null, it.episode);
         } else if (it.kind === 'steps') {
-          st.batch.run(it.episode, it.seq0, it.count, it.bytes);
+          if (st.has.get(it.episode, it.seq0)) continue; // a replay: stored already
+          const at = staging.append(it.episode, it.bytes);
+          st.batch.run(it.episode, it.seq0, it.count, at.file, at.offset, at.length);
         } else {
           st.end.run(it.json, it.end.steps ?? null, it.end.endedWallMs ?? null, it.end.reason ?? null, it.episode);
         }
@@ -168,11 +172,13 @@ export class Catalog {
    * Staged batch payloads in seq order, read in pages of `page` rows: the connection is never
    * held by an open cursor, so ingest can go on while the file is written. Bound: one page.
    */
-  *stagedBatches(episode: string, page = 64): Generator<Uint8Array> {
-    const q = this.db.prepare<[string, number, number], { seq0: number; bytes: Buffer }>('SELECT seq0, bytes FROM batches WHERE episode = ? AND seq0 > ? ORDER BY seq0 LIMIT ?');
+  *stagedBatches(episode: string, staging: Staging, page = 64): Generator<Uint8Array> {
+    const q = this.db.prepare<[string, number, number], { seq0: number; file: string; offset: number; length: number }>(
+      'SELECT seq0, file, offset, length FROM batches WHERE episode = ? AND seq0 > ? ORDER BY seq0 LIMIT ?',
+    );
     for (let after = -1; ; ) {
       const rows = q.all(episode, after, page);
-      for (const r of rows) yield r.bytes;
+      for (const r of rows) yield staging.read(r.file, r.offset, r.length);
       if (rows.length < page) return;
       after = rows[rows.length - 1]!.seq0;
     }

@@ -1,0 +1,224 @@
+/**
+ * End-to-end episode logging throughput: steps pushed into the daemon's
+ * encoder (StepBatcher) -> EpisodePublisher (disk outbox, QoS 1) -> broker ->
+ * Recorder (SQLite staging) -> MCAP file + catalog row, against raw mqtt.js
+ * publishing of the same encoded bytes QoS 1 to a plain subscriber, measured
+ * in the same run. Also the outbox append cost per batch (the only part the
+ * control loop pays) and its disk write cost.
+ *
+ * Broker: MQTT_URL if set, else mqtt://127.0.0.1:1883 if reachable, else the embedded aedes.
+ * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run.
+ */
+import { connect as netConnect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { StepBatcher, type EncodedBatch, type StepInput } from '../src/episode/step-batcher.js';
+import { RECORD_SCHEMA, RewardStatus, StepFlag, type EpisodeEnd, type EpisodeStart } from '../src/core/records.js';
+import { EpisodePublisher } from '../src/transport/publisher.js';
+import { Recorder } from '../src/recorder/recorder.js';
+import { startEmbeddedBroker } from '../src/transport/embedded-broker.js';
+import { Outbox } from '../src/outbox/outbox.js';
+import { RecordKind } from '../src/outbox/record-format.js';
+import { summarise, table } from './stats.js';
+
+const STEPS = Number(process.env.BENCH_TRANSPORT_STEPS ?? 200_000);
+const BATCH = Number(process.env.BENCH_TRANSPORT_BATCH ?? 100);
+const REPEATS = 3;
+const OBS = Array.from({ length: 48 }, (_, i) => `o${i}`);
+const ACT = Array.from({ length: 12 }, (_, i) => `a${i}`);
+const TERMS = ['reach', 'heading', 'progress', 'effort'];
+
+const tmp = (tag: string): string => mkdtempSync(join(tmpdir(), `rewardd-bench-${tag}-`));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+async function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = netConnect(Number(u.port || 1883), u.hostname);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+function stepInput(): StepInput {
+  return {
+    tNs: 0n, wallMs: 0, obsTNs: 0n, obs: new Float32Array(OBS.length).map(() => Math.random()),
+    actionCommanded: new Float32Array(ACT.length).fill(0.2), actionApplied: new Float32Array(ACT.length).fill(0.2),
+    safety: 0, flags: 0, rewardVersion: 'benchreward1', termNames: TERMS, rewardStatus: RewardStatus.ok, rewardTotal: 0.5,
+    rewardTerms: new Float64Array([0.1, 0.2, 0.3, -0.1]), rewardReason: '',
+  };
+}
+
+/**
+ * Encodes an episode the way the daemon does: one push per step. With `yieldEvery`, gives the
+ * event loop a turn after each batch, as the daemon's main thread has between batches posted by
+ * its control worker (the outbox writes and MQTT I/O run in those turns).
+ */
+async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b: EncodedBatch) => void): Promise<void> {
+  const batches: EncodedBatch[] = [];
+  const batcher = new StepBatcher({ robot, observationNames: OBS, actionNames: ACT, capacity: BATCH }, (b) => batches.push(b));
+  batcher.beginEpisode(episode, 0);
+  const s = stepInput();
+  for (let i = 0; i < STEPS; i++) {
+    s.tNs = BigInt(i) * 1_000_000n;
+    s.wallMs = 1.7e12 + i;
+    s.obs[0] = i;
+    s.flags = i === 0 ? StepFlag.first : i === STEPS - 1 ? StepFlag.last : 0;
+    batcher.push(s);
+    if (batches.length > 0) {
+      onBatch(batches.pop()!);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  batcher.flush();
+  for (const b of batches) onBatch(b);
+}
+
+function encodeEpisode(robot: string, episode: string, onBatch: (b: EncodedBatch) => void): void {
+  const batcher = new StepBatcher({ robot, observationNames: OBS, actionNames: ACT, capacity: BATCH }, onBatch);
+  batcher.beginEpisode(episode, 0);
+  const s = stepInput();
+  for (let i = 0; i < STEPS; i++) {
+    s.tNs = BigInt(i) * 1_000_000n;
+    s.wallMs = 1.7e12 + i;
+    s.obs[0] = i;
+    s.flags = i === 0 ? StepFlag.first : i === STEPS - 1 ? StepFlag.last : 0;
+    batcher.push(s);
+  }
+  batcher.flush();
+}
+
+const startRecord = (robot: string, episode: string): EpisodeStart =>
+  ({ schema: RECORD_SCHEMA, episode, robot, index: 0, startedWallMs: 1.7e12, startedNs: '0', tickHz: 1000, stepLimit: STEPS, observationNames: OBS, actionNames: ACT,
+    robotDescription: { hash: 'r', sha256: 'r', content: {} }, calibration: { hash: 'c', sha256: 'c', content: {} }, policy: { hash: 'p', sha256: 'p', content: {}, backend: 'none' },
+    reward: { hash: 'benchreward1', sha256: 'x', content: '', name: 'bench', weights: {}, termNames: TERMS, signer: null }, link: { kind: 'bench', detail: {} },
+    software: { rewardd: 'bench', node: process.version }, scenario: {} }) as EpisodeStart;
+const endRecord = (robot: string, episode: string): EpisodeEnd =>
+  ({ schema: RECORD_SCHEMA, episode, robot, steps: STEPS, endedWallMs: 1.7e12 + STEPS, endedNs: '0', reason: 'step_limit', success: false, return: 0, returnByTerm: {},
+    rewardFailures: 0, rewardVersions: ['benchreward1'], safetyInterventions: 0, linkCounters: {} }) as EpisodeEnd;
+
+/** Raw mqtt.js: the same encoded bytes, QoS 1, until a plain subscriber has them all. */
+async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
+  const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
+  const sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+  let got = 0;
+  sub.on('message', () => got++);
+  await sub.subscribeAsync(`${prefix}/#`, { qos: 1 });
+  const pub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+  const t0 = nowMs();
+  for (const p of payloads) pub.publish(`${prefix}/r/episodes/e/steps`, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 });
+  while (got < payloads.length) await sleep(1);
+  const ms = nowMs() - t0;
+  await pub.endAsync();
+  await sub.endAsync();
+  return ms;
+}
+
+/** rewardd: encoder -> publisher/outbox -> broker -> recorder -> MCAP + catalog. */
+async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; appendUs: number[] }> {
+  const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
+  const out = tmp('rec');
+  const obDir = tmp('ob');
+  const rec = new Recorder({ mqttUrl: url, outDir: out, prefix, finalizeIntervalMs: 20 });
+  while (!rec.stats().connected) await sleep(10);
+  await sleep(100);
+  const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir });
+  while (!pub.stats().connected) await sleep(10);
+  const appendUs: number[] = [];
+  const t0 = nowMs();
+  pub.publishStart(startRecord('bench', 'ep'));
+  await encodeEpisodeYielding('bench', 'ep', (b) => {
+    const a = process.hrtime.bigint();
+    pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+    appendUs.push(Number(process.hrtime.bigint() - a) / 1e3);
+  });
+  pub.publishEnd(endRecord('bench', 'ep'));
+  let stagedMs = NaN;
+  for (;;) {
+    const row = rec.catalog.get('ep');
+    if (row?.status === 'complete') break;
+    const ps = pub.stats();
+    if (ps.droppedSteps > 0 || row?.status === 'incomplete') throw new Error(`bench: the outbox dropped ${ps.droppedSteps} steps (full-policy) or the episode was closed incomplete`);
+    if (Number.isNaN(stagedMs) && (row?.status === 'writing' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= STEPS))) stagedMs = nowMs() - t0;
+    await sleep(5);
+  }
+  const ms = nowMs() - t0;
+  await pub.close(1000);
+  await rec.close();
+  rmSync(out, { recursive: true, force: true });
+  rmSync(obDir, { recursive: true, force: true });
+  return { ms, stagedMs, appendUs };
+}
+
+/** Outbox alone: synchronous append cost, and time until the batches are on disk. */
+async function outboxRun(payloads: Uint8Array[], fsync: 'never' | 'interval' | 'always'): Promise<{ appendUs: number[]; writeUsPerBatch: number }> {
+  const dir = tmp('ob');
+  const ob = await Outbox.open({ dir, fsync, maxBytes: 1024 * 1024 * 1024 });
+  const appendUs: number[] = [];
+  const t0 = nowMs();
+  for (const p of payloads) {
+    const a = process.hrtime.bigint();
+    ob.append({ kind: RecordKind.steps, topic: 'rewardd/v1/bench/episodes/ep/steps', steps: BATCH, payload: p });
+    appendUs.push(Number(process.hrtime.bigint() - a) / 1e3);
+  }
+  await ob.flushed();
+  const writeUsPerBatch = ((nowMs() - t0) * 1000) / payloads.length;
+  await ob.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { appendUs, writeUsPerBatch };
+}
+
+export async function run(): Promise<void> {
+  let url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+  let embedded: Awaited<ReturnType<typeof startEmbeddedBroker>> | undefined;
+  if (!(await reachable(url))) {
+    embedded = await startEmbeddedBroker({});
+    url = embedded.url;
+  }
+  const payloads: Uint8Array[] = [];
+  const te0 = nowMs();
+  encodeEpisode('bench', 'ep', (b) => payloads.push(b.bytes));
+  const encodeMs = nowMs() - te0;
+  const batchBytes = payloads[0]!.byteLength;
+  process.stdout.write(`broker ${embedded ? 'embedded aedes' : url}; ${STEPS} steps of 48-float observations in batches of ${BATCH} (${(batchBytes / 1024).toFixed(1)} KiB each); median of ${REPEATS}\n`);
+
+  const raw: number[] = [];
+  const e2e: number[] = [];
+  const staged: number[] = [];
+  let appendE2e: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    raw.push(await rawRun(url, payloads));
+    const r = await rewarddRun(url);
+    e2e.push(r.ms);
+    staged.push(r.stagedMs);
+    appendE2e = appendE2e.concat(r.appendUs);
+  }
+  const rawMs = summarise(raw).p50;
+  const e2eMs = summarise(e2e).p50;
+  const stagedMs = summarise(staged).p50;
+  const rows = [
+    { path: 'raw mqtt.js QoS 1 -> subscriber (same bytes, pre-encoded)', 'steps/s': (STEPS / rawMs) * 1000, 'MB/s': (payloads.length * batchBytes) / rawMs / 1000, 'vs raw': 1 },
+    { path: 'rewardd encoder -> outbox -> MQTT -> recorder store (staged, acked)', 'steps/s': (STEPS / stagedMs) * 1000, 'MB/s': (payloads.length * batchBytes) / stagedMs / 1000, 'vs raw': rawMs / stagedMs },
+    { path: 'rewardd ... -> episode MCAP file written + cataloged', 'steps/s': (STEPS / e2eMs) * 1000, 'MB/s': (payloads.length * batchBytes) / e2eMs / 1000, 'vs raw': rawMs / e2eMs },
+    { path: '(encoder alone: StepBatcher push + encode)', 'steps/s': (STEPS / encodeMs) * 1000, 'MB/s': (payloads.length * batchBytes) / encodeMs / 1000, 'vs raw': rawMs / encodeMs },
+  ];
+  process.stdout.write(`${table(rows)}\n\n`);
+
+  const obRows = [];
+  const pubAppend = summarise(appendE2e);
+  obRows.push({ 'outbox per batch': 'publishBatch() in the daemon (end-to-end run)', 'p50 µs': pubAppend.p50, 'p99 µs': pubAppend.p99, 'max µs': pubAppend.max, 'disk write µs/batch': '-' });
+  for (const fsync of ['never', 'interval', 'always'] as const) {
+    const sub = payloads.slice(0, fsync === 'always' ? 200 : payloads.length);
+    const r = await outboxRun(sub, fsync);
+    const s = summarise(r.appendUs);
+    obRows.push({ 'outbox per batch': `Outbox.append(), fsync ${fsync}${fsync === 'always' ? ' (200 batches)' : ''}`, 'p50 µs': s.p50, 'p99 µs': s.p99, 'max µs': s.max, 'disk write µs/batch': r.writeUsPerBatch });
+  }
+  process.stdout.write(`${table(obRows)}\n`);
+  await embedded?.close();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
