@@ -74,7 +74,7 @@ export class Watchdog {
   private constructor(
     private readonly isolate: ivm.Isolate,
     private readonly ctl: Int32Array,
-    readonly done: Promise<unknown>,
+    private readonly unregister: (() => void) | null,
   ) {}
 
   static start(victim: ivm.Isolate, ctl: Int32Array, o: WatchdogOptions): Watchdog {
@@ -89,18 +89,13 @@ export class Watchdog {
     const killUs = Math.round((o.budgetMs + o.graceMs) * 1000);
     const unregister = registerCpuClock(ctl, pollMs);
     const wallCapUs = Math.max(2000, 100 * (o.budgetMs + o.graceMs)) * 1000;
-    const done = fn
-      .apply(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetUs, killUs, pollMs, unregister !== null, wallCapUs], {
-        result: { copy: true },
-      })
-      .catch((e: unknown) => e)
-      .finally(() => {
-        unregister?.();
-        fn.release();
-        context.release();
-        if (!isolate.isDisposed) isolate.dispose();
-      });
-    return new Watchdog(isolate, ctl, done);
+    // applyIgnored, not apply: nothing is ever resolved back into the calling
+    // isolate, so terminating the worker thread that owns this runtime cannot
+    // land isolated-vm's result phase in a dying isolate (that aborts the process).
+    fn.applyIgnored(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetUs, killUs, pollMs, unregister !== null, wallCapUs]);
+    fn.release();
+    context.release();
+    return new Watchdog(isolate, ctl, unregister);
   }
 
   /** Steps seen running past the budget (but inside the grace) since the sandbox was built. */
@@ -112,10 +107,11 @@ export class Watchdog {
     return Atomics.load(this.ctl, CTL.KILLED) === 1;
   }
 
-  /** Ends the watchdog loop; its isolate is disposed when the loop returns. */
+  /** Ends the watchdog loop and disposes its isolate (which also ends the loop if it is mid-poll). */
   stop(): void {
     Atomics.store(this.ctl, CTL.STOP, 1);
     Atomics.notify(this.ctl, CTL.STOP);
-    void this.isolate;
+    this.unregister?.();
+    if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 }
