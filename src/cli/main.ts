@@ -10,6 +10,16 @@ type Verb = { summary: string; load: () => Promise<{ main(argv: string[]): Promi
 
 const VERBS: Record<string, Verb> = {
   run: { summary: 'run the robot: sensors -> policy -> safety -> actuators, rewards, episode log', load: () => import('./run.js') },
+  record: { summary: 'subscribe to episode logs over MQTT and store them (MCAP files + SQLite catalog)', load: () => import('./record.js') },
+  episodes: { summary: 'list / show stored episodes from a recorder store', load: () => import('./episodes.js') },
+  relabel: { summary: 're-score stored episodes with a reward version; --verify checks determinism', load: () => import('./relabel.js') },
+  export: { summary: 'export (relabelled) episodes for offline RL training', load: () => import('./export.js') },
+  reward: { summary: 'reward check FILE | reward diff A B --store DIR | reward push FILE --robot ID', load: () => import('./reward-verb.js') },
+  calibrate: { summary: 'measure a calibration against a live link (imu-rest, range, odometry)', load: () => import('./calibrate.js') },
+  policy: { summary: 'policy check DIR | policy bench DIR', load: () => import('./policy.js') },
+  estop: { summary: 'trigger or reset the e-stop of a robot', load: () => import('./estop.js') },
+  firmware: { summary: 'firmware sim: build and run the host firmware on a pseudo-terminal', load: () => import('./firmware.js') },
+  keys: { summary: 'keys new: make an ed25519 key pair for signed reward pushes', load: () => import('./keys.js') },
 };
 
 function usage(): string {

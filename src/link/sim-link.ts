@@ -98,14 +98,16 @@ export class SimLink implements Link {
     }
   }
 
+  // Commands are stamped with the time of the latest poll (the simulated MCU's clock), so a
+  // caller driving poll() with a virtual clock gets a watchdog on that same clock.
   sendCommand(values: Float32Array): void {
     this.command = [values[0] ?? 0, values[1] ?? 0];
-    this.lastCommandNs = process.hrtime.bigint();
+    this.lastCommandNs = this.lastNs ?? process.hrtime.bigint();
   }
 
   arm(): void {
     this.armed = true;
-    this.lastCommandNs = process.hrtime.bigint();
+    this.lastCommandNs = this.lastNs ?? process.hrtime.bigint();
   }
 
   disarm(): void {

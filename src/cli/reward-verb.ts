@@ -1,0 +1,34 @@
+/**
+ * `rewardd reward <check|diff|push>`: one verb, three jobs, each in its own
+ * module (the checker, the offline comparison, the push to a live robot).
+ */
+export const help = [
+  'Usage: rewardd reward <subcommand> ...',
+  '',
+  '  check FILE [--store DIR]          compile, probe and time a reward program (like a compiler)',
+  '  diff A B --store DIR              compare two reward versions on stored episodes',
+  '  push FILE --robot ID [--mqtt URL] [--key KEY]',
+  '                                    send a reward file to a running robot and print its reply',
+  '',
+  'rewardd reward <subcommand> --help for the options of each.',
+].join('\n');
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'check':
+      return (await import('./reward.js')).main(argv);
+    case 'diff':
+      return (await import('./reward-diff.js')).main(rest);
+    case 'push':
+      return (await import('./reward-push.js')).main(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+      process.stdout.write(`${help}\n`);
+      return sub === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`rewardd reward: expected check, diff or push, found "${sub}"\n`);
+      return 2;
+  }
+}
