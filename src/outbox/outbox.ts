@@ -290,7 +290,8 @@ export class Outbox {
       } catch {
         // The file changed under us since start-up: count it and go on with the rest.
         this.s.corruptRecords += 1;
-        this.ack(e.id);
+        this.finish(e);
+        this.advanceHead();
         return this.takeNext();
       }
     }
@@ -320,6 +321,10 @@ export class Outbox {
       this.finish(e);
       break;
     }
+    this.advanceHead();
+  }
+
+  private advanceHead(): void {
     while (this.head < this.entries.length && this.entries[this.head]!.state === 'done') {
       this.ackedId = this.entries[this.head]!.id;
       this.head += 1;
