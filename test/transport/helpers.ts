@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { EpisodeEnd, EpisodeStart } from '../../src/core/records.js';
 
 export const MQTT_URL = process.env.MQTT_URL;
 
@@ -47,3 +48,9 @@ export async function collect(url: string, filter: string): Promise<Collected> {
   });
   return { client, messages, close: () => new Promise<void>((r) => client.end(true, {}, () => r())) };
 }
+
+/** Minimal start / end records for tests that treat batches as opaque bytes. */
+export const fakeStart = (episode: string, robot: string): EpisodeStart =>
+  ({ schema: 'rewardd.episode/1', episode, robot, index: 0, startedWallMs: 0, startedNs: '0', tickHz: 100, stepLimit: 1000, observationNames: ['a'], actionNames: ['l'] }) as unknown as EpisodeStart;
+export const fakeEnd = (episode: string, robot: string, steps: number): EpisodeEnd =>
+  ({ schema: 'rewardd.episode/1', episode, robot, steps, reason: 'done', success: false }) as unknown as EpisodeEnd;

@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
-import type { EpisodeEnd, EpisodeStart } from '../../src/core/records.js';
-import { collect, freePort, MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
+import { collect, fakeEnd, fakeStart, freePort, MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
 
-export const fakeStart = (episode: string, robot: string): EpisodeStart =>
-  ({ schema: 'rewardd.episode/1', episode, robot, index: 0, startedWallMs: 0, startedNs: '0', tickHz: 100, stepLimit: 1000, observationNames: ['a'], actionNames: ['l'] }) as unknown as EpisodeStart;
-export const fakeEnd = (episode: string, robot: string, steps: number): EpisodeEnd =>
-  ({ schema: 'rewardd.episode/1', episode, robot, steps, reason: 'done', success: false }) as unknown as EpisodeEnd;
 /** An opaque batch: its first 4 bytes say seq0, so order can be checked without the codec. */
 const opaque = (seq0: number, size = 256): Uint8Array => {
   const b = new Uint8Array(size);
