@@ -76,6 +76,11 @@ export class Recorder {
     mkdirSync(o.outDir, { recursive: true });
     this.catalog = new Catalog(o.outDir);
     this.staging = new Staging(o.outDir, conn.clientId);
+    // Staging left by a crash between "file written" and "staging removed".
+    for (const ep of this.staging.episodes()) {
+      const st = this.catalog.get(ep)?.status;
+      if (st === 'complete' || st === 'incomplete') this.staging.remove(ep);
+    }
     this.owner = conn.clientId;
     const persistent = o.persistentSession ?? o.clientId !== undefined;
     this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });

@@ -5,7 +5,8 @@ import { encodeRecord, parseRecord, RecordKind } from '../outbox/record-format.j
 
 /**
  * Received batch bytes, staged on disk until their episode's MCAP file is
- * written: one append-only file per (episode, recorder) under <out>/.staging,
+ * written: one append-only file per (episode, recorder) under <out>/.staging
+ * named `<episode>~<recorder>.part` ('~' never occurs in an episode id),
  * framed and checksummed like the outbox. The catalog keeps only where each
  * batch is (file, offset, length), so a large batch costs one write(), not a
  * blob in the SQLite WAL and again at its checkpoint.
@@ -24,7 +25,7 @@ export class Staging {
   }
 
   private fileFor(episode: string): string {
-    return `${episode}.${this.owner.replace(/[^A-Za-z0-9_-]/g, '_')}.part`;
+    return `${episode}~${this.owner.replace(/[^A-Za-z0-9_-]/g, '_')}.part`;
   }
 
   /** Appends one batch; returns where it is. Synchronous: the caller acknowledges after it. */
@@ -66,13 +67,13 @@ export class Staging {
   /** Deletes every recorder's staging files of an episode. */
   remove(episode: string): void {
     for (const [file, f] of this.open) {
-      if (file.startsWith(`${episode}.`)) {
+      if (file.startsWith(`${episode}~`)) {
         closeSync(f.fd);
         this.open.delete(file);
       }
     }
     for (const file of readdirSync(this.dir)) {
-      if (file.startsWith(`${episode}.`) && file.endsWith('.part')) {
+      if (file.startsWith(`${episode}~`) && file.endsWith('.part')) {
         try {
           unlinkSync(join(this.dir, file));
         } catch {
@@ -80,6 +81,11 @@ export class Staging {
         }
       }
     }
+  }
+
+  /** Episodes that have staging files (any recorder's). */
+  episodes(): string[] {
+    return [...new Set(readdirSync(this.dir).filter((f) => f.endsWith('.part') && f.includes('~')).map((f) => f.slice(0, f.indexOf('~'))))];
   }
 
   close(): void {
