@@ -43,6 +43,11 @@ describe('rewardd reward diff', () => {
     expect(d.steps_.canonicalDistance).toBeLessThan(1e-12);
     expect(d.steps_.spearman).toBe(1);
     expect(d.terms.every((t) => t.change === 'reweighted')).toBe(true);
+    // A constant added to every step: also distance zero.
+    const shifted = SCALED.replace('return { distance, heading, progress, effort };', 'return { distance: distance + 0.5, heading, progress, effort };');
+    const s = await diffRewards({ storeDir: store, a: reach, b: { source: shifted, filename: 'shifted.js' } });
+    expect(s.steps_.meanB).toBeCloseTo(2.5 * s.steps_.meanA + 1.25, 9);
+    expect(s.steps_.canonicalDistance).toBeLessThan(1e-12);
   });
 
   it('a different reward is at a positive distance, with its terms reported as removed and added', async () => {
