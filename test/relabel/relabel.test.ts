@@ -124,6 +124,19 @@ describe('rewardd relabel over recorded episodes', () => {
     }
   }, 60_000);
 
+  it('a program that hangs costs its episode\'s later steps, not the run: the next episode gets a fresh sandbox', async () => {
+    const hang = REACH.replace('const effort =', 'if (ctx.step === 5) { for (;;) {} }\n  const effort =');
+    const rep = await relabelStore({ storeDir: store, reward: { source: hang, filename: 'hang.js' }, episodes: 'last=2', save: false, tuning: { graceMs: 100 } });
+    expect(rep.errors).toEqual([]);
+    expect(rep.episodes).toHaveLength(2);
+    for (const e of rep.episodes) {
+      expect(e.failures).toEqual({ timeout: 1, unavailable: e.steps - 6 });
+      expect(e.firstFailure).toMatch(/^E_REWARD_TIMEOUT/);
+      expect(e.returnByTerm.distance).toBeGreaterThan(0); // steps 0..4 were scored
+    }
+    expect(rep.terms[0]!.steps).toBe(10);
+  }, 30_000);
+
   it('selects episodes with --episodes and refuses a store without a catalog', async () => {
     const rep = await relabelStore({ storeDir: store, reward: reach, save: false, episodes: `${recorded[1]!.episode},last=1` });
     expect(rep.episodes.map((e) => e.episode)).toEqual([recorded[1]!.episode]);
