@@ -126,7 +126,7 @@ async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; 
   const rec = new Recorder({ mqttUrl: url, outDir: out, prefix, finalizeIntervalMs: 20 });
   while (!rec.stats().connected) await sleep(10);
   await sleep(100);
-  const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir });
+  const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir, ...(process.env.BENCH_WINDOW ? { inflightWindow: Number(process.env.BENCH_WINDOW) } : {}) });
   while (!pub.stats().connected) await sleep(10);
   const appendUs: number[] = [];
   const t0 = nowMs();

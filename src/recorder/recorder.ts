@@ -11,6 +11,7 @@ import { resolveConnection, type MqttConnectionOptions } from '../transport/conn
 import { connectManaged, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
 import { writeEpisodeMcap } from './mcap-episode-writer.js';
+import { peekStepBatch } from './batch-peek.js';
 
 /**
  * `rewardd record`: subscribes to episode topics, stages every received record
@@ -108,7 +109,7 @@ export class Recorder {
     try {
       if (!t) throw new Error(`topic ${packet.topic} is not an episode topic`);
       if (t.kind === 'steps') {
-        const b = decodeStepBatch(payload);
+        const b = peekStepBatch(payload);
         if (b.episode !== t.episode) throw new Error(`batch of episode ${b.episode} on the topic of ${t.episode}`);
         item = { kind: 'steps', robot: t.robot, episode: t.episode, seq0: b.seq0, count: b.count, bytes: payload };
       } else if (t.kind === 'start') {
@@ -154,7 +155,16 @@ export class Recorder {
       const { start, end } = this.catalog.records(episode);
       const staging = this.staging;
       const batches = (function* (cat: Catalog) {
-        for (const bytes of cat.stagedBatches(episode, staging)) yield decodeStepBatch(bytes);
+        for (const bytes of cat.stagedBatches(episode, staging)) {
+          // Checked at ingest already; a batch that still cannot be read becomes a gap ("missing"), not a stuck episode.
+          let batch;
+          try {
+            batch = decodeStepBatch(bytes);
+          } catch {
+            continue;
+          }
+          yield batch;
+        }
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
       this.catalog.finish(episode, { status, file, ...sum });

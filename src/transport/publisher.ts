@@ -27,7 +27,7 @@ export interface PublisherOptions extends MqttConnectionOptions {
   outboxDir?: string;
   /** Outbox bounds and policies (docs/outbox.md). */
   outbox?: Omit<OutboxOptions, 'dir' | 'clock'>;
-  /** Records published and not yet acknowledged, at most. Default 64. */
+  /** Records published and not yet acknowledged, at most (bounds mqtt.js's in-memory outgoing store too). Default 256. */
   inflightWindow?: number;
   /** `live` messages per second, at most (the rest are dropped). Default 10. */
   liveMaxHz?: number;
@@ -60,7 +60,7 @@ export interface PublisherStats {
   lastError?: string;
 }
 
-export const DEFAULT_INFLIGHT_WINDOW = 64;
+export const DEFAULT_INFLIGHT_WINDOW = 256;
 const REFUSED_MEMORY = 1024;
 
 export class EpisodePublisher {
