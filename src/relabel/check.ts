@@ -72,8 +72,8 @@ export async function checkRewardOnStore(o: StoreCheckOptions): Promise<StoreChe
   const base = o.baseline ?? activeProgram(o.storeDir);
   if (base && rep.episodes.length > 0) {
     const d = await diffRewards({ storeDir: o.storeDir, a: base, b: o.program, episodes, jobs: o.jobs ?? 1, ...(o.tuning ? { tuning: o.tuning } : {}) });
-    baseline = { version: d.a.version, canonicalDistance: d.steps_.canonicalDistance, stepPearson: d.steps_.pearson, returnPearson: d.returns.pearson, successAgreement: d.success.agreement };
-    if (d.steps_.canonicalDistance > (o.warnDistance ?? 0.5)) warnings.push(`canonical distance to ${d.a.version} is ${d.steps_.canonicalDistance.toFixed(3)}: this version ranks the logged steps very differently`);
+    baseline = { version: d.a.version, canonicalDistance: d.perStep.canonicalDistance, stepPearson: d.perStep.pearson, returnPearson: d.returns.pearson, successAgreement: d.success.agreement };
+    if (d.perStep.canonicalDistance > (o.warnDistance ?? 0.5)) warnings.push(`canonical distance to ${d.a.version} is ${d.perStep.canonicalDistance.toFixed(3)}: this version ranks the logged steps very differently`);
   }
   return {
     version: rep.reward.version,

@@ -47,7 +47,7 @@ export interface DiffReport {
   comparedSteps: number;
   failedA: number;
   failedB: number;
-  steps_: { pearson: number; spearman: number; canonicalDistance: number; meanA: number; meanB: number; maxAbsDiff: number };
+  perStep: { pearson: number; spearman: number; canonicalDistance: number; meanA: number; meanB: number; maxAbsDiff: number };
   returns: { pearson: number; spearman: number; meanA: number; meanB: number };
   success: { agreement: number; both: number; onlyA: number; onlyB: number; neither: number };
   terms: TermChange[];
@@ -76,7 +76,7 @@ export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
   let kept = 0;
   const report: DiffReport = {
     a: pick(ia), b: pick(ib), episodes: 0, steps: 0, comparedSteps: 0, failedA: 0, failedB: 0,
-    steps_: { pearson: NaN, spearman: NaN, canonicalDistance: NaN, meanA: NaN, meanB: NaN, maxAbsDiff: NaN },
+    perStep: { pearson: NaN, spearman: NaN, canonicalDistance: NaN, meanA: NaN, meanB: NaN, maxAbsDiff: NaN },
     returns: { pearson: NaN, spearman: NaN, meanA: NaN, meanB: NaN },
     success: { agreement: NaN, both: 0, onlyA: 0, onlyB: 0, neither: 0 },
     terms: [], perEpisode: [], errors: [], seconds: 0,
@@ -130,7 +130,7 @@ export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
   report.comparedSteps = stepMoments.n;
   const xa = totA.subarray(0, kept);
   const xb = totB.subarray(0, kept);
-  report.steps_ = {
+  report.perStep = {
     pearson: stepMoments.pearson(),
     spearman: kept >= 2 ? spearman(xa, xb) : NaN,
     canonicalDistance: kept > 0 ? canonicalDistance(xa, xb) : NaN,

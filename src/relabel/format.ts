@@ -63,11 +63,11 @@ export function formatDiff(d: DiffReport): string {
   out.push(`${d.episodes} episode(s), ${d.steps.toLocaleString('en-US')} steps; ${d.comparedSteps.toLocaleString('en-US')} compared (failed: A ${d.failedA}, B ${d.failedB}); ${d.seconds.toFixed(2)} s`);
   out.push('');
   out.push(table(['', 'pearson', 'spearman', 'mean A', 'mean B'], [
-    ['per-step total', num(d.steps_.pearson), num(d.steps_.spearman), num(d.steps_.meanA), num(d.steps_.meanB)],
+    ['per-step total', num(d.perStep.pearson), num(d.perStep.spearman), num(d.perStep.meanA), num(d.perStep.meanB)],
     ['episode return', num(d.returns.pearson), num(d.returns.spearman), num(d.returns.meanA), num(d.returns.meanB)],
   ], new Set([1, 2, 3, 4])));
   out.push('');
-  out.push(`canonical distance (0 = same ranking of steps up to positive scale and shift, 1 = reversed): ${num(d.steps_.canonicalDistance)}`);
+  out.push(`canonical distance (0 = same ranking of steps up to positive scale and shift, 1 = reversed): ${num(d.perStep.canonicalDistance)}`);
   const s = d.success;
   out.push(`success agreement: ${num(s.agreement)} (both ${s.both}, only A ${s.onlyA}, only B ${s.onlyB}, neither ${s.neither})`);
   out.push('');
@@ -76,5 +76,22 @@ export function formatDiff(d: DiffReport): string {
     t.a ? `${num(t.a.min)}..${num(t.a.max)}` : '-', t.b ? `${num(t.b.min)}..${num(t.b.max)}` : '-', num(t.pearson), num(t.maxAbsDiff),
   ]), new Set([2, 3, 4, 5, 8, 9])));
   for (const e of d.errors) out.push(`error: ${e.file}: ${e.error}`);
+  return out.join('\n');
+}
+
+/** The store part of `reward check`, as lines the lead's verb can print under its own checks. */
+export function formatStoreCheck(r: import('./check.js').StoreCheckReport): string {
+  const out: string[] = [];
+  out.push(`stored episodes: ${r.name} v${r.version} over ${r.episodes} episode(s), ${r.steps.toLocaleString('en-US')} steps: ${r.ok ? 'ok' : 'FAILED'}`);
+  out.push(`time per step (batch mode, in the sandbox): ${num(r.timePerStepUs, 3)} µs`);
+  out.push(table(['term', 'weight', 'max', 'mean', 'min', 'std', 'expected'], r.terms.map((t) => [
+    t.term, num(t.weight), num(t.max), num(t.mean), num(t.min), num(t.std), t.expected ? `[${t.expected[0]}, ${t.expected[1]}]${t.outside ? ' OUTSIDE' : ''}` : '-',
+  ]), new Set([1, 2, 3, 4, 5])));
+  if (r.baseline) {
+    const b = r.baseline;
+    out.push(`distance to the active version v${b.version}: canonical ${num(b.canonicalDistance)}, per-step pearson ${num(b.stepPearson)}, return pearson ${num(b.returnPearson)}, success agreement ${num(b.successAgreement)}`);
+  } else out.push('distance to the active version: - (no stored episode names one)');
+  for (const e of r.errors) out.push(`error: ${e}`);
+  for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n');
 }

@@ -6,6 +6,7 @@ import { shortHash } from '../../src/core/hash.js';
 import { checkRewardOnStore } from '../../src/relabel/check.js';
 import { canonicalDistance, ranks, spearman } from '../../src/relabel/correlation.js';
 import { diffRewards } from '../../src/relabel/diff.js';
+import { formatStoreCheck } from '../../src/relabel/format.js';
 import { resolveProgramRef } from '../../src/relabel/program-ref.js';
 import { REACH, SMOOTH, recordRoverEpisodes } from './fixtures.js';
 
@@ -25,10 +26,10 @@ describe('rewardd reward diff', () => {
     const d = await diffRewards({ storeDir: store, a: reach, b: { ...reach, filename: 'copy.js' } });
     expect(d.episodes).toBe(5);
     expect(d.comparedSteps).toBe(d.steps);
-    expect(d.steps_.pearson).toBeCloseTo(1, 12);
-    expect(d.steps_.spearman).toBe(1);
-    expect(d.steps_.canonicalDistance).toBe(0);
-    expect(d.steps_.maxAbsDiff).toBe(0);
+    expect(d.perStep.pearson).toBeCloseTo(1, 12);
+    expect(d.perStep.spearman).toBe(1);
+    expect(d.perStep.canonicalDistance).toBe(0);
+    expect(d.perStep.maxAbsDiff).toBe(0);
     expect(d.returns.spearman).toBe(1);
     expect(d.success.agreement).toBe(1);
     expect(d.terms.map((t) => [t.term, t.change, t.maxAbsDiff])).toEqual([['distance', 'unchanged', 0], ['heading', 'unchanged', 0], ['progress', 'unchanged', 0], ['effort', 'unchanged', 0]]);
@@ -37,28 +38,28 @@ describe('rewardd reward diff', () => {
   it('a reward times a positive constant is at canonical distance zero while the raw totals differ', async () => {
     const d = await diffRewards({ storeDir: store, a: reach, b: { source: SCALED, filename: 'scaled.js' } });
     expect(d.a.version).not.toBe(d.b.version);
-    expect(d.steps_.maxAbsDiff).toBeGreaterThan(0.1);
-    expect(d.steps_.meanB / d.steps_.meanA).toBeCloseTo(2.5, 10);
+    expect(d.perStep.maxAbsDiff).toBeGreaterThan(0.1);
+    expect(d.perStep.meanB / d.perStep.meanA).toBeCloseTo(2.5, 10);
     expect(d.returns.meanB / d.returns.meanA).toBeCloseTo(2.5, 10);
-    expect(d.steps_.canonicalDistance).toBeLessThan(1e-12);
-    expect(d.steps_.spearman).toBe(1);
+    expect(d.perStep.canonicalDistance).toBeLessThan(1e-12);
+    expect(d.perStep.spearman).toBe(1);
     expect(d.terms.every((t) => t.change === 'reweighted')).toBe(true);
     // A constant added to every step: also distance zero.
     const shifted = SCALED.replace('return { distance, heading, progress, effort };', 'return { distance: distance + 0.5, heading, progress, effort };');
     const s = await diffRewards({ storeDir: store, a: reach, b: { source: shifted, filename: 'shifted.js' } });
-    expect(s.steps_.meanB).toBeCloseTo(2.5 * s.steps_.meanA + 1.25, 9);
-    expect(s.steps_.canonicalDistance).toBeLessThan(1e-12);
+    expect(s.perStep.meanB).toBeCloseTo(2.5 * s.perStep.meanA + 1.25, 9);
+    expect(s.perStep.canonicalDistance).toBeLessThan(1e-12);
   });
 
   it('a different reward is at a positive distance, with its terms reported as removed and added', async () => {
     const d = await diffRewards({ storeDir: store, a: reach, b: { source: SMOOTH, filename: 'smooth.js' }, jobs: 2 });
-    expect(d.steps_.canonicalDistance).toBeGreaterThan(0.05);
-    expect(d.steps_.canonicalDistance).toBeLessThanOrEqual(1);
+    expect(d.perStep.canonicalDistance).toBeGreaterThan(0.05);
+    expect(d.perStep.canonicalDistance).toBeLessThanOrEqual(1);
     expect(d.terms.map((t) => `${t.term}:${t.change}`)).toEqual(['distance:removed', 'heading:removed', 'progress:removed', 'effort:removed', 'calm:added', 'speed:added']);
     // Negating a reward is the farthest it can be.
     const neg = REACH.replace('weights: { distance: 1.0, heading: 0.3, progress: 0.5, effort: -0.05 }', 'weights: { distance: -1.0, heading: -0.3, progress: -0.5, effort: 0.05 }');
     const n = await diffRewards({ storeDir: store, a: reach, b: { source: neg, filename: 'neg.js' } });
-    expect(n.steps_.canonicalDistance).toBeCloseTo(1, 12);
+    expect(n.perStep.canonicalDistance).toBeCloseTo(1, 12);
   }, 60_000);
 
   it('names versions by hash from the episodes\' start records', async () => {
@@ -88,6 +89,9 @@ describe('reward check against the store', () => {
     expect(r.terms.map((t) => t.term)).toEqual(['distance', 'heading', 'progress', 'effort']);
     expect(r.baseline!.version).toBe(shortHash(REACH));
     expect(r.baseline!.canonicalDistance).toBeLessThan(1e-12);
+    const text = formatStoreCheck(r);
+    expect(text).toMatch(new RegExp(`distance to the active version v${shortHash(REACH)}: canonical (0|[0-9.]+e-1[0-9]),`));
+    expect(text).toMatch(/^distance\s+2\.5\s/m);
   });
 
   it('fails a version whose steps throw, with the reason', async () => {
@@ -95,6 +99,7 @@ describe('reward check against the store', () => {
     const r = await checkRewardOnStore({ storeDir: store, program: { source: bad, filename: 'bad.js' } });
     expect(r.ok).toBe(false);
     expect(r.failures.byStatus.threw).toBeGreaterThan(0);
+    expect(formatStoreCheck(r)).toMatch(/: FAILED$/m);
     expect(r.errors[0]).toMatch(/expected no failed steps, found \d+ \(\d+ threw\); first: .*beacon too close/);
   });
 });
