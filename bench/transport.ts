@@ -6,11 +6,15 @@
  * in the same run. Also the outbox append cost per batch (the only part the
  * control loop pays) and its disk write cost.
  *
- * Broker: MQTT_URL if set, else mqtt://127.0.0.1:1883 if reachable, else the embedded aedes.
- * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run.
+ * Broker: MQTT_URL if set; else a private Mosquitto (if installed) on a free port with
+ * `max_queued_messages 0` — Mosquitto's default of 1000 queued messages per client drops QoS 1
+ * messages to a subscriber that falls behind a burst (docs/recorder.md); else the embedded aedes.
+ * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run;
+ * BENCH_WINDOW overrides the publisher's in-flight window.
  */
-import { connect as netConnect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -101,6 +105,37 @@ const endRecord = (robot: string, episode: string): EpisodeEnd =>
   ({ schema: RECORD_SCHEMA, episode, robot, steps: STEPS, endedWallMs: 1.7e12 + STEPS, endedNs: '0', reason: 'step_limit', success: false, return: 0, returnByTerm: {},
     rewardFailures: 0, rewardVersions: ['benchreward1'], safetyInterventions: 0, linkCounters: {} }) as EpisodeEnd;
 
+async function privateMosquitto(): Promise<{ url: string; stop(): void } | undefined> {
+  const bin = '/usr/sbin/mosquitto';
+  if (!existsSync(bin)) return undefined;
+  const port = await new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const dir = tmp('mosq');
+  chmodSync(dir, 0o777);
+  writeFileSync(join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nlog_dest none\n`);
+  const child: ChildProcess = spawn(bin, ['-c', join(dir, 'm.conf')], { stdio: 'ignore' });
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !(await reachable(url)); i++) await sleep(50);
+  return { url, stop: () => void child.kill('SIGTERM') };
+}
+
+/** Waits for a count to reach n; throws if it makes no progress for 5 s (a broker dropping messages). */
+async function until(what: string, n: number, count: () => number): Promise<void> {
+  let last = -1;
+  let since = nowMs();
+  for (;;) {
+    const c = count();
+    if (c >= n) return;
+    if (c !== last) (last = c), (since = nowMs());
+    if (nowMs() - since > 5000) throw new Error(`bench: ${what} stalled at ${c} of ${n} (is the broker dropping messages?)`);
+    await sleep(1);
+  }
+}
+
 /** Raw mqtt.js: the same encoded bytes, QoS 1, until a plain subscriber has them all. */
 async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
   const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
@@ -111,7 +146,7 @@ async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
   const pub = await mqtt.connectAsync(url, { protocolVersion: 4 });
   const t0 = nowMs();
   for (const p of payloads) pub.publish(`${prefix}/r/episodes/e/steps`, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 });
-  while (got < payloads.length) await sleep(1);
+  await until('raw subscriber', payloads.length, () => got);
   const ms = nowMs() - t0;
   await pub.endAsync();
   await sub.endAsync();
@@ -138,7 +173,12 @@ async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; 
   });
   pub.publishEnd(endRecord('bench', 'ep'));
   let stagedMs = NaN;
+  let lastReceived = -1;
+  let since = nowMs();
   for (;;) {
+    const received = rec.stats().received;
+    if (received !== lastReceived) (lastReceived = received), (since = nowMs());
+    if (nowMs() - since > 10_000) throw new Error(`bench: recorder stalled at ${received} messages (is the broker dropping messages?)`);
     const row = rec.catalog.get('ep');
     if (row?.status === 'complete') break;
     const ps = pub.stats();
@@ -173,9 +213,10 @@ async function outboxRun(payloads: Uint8Array[], fsync: 'never' | 'interval' | '
 }
 
 export async function run(): Promise<void> {
-  let url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
   let embedded: Awaited<ReturnType<typeof startEmbeddedBroker>> | undefined;
-  if (!(await reachable(url))) {
+  const own = process.env.MQTT_URL ? undefined : await privateMosquitto();
+  let url = process.env.MQTT_URL ?? own?.url;
+  if (!url) {
     embedded = await startEmbeddedBroker({});
     url = embedded.url;
   }
@@ -184,7 +225,7 @@ export async function run(): Promise<void> {
   encodeEpisode('bench', 'ep', (b) => payloads.push(b.bytes));
   const encodeMs = nowMs() - te0;
   const batchBytes = payloads[0]!.byteLength;
-  process.stdout.write(`broker ${embedded ? 'embedded aedes' : url}; ${STEPS} steps of 48-float observations in batches of ${BATCH} (${(batchBytes / 1024).toFixed(1)} KiB each); median of ${REPEATS}\n`);
+  process.stdout.write(`broker ${embedded ? 'embedded aedes' : own ? `private Mosquitto (max_queued_messages 0) ${url}` : url}; ${STEPS} steps of 48-float observations in batches of ${BATCH} (${(batchBytes / 1024).toFixed(1)} KiB each); median of ${REPEATS}\n`);
 
   const raw: number[] = [];
   const e2e: number[] = [];
@@ -219,6 +260,7 @@ export async function run(): Promise<void> {
   }
   process.stdout.write(`${table(obRows)}\n`);
   await embedded?.close();
+  own?.stop();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
