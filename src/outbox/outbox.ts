@@ -84,6 +84,7 @@ export class Outbox {
   private writeQueue: Entry[] = [];
   private writing: Promise<void> | undefined;
   private dirty = false;
+  private syncing: Promise<void> | undefined;
   private lastSyncNs = 0n;
   private ackTimer: NodeJS.Timeout | undefined;
   private ackFlushing: Promise<void> | undefined;
@@ -220,7 +221,7 @@ export class Outbox {
         if (frames.length > 0) await cur.fh.writev(frames);
         cur.seg.bytes = off;
         this.dirty = true;
-        await this.maybeSync(false);
+        await this.maybeSync(cur.fh, false);
         if (cur.seg.bytes >= this.o.segmentBytes) await this.rotate();
       } catch {
         // Disk failed (full, removed): keep the records in memory and still publish them.
@@ -251,18 +252,34 @@ export class Outbox {
     const cur = this.current;
     if (!cur) return;
     this.current = undefined;
-    await this.maybeSync(true);
+    await this.maybeSync(cur.fh, true);
     await cur.fh.close();
     if (cur.seg.live === 0) await this.removeSegment(cur.seg);
   }
 
-  private async maybeSync(force: boolean): Promise<void> {
-    if (!this.current || !this.dirty || this.o.fsync === 'never') return;
+  /**
+   * 'always' (or force): waits for fdatasync. 'interval': starts one at most every fsyncIntervalMs
+   * and does not hold up further writes while it runs (one outstanding at a time): a sync of a
+   * second's worth of dirty pages can take tens of ms, and the pump would idle behind it.
+   */
+  private async maybeSync(fh: FileHandle, force: boolean): Promise<void> {
+    if (this.o.fsync === 'never') return;
+    if (force || this.o.fsync === 'always') {
+      await this.syncing;
+      if (!this.dirty) return;
+      this.dirty = false;
+      this.lastSyncNs = this.o.clock.nowNs();
+      await fh.datasync();
+      return;
+    }
     const now = this.o.clock.nowNs();
-    if (this.o.fsync === 'interval' && !force && now - this.lastSyncNs < BigInt(this.o.fsyncIntervalMs) * 1_000_000n) return;
+    if (!this.dirty || this.syncing || now - this.lastSyncNs < BigInt(this.o.fsyncIntervalMs) * 1_000_000n) return;
     this.dirty = false;
     this.lastSyncNs = now;
-    await this.current.fh.datasync();
+    this.syncing = fh
+      .datasync()
+      .catch(() => void (this.s.writeErrors += 1))
+      .finally(() => (this.syncing = undefined));
   }
 
   /** Keeps written payloads in memory only while within memoryBytes (oldest-first eviction would re-read soonest, so newest are evicted). */
@@ -408,7 +425,7 @@ export class Outbox {
     await this.flushAckMark();
     if (this.current) {
       this.dirty = true;
-      await this.maybeSync(true).catch(() => {});
+      await this.maybeSync(this.current.fh, true).catch(() => {});
       await this.current.fh.close().catch(() => {});
       const seg = this.current.seg;
       this.current = undefined;
