@@ -84,10 +84,7 @@ export class EpisodePublisher {
     this.topics = episodeTopics(o.prefix ?? DEFAULT_PREFIX, o.robot);
     this.clock = o.clock ?? systemClock;
     this.window = o.inflightWindow ?? DEFAULT_INFLIGHT_WINDOW;
-    if (!Number.isSafeInteger(this.window) || this.window < 1) throw new RewarddError('E_CONFIG', `inflightWindow: expected an integer >= 1, found ${describeValue(this.window)}`);
-    const hz = o.liveMaxHz ?? 10;
-    if (!(hz > 0)) throw new RewarddError('E_CONFIG', `liveMaxHz: expected a number > 0, found ${describeValue(hz)}`);
-    this.liveMinGapNs = BigInt(Math.round(1e9 / hz));
+    this.liveMinGapNs = BigInt(Math.round(1e9 / (o.liveMaxHz ?? 10)));
     this.outbox = outbox;
     const conn = resolveConnection(o, `robot-${o.robot}`);
     const persistent = o.persistentSession ?? false;
@@ -106,7 +103,13 @@ export class EpisodePublisher {
   }
 
   static async open(o: PublisherOptions): Promise<EpisodePublisher> {
-    episodeTopics(o.prefix ?? DEFAULT_PREFIX, o.robot); // validate before touching the disk
+    // Every option is checked before the outbox touches the disk.
+    episodeTopics(o.prefix ?? DEFAULT_PREFIX, o.robot);
+    resolveConnection(o, 'check');
+    const window = o.inflightWindow ?? DEFAULT_INFLIGHT_WINDOW;
+    if (!Number.isSafeInteger(window) || window < 1) throw new RewarddError('E_CONFIG', `inflightWindow: expected an integer >= 1, found ${describeValue(window)}`);
+    const hz = o.liveMaxHz ?? 10;
+    if (typeof hz !== 'number' || !(hz > 0)) throw new RewarddError('E_CONFIG', `liveMaxHz: expected a number > 0, found ${describeValue(hz)}`);
     const dir = o.outboxDir ?? join(homedir(), '.local', 'state', 'rewardd', 'outbox', o.robot);
     const outbox = await Outbox.open({ ...o.outbox, dir, ...(o.clock ? { clock: o.clock } : {}) });
     return new EpisodePublisher(o, outbox, { node: process.version, ...o.versions });

@@ -117,3 +117,14 @@ describe('publisher with its outbox at the bound and no broker', () => {
     await pub.close(100);
   });
 });
+
+describe('publisher options', () => {
+  it('are checked before anything is created on disk', async () => {
+    const dir = `${tmpDir('ob')}/not-created`;
+    await expect(EpisodePublisher.open({ mqttUrl: 'mqtt://127.0.0.1:1', robot: 'r', outboxDir: dir, inflightWindow: 0 })).rejects.toThrow(/E_CONFIG: inflightWindow: expected an integer >= 1, found 0/);
+    await expect(EpisodePublisher.open({ mqttUrl: 'tcp:/nope', robot: 'r', outboxDir: dir })).rejects.toThrow(/E_CONFIG: mqtt url/);
+    await expect(EpisodePublisher.open({ mqttUrl: 'mqtt://127.0.0.1:1', robot: 'a/b', outboxDir: dir })).rejects.toThrow(/E_CONFIG: robot/);
+    const { existsSync: exists } = await import('node:fs');
+    expect(exists(dir)).toBe(false);
+  });
+});
