@@ -13,14 +13,17 @@ import { RewardStatus } from '../core/records.js';
  *   SEQ incremented per step · BUSY set by the host around a call · STOP ·
  *   CUR index of the step being evaluated · KILLED set by the watchdog ·
  *   OVER count of steps the watchdog saw running past the budget ·
- *   CPU_SEQ / CPU_US thread CPU time sampled during step CPU_SEQ (cpu-clock.ts).
+ *   CPU_SEQ / CPU_US thread CPU time sampled during step CPU_SEQ (cpu-clock.ts) ·
+ *   N steps to evaluate in this call (set by the host: a call with no
+ *   arguments and no transfer options is the cheapest isolated-vm call, ~1.4 µs) ·
+ *   ALIVE generation of the running watchdog loop, 0 when it has stepped down.
  * The buffers live only in this closure; the program gets plain objects.
  * Trust: io and ctl come from the prelude's captured constructors, and all
  * writes to them are typed-array element stores, which no prototype patch can
  * intercept. What a patched prototype CAN touch (failure message text built
  * with String/slice/instanceof) only ever describes the program's own failure.
  */
-export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, WORDS: 8 } as const;
+export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, N: 8, ALIVE: 9, WORDS: 16 } as const;
 
 export interface Layout {
   observationNames: readonly string[];
@@ -80,7 +83,8 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   function begin(index, id) {
     state = {}; prev = null; step = 0; episode = Object.freeze({ index: index, id: id });
   }
-  function run(n) {
+  function run() {
+    const n = ctl[${CTL.N}];
     let fails = 0, nFails = 0;
     for (let k = 0; k < n; k++) {
       ctl[${CTL.CUR}] = k;
@@ -108,7 +112,7 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
       prev = obs;
       step++;
     }
-    return fails;
+    return fails === 0 ? 0 : JSON.stringify(fails);
   }
   return { begin: begin, run: run };
 })`;

@@ -202,9 +202,30 @@ export class RewardRuntime {
       const msgs = r === 0 ? null : messagesByStep(r);
       const ob = outBase(sb.layout);
       const OUT = outStride(sb.layout);
+      const w = this.weights;
       for (let k = 0; k < decoded; k++) {
-        this.decodeOne(io, ob + k * OUT, msgs?.get(k), this.step++, one);
-        this.putBatch(o, i + k, one, nT);
+        // Fast path straight into the columns; failures and overflow go through decodeOne.
+        const s = i + k;
+        const base = ob + k * OUT;
+        const flags = io[base] as number;
+        let total = 0;
+        if (flags >= 0) {
+          for (let t = 0; t < nT; t++) {
+            const v = io[base + 1 + t] as number;
+            o.terms[s * nT + t] = v;
+            total += (w[t] as number) * v;
+          }
+        }
+        if (flags >= 0 && total - total === 0) {
+          o.status[s] = RewardStatus.ok;
+          o.total[s] = total;
+          o.success[s] = flags & 1;
+          o.done[s] = (flags & 2) >> 1;
+          this.step++;
+        } else {
+          this.decodeOne(io, base, msgs?.get(k), this.step++, one);
+          this.putBatch(o, s, one, nT);
+        }
       }
       i += decoded;
       if (death !== null) {

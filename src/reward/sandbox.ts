@@ -40,7 +40,7 @@ export class Sandbox {
   private constructor(
     private readonly isolate: ivm.Isolate,
     private readonly context: ivm.Context,
-    private readonly runRef: ivm.Reference<(n: number) => 0 | unknown[]>,
+    private readonly runRef: ivm.Reference<() => 0 | string>,
     private readonly beginRef: ivm.Reference<(index: number, id: string) => void>,
     ioBuf: SharedArrayBuffer,
     ctlBuf: SharedArrayBuffer,
@@ -113,7 +113,7 @@ export class Sandbox {
         [views.derefInto(), new ivm.ExternalCopy(ioBuf).copyInto({ release: true }), new ivm.ExternalCopy(ctlBuf).copyInto({ release: true }), ns.derefInto()],
         { result: { reference: true }, timeout: SETUP_TIMEOUT_MS },
       ) as ivm.Reference<Record<string, unknown>>;
-      const runRef = harness.getSync('run', { reference: true }) as ivm.Reference<(n: number) => 0 | unknown[]>;
+      const runRef = harness.getSync('run', { reference: true }) as ivm.Reference<() => 0 | string>;
       const beginRef = harness.getSync('begin', { reference: true }) as ivm.Reference<(index: number, id: string) => void>;
       const watchdog = Watchdog.start(isolate, new Int32Array(ctlBuf), { budgetMs: o.budgetMs, graceMs: o.graceMs });
       return { sandbox: new Sandbox(isolate, context, runRef, beginRef, ioBuf, ctlBuf, watchdog, layout, meta), meta, diagnostics: [] };
@@ -127,13 +127,17 @@ export class Sandbox {
 
   /**
    * Evaluates `n` steps already written into `io`. Returns 0 when all were ok,
-   * else a flat list [stepInChunk, status, message, ...] of (some of) the failures.
+   * else a flat list [stepInChunk, status, message, ...] of (some of) the failures
+   * (built by the harness, so its text is only as trustworthy as the program).
    * Throws SandboxDeath when the sandbox had to be disposed mid-call.
    */
   run(n: number): 0 | unknown[] {
-    this.ctl[CTL.BUSY] = 1;
+    this.ctl[CTL.N] = n;
+    Atomics.store(this.ctl, CTL.BUSY, 1);
+    this.watchdog.ensureRunning();
+    let r: 0 | string;
     try {
-      return this.runRef.applySync(undefined, [n], { result: { copy: true } }) as 0 | unknown[];
+      r = this.runRef.applySync() as 0 | string;
     } catch (e) {
       const atStep = this.ctl[CTL.CUR] ?? 0;
       const msg = String((e as Error)?.message ?? e);
@@ -141,7 +145,14 @@ export class Sandbox {
       this.dispose();
       throw new SandboxDeath(kind, atStep, msg);
     } finally {
-      this.ctl[CTL.BUSY] = 0;
+      Atomics.store(this.ctl, CTL.BUSY, 0);
+    }
+    if (r === 0) return 0;
+    try {
+      const list: unknown = JSON.parse(r);
+      return Array.isArray(list) ? list : [0, 2, 'unreadable failure list'];
+    } catch {
+      return [0, 2, 'unreadable failure list'];
     }
   }
 

@@ -27,14 +27,25 @@ import { CTL } from './harness.js';
  * host: two stores into shared memory. The price: a killed sandbox is gone,
  * not merely interrupted; RewardRuntime rebuilds it at the next episode.
  */
-const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetUs, killUs, pollMs, cpuMode, wallCapUs) {
+const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetUs, killUs, pollMs, cpuMode, wallCapUs, gen, idleMs) {
   const ctl = new Int32Array(ctlSab);
-  let lastSeq = -1, wall0 = 0n, cpu0 = -1, counted = false;
+  let lastSeq = -1, wall0 = 0n, cpu0 = -1, counted = false, idle = 0;
   for (;;) {
     Atomics.wait(ctl, ${CTL.STOP}, 0, pollMs);
     if (Atomics.load(ctl, ${CTL.STOP}) !== 0) return 'stopped';
+    if (Atomics.load(ctl, ${CTL.ALIVE}) !== gen) return 'replaced';
     const busy = Atomics.load(ctl, ${CTL.BUSY}) === 1;
     const seq = Atomics.load(ctl, ${CTL.SEQ});
+    // Idle for a while: step down so the process can exit; the host restarts us on its next
+    // call. ALIVE is cleared before BUSY is re-read and the host sets BUSY before reading
+    // ALIVE, so a call is never left unwatched (one side always sees the other).
+    idle = busy ? 0 : idle + pollMs;
+    if (idle > idleMs) {
+      if (Atomics.compareExchange(ctl, ${CTL.ALIVE}, gen, 0) !== gen) return 'replaced';
+      if (Atomics.load(ctl, ${CTL.BUSY}) !== 1) return 'idle';
+      if (Atomics.compareExchange(ctl, ${CTL.ALIVE}, 0, gen) !== 0) return 'replaced';
+      idle = 0;
+    }
     let wall = 0n;
     try { wall = victim.cpuTime; } catch (e) { return 'victim gone'; }
     // Thread CPU time of this step, from the sampler (seqlock: CPU_SEQ, CPU_US, CPU_SEQ).
@@ -70,32 +81,51 @@ export interface WatchdogOptions {
   graceMs: number;
 }
 
+/** A watchdog with no call to watch for this long steps down, so an idle runtime never keeps a process alive. */
+const IDLE_EXIT_MS = 1000;
+
+type WatchFn = (v: ivm.Isolate, c: SharedArrayBuffer, budgetUs: number, killUs: number, pollMs: number, cpuMode: boolean, wallCapUs: number, gen: number, idleMs: number) => string;
+
 export class Watchdog {
+  private gen = 0;
+
   private constructor(
     private readonly isolate: ivm.Isolate,
+    private readonly fn: ivm.Reference<WatchFn>,
     private readonly ctl: Int32Array,
+    private readonly args: readonly [SharedArrayBuffer, number, number, number, boolean, number],
+    private readonly victim: ivm.Isolate,
     private readonly unregister: (() => void) | null,
   ) {}
 
   static start(victim: ivm.Isolate, ctl: Int32Array, o: WatchdogOptions): Watchdog {
     const isolate = new ivm.Isolate({ memoryLimit: 8 });
     const context = isolate.createContextSync();
-    const fn = context.evalSync(WATCHDOG_SOURCE, { reference: true }) as ivm.Reference<
-      (v: ivm.Isolate, c: SharedArrayBuffer, budgetUs: number, killUs: number, pollMs: number, cpuMode: boolean, wallCapUs: number) => string
-    >;
+    const fn = context.evalSync(WATCHDOG_SOURCE, { reference: true }) as ivm.Reference<WatchFn>;
+    context.release();
     // Poll at half the budget (at least 0.25 ms) so detection lags the budget by at most ~one poll.
     const pollMs = Math.max(0.25, o.budgetMs / 2);
+    const unregister = registerCpuClock(ctl, pollMs);
     const budgetUs = Math.round(o.budgetMs * 1000);
     const killUs = Math.round((o.budgetMs + o.graceMs) * 1000);
-    const unregister = registerCpuClock(ctl, pollMs);
     const wallCapUs = Math.max(2000, 100 * (o.budgetMs + o.graceMs)) * 1000;
-    // applyIgnored, not apply: nothing is ever resolved back into the calling
-    // isolate, so terminating the worker thread that owns this runtime cannot
-    // land isolated-vm's result phase in a dying isolate (that aborts the process).
-    fn.applyIgnored(undefined, [victim, new ivm.ExternalCopy(ctl.buffer).copyInto({ release: true }), budgetUs, killUs, pollMs, unregister !== null, wallCapUs]);
-    fn.release();
-    context.release();
-    return new Watchdog(isolate, ctl, unregister);
+    const w = new Watchdog(isolate, fn, ctl, [ctl.buffer as SharedArrayBuffer, budgetUs, killUs, pollMs, unregister !== null, wallCapUs], victim, unregister);
+    w.ensureRunning();
+    return w;
+  }
+
+  /**
+   * Called by the host right after it sets BUSY: (re)starts the loop if it stepped down.
+   * applyIgnored, not apply: nothing is ever resolved back into the calling isolate, so
+   * terminating the worker thread that owns this runtime cannot land isolated-vm's result
+   * phase in a dying isolate (that aborts the process).
+   */
+  ensureRunning(): void {
+    if (Atomics.load(this.ctl, CTL.ALIVE) !== 0 || this.isolate.isDisposed) return;
+    const gen = ++this.gen;
+    Atomics.store(this.ctl, CTL.ALIVE, gen);
+    const [sab, budgetUs, killUs, pollMs, cpuMode, wallCapUs] = this.args;
+    this.fn.applyIgnored(undefined, [this.victim, new ivm.ExternalCopy(sab).copyInto({ release: true }), budgetUs, killUs, pollMs, cpuMode, wallCapUs, gen, IDLE_EXIT_MS]);
   }
 
   /** Steps seen running past the budget (but inside the grace) since the sandbox was built. */
@@ -112,6 +142,7 @@ export class Watchdog {
     Atomics.store(this.ctl, CTL.STOP, 1);
     Atomics.notify(this.ctl, CTL.STOP);
     this.unregister?.();
+    this.fn.release();
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
 }

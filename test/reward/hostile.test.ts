@@ -113,6 +113,14 @@ describe('hostile reward programs', () => {
     rt.dispose();
   });
 
+  it('after the watchdog steps down on an idle runtime, the next runaway call is still stopped', async () => {
+    const rt = await runtime(program('if (ctx.step === 1) { for (;;) {} } return { a: 1 };'));
+    expect(step(rt, 0).status).toBe(S.ok);
+    await new Promise((r) => setTimeout(r, 1300)); // > the watchdog's 1 s idle step-down
+    expect(step(rt, 1).status).toBe(S.timeout);
+    rt.dispose();
+  });
+
   it('a timeout mid-episode: earlier steps kept, later steps unavailable, next episode recovers with fresh state', async () => {
     const rt = await runtime(program('if (ctx.episode.index === 0 && ctx.step === 3) { for (;;) {} } ctx.state.n = (ctx.state.n ?? 0) + 1; return { a: ctx.state.n };'));
     const got = [0, 1, 2, 3, 4].map((i) => {
