@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { encodeRecord, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
 import { recoverOutbox, segmentName, writeAckMark } from './recovery.js';
+import { lockDir } from './dir-lock.js';
 import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from './options.js';
 
 /**
@@ -89,6 +90,7 @@ export class Outbox {
   private ackTimer: NodeJS.Timeout | undefined;
   private ackFlushing: Promise<void> | undefined;
   private closed = false;
+  private unlock: () => void = () => {};
   private full = false;
   private readonly s = { pendingRecords: 0, pendingSteps: 0, pendingBytes: 0, ackedSteps: 0, ackedRecords: 0, droppedRecords: 0, droppedSteps: 0, writeErrors: 0, memoryBytes: 0, corruptRecords: 0 };
   /** Payload bytes appended but not yet written: the part of memory that cannot be evicted. */
@@ -118,9 +120,15 @@ export class Outbox {
 
   static async open(opts: OutboxOptions): Promise<Outbox> {
     const o = resolveOutboxOptions(opts);
+    let unlock: (() => void) | undefined;
     try {
-      return new Outbox(o, await recoverOutbox(o.dir));
+      unlock = lockDir(o.dir);
+      const ob = new Outbox(o, await recoverOutbox(o.dir));
+      ob.unlock = unlock;
+      return ob;
     } catch (e) {
+      unlock?.();
+      if (e instanceof RewarddError) throw e;
       throw new RewarddError('E_OUTBOX', `outbox ${o.dir}: cannot open: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -432,5 +440,6 @@ export class Outbox {
       if (seg.live === 0) await this.removeSegment(seg);
     }
     for (const seg of this.segments.values()) if (seg.read) await (await seg.read).close().catch(() => {});
+    this.unlock();
   }
 }

@@ -130,6 +130,18 @@ describe('Outbox', () => {
     await again.close();
   });
 
+  it('has one writer per directory: a live owner is refused, a dead one is taken over', async () => {
+    const dir = tmpDir('ob');
+    const a = await Outbox.open({ dir });
+    await expect(Outbox.open({ dir })).rejects.toThrow(/E_OUTBOX.*expected no other user/);
+    await a.close();
+    writeFileSync(join(dir, 'lock'), String(process.ppid)); // a running process that is not us
+    await expect(Outbox.open({ dir })).rejects.toThrow(new RegExp(`locked by running process ${process.ppid}`));
+    writeFileSync(join(dir, 'lock'), '999999999'); // no such process: a daemon that was killed
+    const b = await Outbox.open({ dir });
+    await b.close();
+  });
+
   it('rejects bad options with the expected value in the message', async () => {
     await expect(Outbox.open({ dir: tmpDir('ob'), fsync: 'sometimes' as never })).rejects.toThrow(/E_CONFIG.*fsync.*"always"/);
     await expect(Outbox.open({ dir: tmpDir('ob'), maxBytes: 10 })).rejects.toThrow(/E_CONFIG.*maxBytes/);
