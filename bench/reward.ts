@@ -156,12 +156,12 @@ export async function run(): Promise<void> {
   loop.dispose();
 
   const f = (v: number, d = 3): string => v.toFixed(d).padStart(10);
-  console.log(`\nreward sandbox: ${FILE}, ${N} distinct steps, medians of 15 rounds (node ${process.version})`);
+  console.log(`\nreward sandbox: ${FILE}, ${N} distinct steps per round, medians of 21 interleaved rounds (node ${process.version})`);
   console.log('| path                                   |   µs/step | × direct |');
   console.log('|----------------------------------------|-----------|----------|');
   console.log(`| direct JS call (no sandbox): baseline  |${f(direct)} |${f(1, 1)} |`);
   console.log(`| sandbox online, evaluate() per step     |${f(online)} |${f(onlineRatio, 1)} |`);
-  console.log(`| sandbox online, p50 / p99 single call   |${f(lat[lat.length >> 1] ?? NaN)} |${f(lat[Math.floor(lat.length * 0.99)] ?? NaN, 1)} | (p99 µs)`);
+  console.log(`| sandbox online, single call p50         |${f(lat[lat.length >> 1] ?? NaN)} |          | p99 ${(lat[Math.floor(lat.length * 0.99)] ?? NaN).toFixed(1)} µs, max ${(lat[lat.length - 1] ?? NaN).toFixed(0)} µs`);
   console.log(`| sandbox offline, evaluateBatch()        |${f(batch)} |${f(batchRatio, 1)} |`);
   console.log(`| isolated-vm applySync, no timeout       |${f(ivmBare)} |          | trivial fn`);
   console.log(`| isolated-vm applySync, timeout armed    |${f(ivmTimeout)} |          | trivial fn (#572 shape)`);

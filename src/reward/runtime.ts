@@ -33,11 +33,11 @@ export interface RewardRuntimeOptions {
   graceMs?: number;
   /** Sandbox heap limit, MB (min 8). Default 32. */
   memoryMb?: number;
-  /** Steps per sandbox call in evaluateBatch (bounds the shared buffer). Default 256. */
+  /** Steps per sandbox call in evaluateBatch (bounds the shared buffer: chunk × (1 + obs + actions + 1 + terms) × 8 bytes). Default 1024. */
   batchChunk?: number;
 }
 
-export const REWARD_RUNTIME_DEFAULTS = { budgetMs: 2, graceMs: 20, memoryMb: 32, batchChunk: 256 } as const;
+export const REWARD_RUNTIME_DEFAULTS = { budgetMs: 2, graceMs: 20, memoryMb: 32, batchChunk: 1024 } as const;
 /** Steps between soft-limit heap checks (isolated-vm's own limit is soft, 2-3x). */
 const HEAP_CHECK_EVERY = 256;
 
