@@ -2,8 +2,12 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { encodeRecord, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
-import { recoverOutbox, segmentName, writeAckMark } from './recovery.js';
+import { recoverOutbox, segmentName } from './recovery.js';
+import { AckMark } from './ack-mark.js';
 import { lockDir } from './dir-lock.js';
+import type { OutboxStats, ReadyRecord } from './types.js';
+
+export type { OutboxStats, ReadyRecord } from './types.js';
 import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from './options.js';
 
 /**
@@ -37,38 +41,6 @@ interface Segment {
   read?: Promise<FileHandle>;
 }
 
-export interface ReadyRecord {
-  id: number;
-  kind: RecordKindCode;
-  topic: string;
-  steps: number;
-  payload: Uint8Array;
-}
-
-export interface OutboxStats {
-  /** Unacknowledged records and their steps / bytes. */
-  pendingRecords: number;
-  pendingSteps: number;
-  pendingBytes: number;
-  ackedSteps: number;
-  ackedRecords: number;
-  droppedRecords: number;
-  droppedSteps: number;
-  quarantinedRanges: number;
-  quarantinedBytes: number;
-  /** Records recovered from disk at open. */
-  replayedRecords: number;
-  writeErrors: number;
-  /** Records that failed their checksum when read back for sending (after start-up). */
-  corruptRecords: number;
-  memoryBytes: number;
-  segments: number;
-  /** False while the full-policy refuses new episodes. */
-  acceptingEpisodes: boolean;
-  /** True while at the hard bound (alarm). */
-  full: boolean;
-}
-
 const recordHeaderEstimate = (m: OutboxMessage): number => 12 + 15 + Buffer.byteLength(m.topic) + m.payload.byteLength;
 
 export class Outbox {
@@ -78,7 +50,7 @@ export class Outbox {
   private cursor = 0; // next entry to hand out
   private nextId: number;
   private ackedId: number;
-  private ackMarkWritten: number;
+  private readonly ackMark: AckMark;
   private readonly segments = new Map<number, Segment>();
   private current: { seg: Segment; fh: FileHandle } | undefined;
   private nextSegment: number;
@@ -87,8 +59,6 @@ export class Outbox {
   private dirty = false;
   private syncing: Promise<void> | undefined;
   private lastSyncNs = 0n;
-  private ackTimer: NodeJS.Timeout | undefined;
-  private ackFlushing: Promise<void> | undefined;
   private closed = false;
   private unlock: () => void = () => {};
   private full = false;
@@ -105,7 +75,7 @@ export class Outbox {
     this.o = o;
     this.nextId = rec.lastId + 1;
     this.ackedId = rec.ackedId;
-    this.ackMarkWritten = rec.ackedId;
+    this.ackMark = new AckMark(o.dir, rec.ackedId, o.ackFlushMs, () => void (this.s.writeErrors += 1));
     this.nextSegment = rec.lastSegment + 1;
     for (const sg of rec.segments) this.segments.set(sg.n, { ...sg, live: 0 });
     for (const r of rec.records) {
@@ -360,7 +330,7 @@ export class Outbox {
       this.head = 0;
     }
     if (this.full && this.s.pendingBytes + this.o.episodeReserveBytes < this.o.maxBytes) this.setFull(false);
-    this.scheduleAckMark();
+    this.ackMark.set(this.ackedId);
   }
 
   private finish(e: Entry): void {
@@ -388,26 +358,6 @@ export class Outbox {
     while (this.cursor < this.entries.length && this.entries[this.cursor]!.state === 'done') this.cursor++;
   }
 
-  private scheduleAckMark(): void {
-    if (this.ackTimer || this.ackedId === this.ackMarkWritten) return;
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = undefined;
-      void this.flushAckMark();
-    }, this.o.ackFlushMs);
-  }
-
-  private async flushAckMark(): Promise<void> {
-    while (this.ackFlushing) await this.ackFlushing;
-    if (this.ackedId === this.ackMarkWritten) return;
-    const id = this.ackedId;
-    this.ackFlushing = writeAckMark(this.o.dir, id).then(
-      () => void (this.ackMarkWritten = id),
-      () => void (this.s.writeErrors += 1),
-    );
-    await this.ackFlushing;
-    this.ackFlushing = undefined;
-  }
-
   /** True when every queued record has reached the disk. */
   async flushed(): Promise<void> {
     while (this.writing) await this.writing;
@@ -428,9 +378,7 @@ export class Outbox {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushed();
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    await this.flushAckMark();
+    await this.ackMark.flush();
     if (this.current) {
       this.dirty = true;
       await this.maybeSync(this.current.fh, true).catch(() => {});
