@@ -18,8 +18,10 @@ export interface EstopCommand {
 }
 
 export interface CommandHandlers {
-  onRewardSet?(source: string, reply: (result: RewardSetResult) => void): void;
-  onEstop?(cmd: EstopCommand): void;
+  /** `raw` is the whole payload: a signed envelope must be verified on it, not on the extracted source. */
+  onRewardSet?(source: string, reply: (result: RewardSetResult) => void, raw: Buffer): void;
+  /** `raw` is the whole payload, for checking a signed reset. */
+  onEstop?(cmd: EstopCommand, raw: Buffer): void;
 }
 
 /** Bound on a reward source accepted over MQTT; larger pushes are refused with a reason. */
@@ -40,7 +42,7 @@ export function parseEstop(payload: Buffer): EstopCommand {
 
 export function handleCommand(client: MqttClient, topics: RobotTopics, handlers: CommandHandlers, topic: string, payload: Buffer, packet: IPublishPacket): boolean {
   if (topic === topics.estop) {
-    handlers.onEstop?.(parseEstop(payload));
+    handlers.onEstop?.(parseEstop(payload), payload);
     return true;
   }
   if (topic !== topics.rewardSet) return false;
@@ -48,7 +50,8 @@ export function handleCommand(client: MqttClient, topics: RobotTopics, handlers:
   const correlationData = packet.properties?.correlationData;
   let source = payload.toString('utf8');
   let correlation: string | undefined;
-  if (!responseTopic && source.trimStart().startsWith('{')) {
+  // A JSON envelope ({source, correlation} or a signed push) may come with or without a response topic.
+  if (source.trimStart().startsWith('{')) {
     try {
       const env = JSON.parse(source) as { source?: unknown; correlation?: unknown };
       if (typeof env.source === 'string') source = env.source;
@@ -73,7 +76,7 @@ export function handleCommand(client: MqttClient, topics: RobotTopics, handlers:
   } else if (!handlers.onRewardSet) {
     reply({ ok: false, error: 'E_CONFIG: this robot does not accept reward pushes' });
   } else {
-    handlers.onRewardSet(source, reply);
+    handlers.onRewardSet(source, reply, payload);
   }
   return true;
 }

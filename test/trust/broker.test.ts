@@ -71,8 +71,8 @@ describe.skipIf(!haveMosquitto)('field broker: TLS, passwords and the shipped AC
     const robot = await EpisodePublisher.open({ mqttUrl: broker.url, ...tls(), ...as('rover-a'), robot: 'rover-a', prefix: PREFIX, outboxDir: tmpDir('ob-push') });
     const verdicts: PushVerdict[] = [];
     robot.subscribeCommands({
-      onRewardSet: (payload, reply) => {
-        const v = verifier.verify(payload);
+      onRewardSet: (_source, reply, raw) => {
+        const v = verifier.verify(raw);
         verdicts.push(v);
         reply(v.ok ? { ok: true, version: v.signer, name: v.signerName } : { ok: false, error: v.error });
       },
