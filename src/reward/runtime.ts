@@ -232,6 +232,7 @@ export class RewardRuntime {
         this.died(death, this.step++, one);
         this.putBatch(o, i++, one, nT);
       } else if ((this.calls += m) % HEAP_CHECK_EVERY < m) {
+        one.status = RewardStatus.ok;
         this.checkHeap(this.step - 1, one);
         if (one.status === RewardStatus.memory) this.putBatch(o, i - 1, one, nT);
       }

@@ -29,6 +29,7 @@ const rows: Row[] = [
   { name: 'async Function constructor', source: program("const AF = (async () => {}).constructor; return { a: AF('return 1') ? 1 : 0 };"), status: S.threw, reason: /code generation/ },
   { name: 'eval', source: program("return { a: eval('1') };"), status: S.threw, reason: /eval is not defined/ },
   { name: 'host globals are absent', source: program("return { a: Object.getOwnPropertyNames(globalThis).filter((n) => /^(process|require|module|Buffer|SharedArrayBuffer|Atomics|WebAssembly|setTimeout|setImmediate|fetch|eval|WeakRef)$/.test(n)).length };"), status: S.ok, a: 0 },
+  { name: 'arguments hold only numbers and plain objects (no shared buffers)', source: program("const seen = []; const walk = (v, d) => { if (v === null || typeof v !== 'object' || d > 3) return; seen.push(Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null); for (const k of Object.keys(v)) walk(v[k], d + 1); }; walk(obs, 0); walk(action, 0); walk(ctx, 0); return { a: seen.every(Boolean) && !Object.values(obs).some((x) => typeof x !== 'number') ? 1 : 0 };"), status: S.ok, a: 1 },
   { name: 'SharedArrayBuffer', source: program('return { a: new SharedArrayBuffer(8).byteLength };'), status: S.threw, reason: /SharedArrayBuffer is not defined/ },
   { name: 'Atomics', source: program('return { a: Atomics.load(new Int32Array(1), 0) };'), status: S.threw, reason: /Atomics is not defined/ },
   { name: 'WebAssembly', source: program('return { a: WebAssembly.Module.length };'), status: S.threw, reason: /WebAssembly is not defined/ },
