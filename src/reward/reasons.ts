@@ -53,7 +53,7 @@ export class FailureText {
     const head = (lines[0] ?? '').slice(0, 240);
     for (const l of lines) {
       const m = this.frameRe.exec(l);
-      if (m) return `${head} (${m[1]}:${this.t.mapLine(Number(m[2]))}:${m[3]})`;
+      if (m) return `${head} (${m[1]}:${this.t.mapLine(Number(m[2]))}${this.t.exactColumns ? `:${m[3]}` : ''})`;
     }
     return head;
   }

@@ -201,5 +201,5 @@ function errorPosition(e: unknown, file: string, source: string, t: Transpiled):
   const m = new RegExp(`${esc}:(\\d+):(\\d+)`).exec(text);
   if (!m) return { line: 0, column: 0, lineText: '' };
   const line = t.mapLine(Number(m[1]));
-  return { line, column: t.mapLine === undefined ? 0 : Number(m[2]), lineText: sourceLine(source, line) };
+  return { line, column: t.exactColumns ? Number(m[2]) : 0, lineText: sourceLine(source, line) };
 }

@@ -13,6 +13,8 @@ export interface Transpiled {
   code: string;
   /** generated line (1-based) → original line (1-based); identity for JS. */
   mapLine: (line: number) => number;
+  /** True when V8's columns are the author's (JS); TS columns are the transpiled code's. */
+  exactColumns: boolean;
 }
 
 export const isTypeScript = (filename: string): boolean => /\.(ts|mts|cts)$/i.test(filename);
@@ -28,8 +30,8 @@ export function transpile(source: string, filename: string): { ok: true; out: Tr
       sourcemap: ts ? 'external' : false,
       logLevel: 'silent',
     });
-    if (!ts) return { ok: true, out: { code: source, mapLine: (l) => l } };
-    return { ok: true, out: { code: r.code, mapLine: lineMapper(r.map) } };
+    if (!ts) return { ok: true, out: { code: source, mapLine: (l) => l, exactColumns: true } };
+    return { ok: true, out: { code: r.code, mapLine: lineMapper(r.map), exactColumns: false } };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;
     if (!Array.isArray(errors)) throw e;
