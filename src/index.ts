@@ -22,3 +22,8 @@ export { normaliseRunConfig, RUN_DEFAULTS, type RunConfig } from './daemon/confi
 export { startDaemon, type RunningDaemon, type DaemonIo } from './daemon/daemon.js';
 export { ControlLoop } from './daemon/control-loop.js';
 export { TickScheduler, type TickStats } from './daemon/tick-scheduler.js';
+export { readEpisodeSteps, readEpisodeInfo } from './recorder/episode-reader.js';
+export { Recorder } from './recorder/recorder.js';
+export { EpisodePublisher } from './transport/publisher.js';
+export { episodeTopics } from './transport/topics.js';
+export { startEmbeddedBroker } from './transport/embedded-broker.js';

@@ -29,6 +29,8 @@ export interface RunConfig {
   rollbackAfter: number;
   swap: 'now' | 'next-episode';
   dryRunSteps: number;
+  auth: 'signed' | 'open';
+  rewardFileAuth: 'trusted' | 'signed';
   watchReward: boolean;
   stateDir: string;
   seed: number;
@@ -64,6 +66,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'rollbackAfter', flag: 'rollback-after', type: 'number', default: 20, help: 'consecutive failed reward steps before the previous version is restored' },
   { key: 'swap', flag: 'swap', type: 'string', default: 'now', help: 'when a new reward version takes over: now (next step) | next-episode' },
   { key: 'dryRunSteps', flag: 'dry-run-steps', type: 'number', default: 1000, help: 'a new reward version must evaluate this many recent logged steps without failure before it is activated (0 = compile check only)' },
+  { key: 'auth', flag: 'auth', type: 'string', default: 'signed', help: 'who may push rewards (reward/set) and reset the e-stop over MQTT: signed = only signatures by keys in <state-dir>/allowed_keys (rewardd keys new); open = anyone the broker lets in (a lab bench only)' },
+  { key: 'rewardFileAuth', flag: 'reward-file-auth', type: 'string', default: 'trusted', help: 'the reward file on disk: trusted = whoever can write it is trusted; signed = it needs a valid <file>.sig by an allowed key' },
   { key: 'watchReward', flag: 'watch-reward', type: 'boolean', default: true, help: 'reload the reward file when it changes on disk (--no-watch-reward to disable)' },
   { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
   { key: 'seed', flag: 'seed', type: 'number', default: 1, help: 'sim link: random seed of scenarios and sensor noise' },
@@ -117,6 +121,8 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   intIn('broker-port', cfg.brokerPort, 0, 65535);
   intIn('seed', cfg.seed, 0, 0xffffffff);
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
+  if (cfg.auth !== 'signed' && cfg.auth !== 'open') bad('auth', '"signed" or "open"', cfg.auth);
+  if (cfg.rewardFileAuth !== 'trusted' && cfg.rewardFileAuth !== 'signed') bad('reward-file-auth', '"trusted" or "signed"', cfg.rewardFileAuth);
   if (!/^(sim|serial:.+|johnny-five:.+)$/.test(cfg.link)) bad('link', 'sim, serial:<path>[@baud] or johnny-five:<path>', cfg.link);
   if (cfg.mqtt !== 'embedded' && !/^(mqtts?|wss?|tcp|tls):\/\/[^/]+/.test(cfg.mqtt)) bad('mqtt', 'a URL like mqtt://host:1883, or "embedded"', cfg.mqtt);
   if (!/^[^#+]+[^/#+]$/.test(cfg.prefix)) bad('prefix', 'topic levels without wildcards or a trailing slash', cfg.prefix);

@@ -41,6 +41,8 @@ export interface ControlLoopOptions {
   autoArm: boolean;
   policy: EpisodeStart['policy'];
   software: EpisodeStart['software'];
+  /** Who signed a reward version (key fingerprint), null for a trusted local file. */
+  rewardSigner: (version: string) => string | null;
   clock: Clock;
   events: ControlLoopEvents;
 }
@@ -263,7 +265,7 @@ export class ControlLoop {
         name: rt.info.name,
         weights: { ...rt.info.weights },
         termNames: [...rt.info.termNames],
-        signer: null,
+        signer: o.rewardSigner(rt.info.version),
       },
       link: { kind: o.link.kind, detail: { ...o.link.detail, firmwareId: this.hello?.firmwareId, bootId: this.hello?.bootId, protocolVersion: this.hello?.protocolVersion } },
       software: o.software,

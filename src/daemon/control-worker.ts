@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     armed: false,
   });
   const link = await createLink(cfg.link, { seed: cfg.seed });
+  // Signers of the versions this run has seen; bounded by the versions that can still be active.
+  const signers = new Map<string, string | null>([[initial.info.version, data.rewardSigner]]);
   const loop = new ControlLoop({
     robot,
     calibration,
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     autoArm: cfg.link === 'sim',
     policy: data.policy,
     software: data.software,
+    rewardSigner: (version) => signers.get(version) ?? null,
     clock: systemClock,
     events: {
       episodeStart: (start) => post({ type: 'episode-start', start }),
@@ -94,6 +97,12 @@ async function main(): Promise<void> {
       case 'swap':
         makeRuntime(m.source, m.filename).then(
           (rt) => {
+            if (signers.size > 64) {
+              const activeSigner = signers.get(slot.active.info.version) ?? null;
+              signers.clear();
+              signers.set(slot.active.info.version, activeSigner);
+            }
+            signers.set(rt.info.version, m.signer);
             slot.offer(rt, m.mode);
             post({ type: 'swap-result', id: m.id, ok: true, version: rt.info.version, error: '' });
           },
@@ -105,6 +114,11 @@ async function main(): Promise<void> {
         break;
       case 'estop-reset':
         safety.resetEstop();
+        // The sim arms itself (as at start); a real robot stays as it was until an explicit arm.
+        if (cfg.link === 'sim' && !safety.state().armed) {
+          safety.arm();
+          link.arm();
+        }
         break;
       case 'arm':
         safety.arm();

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { RewarddError } from '../core/errors.js';
 import type { Worker } from 'node:worker_threads';
 import { Mailbox } from '../core/mailbox.js';
 import { loadRobot } from '../core/robot.js';
@@ -18,6 +19,8 @@ import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import { formatStatus } from './status-line.js';
 import { RewardFileWatcher } from './reward-watcher.js';
 import { RecentSteps, admitReward } from './reward-admission.js';
+import { LatchFileWatcher } from './latch-watcher.js';
+import { PushVerifier, RewardFilePolicy, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
@@ -51,7 +54,12 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const robot = loadRobot(cfg.robot);
   if (cfg.calibration !== 'identity') loadCalibration(cfg.calibration, robot.robot);
   loadPolicyManifest(cfg.policy, robot.robot);
-  const probe = await RewardRuntime.create(readFileSync(cfg.reward, 'utf8'), cfg.reward, {
+  const allowedKeysFile = defaultAllowedKeysPath(cfg.stateDir);
+  const verifier = new PushVerifier({ robot: robot.robot.name, allowedKeysFile });
+  const filePolicy = new RewardFilePolicy({ mode: cfg.rewardFileAuth === 'signed' ? 'signatureRequired' : 'trustedLocalPath', allowedKeysFile });
+  const initialFile = filePolicy.verifyRewardFile(cfg.reward);
+  if (!initialFile.ok) throw new RewarddError('E_REWARD_EXPORTS', `--reward ${cfg.reward}: ${initialFile.error}`);
+  const probe = await RewardRuntime.create(initialFile.source, cfg.reward, {
     observationNames: robot.robot.observations.map((f) => f.name),
     actionNames: robot.robot.actions.map((f) => f.name),
   });
@@ -101,6 +109,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     actionSab: actionMailbox.sab,
     policy: policyProvenance,
     policyRateHz: policy.rateHz,
+    rewardSigner: initialFile.signer,
     actionLimits: policy.actionLimits,
     software: { rewardd: version, node: process.version },
   };
@@ -119,7 +128,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   // One admission at a time; a few may wait (bound), more are refused rather than queued forever.
   let admitting: Promise<void> = Promise.resolve();
   let waiting = 0;
-  const offerReward = (source: string, filename: string, reply: (r: RewardSetResult) => void): void => {
+  const offerReward = (source: string, filename: string, signer: string | null, reply: (r: RewardSetResult) => void): void => {
     if (waiting >= MAX_WAITING_SWAPS) {
       reply({ ok: false, error: `E_REWARD_BUSY: ${waiting} reward versions are already waiting to be checked; try again` });
       return;
@@ -131,28 +140,62 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       if (!verdict.ok) return reply(verdict);
       const id = ++swapSeq;
       swapReplies.set(id, reply);
-      send({ type: 'swap', id, source, filename, mode: cfg.swap });
+      send({ type: 'swap', id, source, filename, mode: cfg.swap, signer });
     });
   };
 
+  if (cfg.auth === 'open') io.log('--auth open: anyone the broker lets in may push rewards and reset the e-stop (a lab bench only)');
   publisher.subscribeCommands({
-    onRewardSet: (source, reply) => offerReward(source, 'reward/set', (r) => {
-      io.log(r.ok ? `reward push accepted: version ${r.version}` : `reward push rejected: ${r.error}`);
-      reply(r);
-    }),
-    onEstop: (cmd) => {
-      io.log(`e-stop ${cmd.action} over MQTT (${cmd.reason})`);
-      send(cmd.action === 'reset' ? { type: 'estop-reset' } : { type: 'estop', reason: cmd.reason });
+    onRewardSet: (source, reply, raw) => {
+      let accepted = source;
+      let signer: string | null = null;
+      if (cfg.auth === 'signed') {
+        const v = verifier.verify(raw);
+        if (!v.ok) {
+          io.log(`reward push refused: ${v.error}`);
+          reply({ ok: false, error: v.error });
+          return;
+        }
+        accepted = v.source;
+        signer = v.signer;
+      }
+      offerReward(accepted, 'reward/set', signer, (r) => {
+        io.log(r.ok ? `reward push accepted: version ${r.version}${signer ? ` signed by ${signer}` : ''}` : `reward push rejected: ${r.error}`);
+        reply(r);
+      });
+    },
+    onEstop: (_cmd, raw) => {
+      const d = decideEstop(raw, verifier, { requireSignedReset: cfg.auth === 'signed' });
+      if (d.action === 'stop') {
+        io.log(`e-stop over MQTT: ${d.reason}`);
+        send({ type: 'estop', reason: d.reason });
+      } else if (d.action === 'reset') {
+        io.log(`e-stop reset over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
+        send({ type: 'estop-reset' });
+      } else {
+        io.log(`e-stop reset refused: ${d.error}`);
+      }
     },
   });
 
   const watcher = cfg.watchReward
-    ? new RewardFileWatcher(cfg.reward, readFileSync(cfg.reward, 'utf8'), (source) =>
-        offerReward(source, cfg.reward, (r) =>
-          io.log(r.ok ? `reward file ${basename(cfg.reward)} changed: version ${r.version} accepted` : `reward file ${basename(cfg.reward)} changed but was rejected: ${r.error}`),
-        ),
-      )
+    ? new RewardFileWatcher(cfg.reward, initialFile.source, (source) => {
+        const name = basename(cfg.reward);
+        const v = filePolicy.verifyRewardSource(cfg.reward, source);
+        if (!v.ok) {
+          io.log(`reward file ${name} changed but was rejected: ${v.error}`);
+          return;
+        }
+        offerReward(v.source, cfg.reward, v.signer, (r) =>
+          io.log(r.ok ? `reward file ${name} changed: version ${r.version} accepted` : `reward file ${name} changed but was rejected: ${r.error}`),
+        );
+      })
     : null;
+  // A local action on the robot (`rewardd estop stop|reset` writing the latch file) is trusted.
+  const latchWatcher = new LatchFileWatcher(join(cfg.stateDir, 'estop.json'), (latched, reason) => {
+    io.log(latched ? `e-stop latched locally: ${reason}` : 'e-stop reset locally');
+    send(latched ? { type: 'estop', reason } : { type: 'estop-reset' });
+  });
 
   let ready!: () => void;
   let failed!: (e: Error) => void;
@@ -167,6 +210,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
 
   const shutdown = async (): Promise<void> => {
     watcher?.close();
+    latchWatcher.close();
     await policy.stop();
     await publisher.close(5000);
     await broker?.close();

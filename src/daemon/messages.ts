@@ -11,6 +11,8 @@ export interface ControlWorkerData {
   actionSab: SharedArrayBuffer;
   policy: EpisodeStart['policy'];
   policyRateHz: number;
+  /** Fingerprint of the key that signed the initial reward file (null: a trusted local file). */
+  rewardSigner: string | null;
   /** The policy's per-actuator limits (robot order), tighter or equal to the robot's. */
   actionLimits: { min: number; max: number }[];
   software: EpisodeStart['software'];
@@ -33,7 +35,7 @@ export type FromControl =
 /** Main thread -> control worker. */
 export type ToControl =
   | { type: 'stop' }
-  | { type: 'swap'; id: number; source: string; filename: string; mode: SwapMode }
+  | { type: 'swap'; id: number; source: string; filename: string; mode: SwapMode; signer: string | null }
   | { type: 'estop'; reason: string }
   | { type: 'estop-reset' }
   | { type: 'arm' }

@@ -8,13 +8,14 @@ import { batchSteps } from '../../src/episode/batch-codec.js';
 import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { captureEpisodes, waitFor } from '../helpers/mqtt-capture.js';
+import { sendEstop } from '../../src/cli/estop.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const url = process.env.MQTT_URL;
 
 describe('e-stop in the running daemon', () => {
-  it('stops on an MQTT e-stop, starts no episode while latched, stays latched across a restart, resumes after a local reset', async () => {
+  it('stops on an MQTT e-stop, starts no episode while latched, stays latched across a restart, resumes after a local reset through the latch file', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'rewardd-estop-'));
     dirs.push(stateDir);
     const prefix = `rewardd-test-${Math.random().toString(16).slice(2, 8)}/v1`;
@@ -46,8 +47,8 @@ describe('e-stop in the running daemon', () => {
     try {
       await new Promise((r) => setTimeout(r, 1500));
       expect([...cap.episodes.values()].filter((e) => e.start)).toHaveLength(0);
-      daemon.command({ type: 'estop-reset' }); // a local action on the robot
-      daemon.command({ type: 'arm' });
+      // A local action on the robot: `rewardd estop reset` rewrites the latch file, the daemon follows it.
+      await sendEstop({ action: 'reset', reason: 'operator on site', latchFile: join(stateDir, 'estop.json'), mqtt: null, robot: 'rover', prefix, timeoutMs: 1000 });
       await waitFor(() => [...cap.episodes.values()].some((e) => e.batches.length > 0), 10_000, 'steps after the reset');
     } finally {
       await daemon.stop();

@@ -27,7 +27,7 @@ async function run(extra: Partial<Record<keyof RunConfig, unknown>>) {
   const stateDir = mkdtempSync(join(tmpdir(), 'rewardd-swap-'));
   dirs.push(stateDir);
   const prefix = `rewardd-test-${Math.random().toString(16).slice(2, 8)}/v1`;
-  const cfg = normaliseRunConfig({ prefix, stateDir, status: false, watchReward: false, stepLimit: 100_000, ...(url ? { mqtt: url } : { brokerPort: 0 }), ...extra });
+  const cfg = normaliseRunConfig({ prefix, stateDir, status: false, watchReward: false, stepLimit: 100_000, auth: 'open', ...(url ? { mqtt: url } : { brokerPort: 0 }), ...extra });
   const logs: string[] = [];
   const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: () => {} });
   const cap = await captureEpisodes(daemon.mqttUrl, prefix);
