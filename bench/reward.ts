@@ -100,6 +100,14 @@ export async function run(): Promise<void> {
   const rt = await RewardRuntime.create(source, FILE, { observationNames: OBS, actionNames: ACT });
   const out = newRewardOutput(rt.info.termNames.length);
   const onlineStep = (i: number): void => rt.evaluate(obs.subarray(i * nO, (i + 1) * nO), act.subarray(i * nA, (i + 1) * nA), 0.01, out);
+  // Warm-up: under load V8's optimising compiler (background threads, for the
+  // sandbox isolate too) can lag by hundreds of ms; measure steady state.
+  rt.beginEpisode({ index: -1, id: 'warm-up' });
+  for (let k = 0; k < 60; k++) {
+    perCall(1, N, directStep);
+    rt.evaluateBatch(obs, act, 0.01);
+    perCall(1, 1024, onlineStep);
+  }
   const d: number[] = [];
   const on: number[] = [];
   const ba: number[] = [];
