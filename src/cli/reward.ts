@@ -4,6 +4,8 @@ import { loadRobot } from '../core/robot.js';
 import { checkRewardProgram, type CheckReport } from '../reward/check.js';
 import { formatDiagnostic } from '../reward/diagnostics.js';
 import { loadRewardFile, REWARD_RUNTIME_DEFAULTS } from '../reward/index.js';
+import { checkRewardOnStore, type StoreCheckReport } from '../relabel/check.js';
+import { formatStoreCheck } from '../relabel/format.js';
 
 export const help = `Usage: rewardd reward check FILE [options]
 
@@ -11,14 +13,18 @@ Compiles a reward program, checks its exports, runs it in the sandbox on
 synthetic observations built from the robot description (zeros, limits,
 a 1000-step random walk), measures time per step and reports term ranges.
 Diagnostics look like a compiler's: file:line:column, code, expected, found.
-Exit 0 when the program may go on a robot (warnings allowed), 1 on errors,
-2 on bad usage.
+With --store, a program that passes is then run over stored episodes (the
+relabel room's regression check: failures, term ranges, distance to the
+active version). Exit 0 when the program may go on a robot (warnings
+allowed), 1 on errors, 2 on bad usage.
 
 Options:
   --robot PATH       robot description to probe with     (default: robots/rover.json)
   --budget-ms N      per-step time budget, ms              (default: ${REWARD_RUNTIME_DEFAULTS.budgetMs})
   --memory-mb N      sandbox memory limit, MB              (default: ${REWARD_RUNTIME_DEFAULTS.memoryMb})
   --steps N          steps of the random-walk probe        (default: 1000)
+  --store DIR        also dry-run on stored episodes in DIR (default: off)
+  --episodes FILTER  which stored episodes, with --store    (default: last=20)
   --json             print the whole report as JSON        (default: off)
   -h, --help         show this help
 
@@ -35,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         'budget-ms': { type: 'string' },
         'memory-mb': { type: 'string' },
         steps: { type: 'string', default: '1000' },
+        store: { type: 'string' },
+        episodes: { type: 'string', default: 'last=20' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -77,8 +85,15 @@ export async function main(argv: string[]): Promise<number> {
       ...(memoryMb !== undefined ? { memoryMb } : {}),
       ...(typicalSteps !== undefined ? { typicalSteps: Math.round(typicalSteps) } : {}),
     });
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.ok ? 0 : 1;
+    // The dry run over logged steps belongs to the relabel room; only a program that passed
+    // the probes is worth running over a store.
+    let stored: StoreCheckReport | undefined;
+    if (values.store !== undefined && report.ok) {
+      stored = await checkRewardOnStore({ storeDir: values.store, program: { source, filename }, episodes: values.episodes });
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(stored ? { ...report, store: stored } : report, null, 2)}\n`);
+    else process.stdout.write(formatReport(report) + (stored ? `${formatStoreCheck(stored)}\n` : ''));
+    return report.ok && (stored?.ok ?? true) ? 0 : 1;
   } catch (e) {
     process.stderr.write(`rewardd reward check: ${isRewarddError(e) ? e.message : (e as Error).message}\n`);
     return 2;

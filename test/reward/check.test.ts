@@ -96,6 +96,9 @@ describe('checkRewardProgram', () => {
       chunks.length = 0;
       expect(await main(['check', bad, '--robot', ROVER_PATH])).toBe(1);
       expect(chunks.join('')).toMatch(/term "a" is NaN[\s\S]*FAILED/);
+      chunks.length = 0;
+      expect(await main(['check', join(REWARDS_DIR, 'reach-beacon.reward.js'), '--robot', ROVER_PATH, '--store', mkdtempSync(join(tmpdir(), 'rewardd-nostore-'))])).toBe(2);
+      expect(chunks.join('')).toMatch(/E_STORE: expected a recorder catalog/);
       expect(await main(['check'])).toBe(2);
       expect(await main(['push', 'x'])).toBe(2);
       expect(await main(['check', 'a.js', '--budget-ms', 'soon'])).toBe(2);
