@@ -14,6 +14,7 @@ export interface RunConfig {
   reward: string;
   policy: string;
   calibration: string;
+  policyBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'onnx';
   mqtt: string;
   brokerHost: string;
   brokerPort: number;
@@ -50,6 +51,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'link', flag: 'link', type: 'string', default: 'sim', help: 'sim | serial:/dev/ttyACM0[@baud] | johnny-five:/dev/ttyACM0' },
   { key: 'reward', flag: 'reward', type: 'string', default: 'rewards/reach-beacon.reward.js', help: 'reward program file (.js or .ts)' },
   { key: 'policy', flag: 'policy', type: 'string', default: 'policies/rover-reach', help: 'policy folder with policy.json and its model' },
+  { key: 'policyBackend', flag: 'policy-backend', type: 'string', default: 'auto', help: 'auto (TF.js: tensorflow if @tensorflow/tfjs-node is installed, else wasm, else cpu; ONNX if the policy has no TF.js model) | tensorflow | wasm | cpu | onnx' },
   { key: 'calibration', flag: 'calibration', type: 'string', default: 'calibration/rover.json', help: 'calibration file ("identity" for none)' },
   { key: 'mqtt', flag: 'mqtt', type: 'string', default: 'embedded', help: 'broker URL (mqtt://, mqtts://), or "embedded" to start one in-process' },
   { key: 'brokerHost', flag: 'broker-host', type: 'string', default: '127.0.0.1', help: 'embedded broker: address to listen on' },
@@ -121,6 +123,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   intIn('broker-port', cfg.brokerPort, 0, 65535);
   intIn('seed', cfg.seed, 0, 0xffffffff);
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
+  if (!['auto', 'tensorflow', 'wasm', 'cpu', 'onnx'].includes(cfg.policyBackend)) bad('policy-backend', 'auto, tensorflow, wasm, cpu or onnx', cfg.policyBackend);
   if (cfg.auth !== 'signed' && cfg.auth !== 'open') bad('auth', '"signed" or "open"', cfg.auth);
   if (cfg.rewardFileAuth !== 'trusted' && cfg.rewardFileAuth !== 'signed') bad('reward-file-auth', '"trusted" or "signed"', cfg.rewardFileAuth);
   if (!/^(sim|serial:.+|johnny-five:.+)$/.test(cfg.link)) bad('link', 'sim, serial:<path>[@baud] or johnny-five:<path>', cfg.link);

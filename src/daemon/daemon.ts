@@ -90,6 +90,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       robot: robot.robot,
       observationMailbox,
       actionMailbox,
+      backend: cfg.policyBackend,
       onError: (m) => io.log(`policy: ${m}`),
     });
   } catch (e) {
