@@ -6,6 +6,7 @@ import { shortHash } from '../../src/core/hash.js';
 import * as exportCli from '../../src/cli/export.js';
 import * as relabelCli from '../../src/cli/relabel.js';
 import * as diffCli from '../../src/cli/reward-diff.js';
+import { ProgressLine } from '../../src/relabel/progress.js';
 import { REACH, recordRoverEpisodes } from './fixtures.js';
 
 let store: string;
@@ -74,5 +75,24 @@ describe('relabel, reward diff and export verbs', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
     expect((await run(relabelCli, ['--help'])).out).toMatch(/--jobs N .*\(default: 1\)/);
+  });
+});
+
+describe('progress line', () => {
+  it('stays quiet for short runs; on a non-TTY prints plain lines, throttled, and always the last', () => {
+    const lines: string[] = [];
+    const sink = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+    const quiet = new ProgressLine('relabel', sink, 60_000);
+    quiet.update(1, 2, 100);
+    quiet.update(2, 2, 200);
+    expect(lines).toEqual([]);
+    const p = new ProgressLine('relabel', sink, 0);
+    p.update(1, 3, 100);
+    p.update(2, 3, 200); // within 5 s of the previous line: skipped
+    p.update(3, 3, 300);
+    p.end();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^relabel 1\/3 episodes, 100 steps, [\d,]+ steps\/s, ~\d+ s left\n$/);
+    expect(lines[1]).toMatch(/^relabel 3\/3 episodes, 300 steps/);
   });
 });
