@@ -34,7 +34,8 @@ for (;;) {
       if (e) { try { fs.closeSync(e.fd); } catch (e2) {} entries.delete(msg.remove); }
     }
   }
-  Atomics.wait(sleeper, 0, 0, pollMs);
+  // Nothing registered: sleep long; a registration wakes us (Atomics.notify on the same word).
+  Atomics.wait(sleeper, 0, 0, entries.size === 0 ? 1000 : pollMs);
   if (Atomics.load(sleeper, 0) !== 0) break;
   for (const e of entries.values()) {
     const c = e.ctl;
@@ -93,5 +94,6 @@ export function registerCpuClock(ctl: Int32Array, pollMs: number): (() => void) 
   const id = nextId++;
   Atomics.store(ctl, CTL.CPU_SEQ, -1);
   s.worker.postMessage({ add: id, ctl: ctl.buffer, path });
+  Atomics.notify(s.sleeper, 0);
   return () => s.worker.postMessage({ remove: id });
 }
