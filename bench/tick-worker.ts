@@ -44,6 +44,7 @@ const loop = new ControlLoop({
   autoArm: true,
   policy: { hash: 'bench', sha256: 'bench', content: null, backend: 'none' },
   software: { rewardd: 'bench', node: process.version },
+  rewardSigner: () => null,
   clock: systemClock,
   events: { episodeStart: () => {}, batch: () => batches++, episodeEnd: () => {}, notice: () => {} },
 });
