@@ -91,9 +91,9 @@ async function perTickCost(): Promise<void> {
   );
 }
 
-function tickRun(hz: number, seconds: number, mode: 'scheduler' | 'setTimeout'): Promise<Record<string, number>> {
+function tickRun(hz: number, seconds: number, mode: 'scheduler' | 'setTimeout', spinUs?: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const w = startWorker(import.meta.url, 'tick-worker', { workerData: { hz, seconds, mode } });
+    const w = startWorker(import.meta.url, 'tick-worker', { workerData: { hz, seconds, mode, ...(spinUs !== undefined ? { spinUs } : {}) } });
     w.once('message', (m: Record<string, number>) => {
       void w.terminate();
       resolve(m);
@@ -106,13 +106,15 @@ export async function run(): Promise<void> {
   await perTickCost();
   const seconds = Number(process.env.BENCH_TICK_SECONDS ?? 20);
   const rows: Array<Record<string, string | number>> = [];
-  for (const [hz, mode] of [
-    [100, 'scheduler'],
-    [1000, 'scheduler'],
-    [1000, 'setTimeout'],
-  ] as const) {
-    const r = await tickRun(hz, mode === 'setTimeout' ? Math.min(seconds, 5) : seconds, mode);
-    rows.push({ loop: mode === 'scheduler' ? 'TickScheduler (Atomics.wait + spin)' : 'setTimeout, drift-compensated (baseline)', 'target Hz': hz, 'achieved Hz': r.hz!, 'period err p50 us': r.p50!, 'p99 us': r.p99!, 'max us': r.max!, skipped: r.skipped!, 'cpu %': 100 * r.cpu! });
+  const runs: Array<[string, number, 'scheduler' | 'setTimeout', number | undefined, number]> = [
+    ['TickScheduler (Atomics.wait + 300 us spin)', 100, 'scheduler', undefined, seconds],
+    ['TickScheduler (Atomics.wait + 300 us spin)', 1000, 'scheduler', undefined, seconds],
+    ['setTimeout, drift-compensated (baseline)', 1000, 'setTimeout', undefined, Math.min(seconds, 5)],
+    ['pure spin, never sleeps (floor of this machine)', 1000, 'scheduler', 1000, Math.min(seconds, 5)],
+  ];
+  for (const [name, hz, mode, spinUs, secs] of runs) {
+    const r = await tickRun(hz, secs, mode, spinUs);
+    rows.push({ loop: name, 'target Hz': hz, 'achieved Hz': r.hz!, 'period err p50 us': r.p50!, 'p99 us': r.p99!, 'max us': r.max!, 'late p99 us': r.late99 ?? NaN, skipped: r.skipped!, 'cpu %': 100 * r.cpu! });
   }
   process.stdout.write(`${table(rows)}\n(full control loop per tick: sim link + protocol decode, calibration, reward sandbox, safety filter, batching; ${seconds} s per scheduler row)\n`);
   void systemClock;

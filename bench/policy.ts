@@ -1,3 +1,4 @@
+import { packageRoot } from '../src/core/version.js';
 /**
  * Policy inference latency, batch 1, µs: the example policy (policies/rover-reach) and a
  * 48→256→256→12 tanh MLP, per runtime, against a plain-JS Float32Array MLP measured in the
@@ -16,7 +17,7 @@ import { measureStep, type Latency } from '../src/policy/latency.js';
 import { Mlp } from '../src/policy/mlp.js';
 import { openPolicy, type PolicyBackend } from '../src/policy/session.js';
 
-const ROOT = new URL('../', import.meta.url).pathname;
+const ROOT = `${packageRoot()}/`;
 const ITER = 3000;
 
 /** A synthetic 48-observation / 12-action robot and a policy folder with a random-weight MLP for it. */

@@ -1,3 +1,4 @@
+import { packageRoot } from '../src/core/version.js';
 /**
  * Relabel throughput: the example reward (rewards/reach-beacon.reward.js)
  * evaluated in batch mode in the sandbox over logged rover steps, in steps/s
@@ -126,7 +127,7 @@ async function writeStore(dir: string, eps: EpisodeColumns[], source: string): P
 }
 
 export async function run(): Promise<void> {
-  const source = readFileSync(new URL('../rewards/reach-beacon.reward.js', import.meta.url), 'utf8');
+  const source = readFileSync(join(packageRoot(), 'rewards/reach-beacon.reward.js'), 'utf8');
   const eps = Array.from({ length: EPISODES }, (_, i) => roverEpisode(i, EPISODE_STEPS));
   const steps = EPISODES * EPISODE_STEPS;
   const dts = eps.map((e) => dtColumn(e.tNs, 100));

@@ -1,3 +1,5 @@
+import { packageRoot } from '../src/core/version.js';
+import { pathToFileURL } from 'node:url';
 /**
  * Reward sandbox benchmark: per-step cost of the sandboxed reward against a
  * direct JS call of the same program measured in the same run, the offline
@@ -15,7 +17,7 @@ import { actionNames, loadRobot, observationNames } from '../src/core/robot.js';
 import { RewardStatus, rewardStatusName } from '../src/core/records.js';
 import { checkRewardProgram, hostStdlib, newRewardOutput, RewardRuntime } from '../src/reward/index.js';
 
-const ROOT = new URL('../', import.meta.url);
+const ROOT = pathToFileURL(`${packageRoot()}/`);
 const robot = loadRobot(fileURLToPath(new URL('robots/rover.json', ROOT))).robot;
 const OBS = observationNames(robot);
 const ACT = actionNames(robot);

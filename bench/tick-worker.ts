@@ -10,6 +10,7 @@ import { SafetyFilter } from '../src/safety/index.js';
 import { ControlLoop } from '../src/daemon/control-loop.js';
 import { RewardSlot } from '../src/daemon/reward-slot.js';
 import { TickScheduler } from '../src/daemon/tick-scheduler.js';
+import type { RewardEvaluator } from '../src/daemon/ports.js';
 
 /**
  * Runs the real control loop (sim link, calibration, sandboxed reward, safety
@@ -18,13 +19,28 @@ import { TickScheduler } from '../src/daemon/tick-scheduler.js';
  * mode "setTimeout" it runs the naive drift-compensated setTimeout loop
  * instead: the baseline the scheduler is measured against.
  */
-const { hz, seconds, mode } = workerData as { hz: number; seconds: number; mode: 'scheduler' | 'setTimeout' };
+const { hz, seconds, mode, sandbox = true, spinUs } = workerData as { hz: number; seconds: number; mode: 'scheduler' | 'setTimeout'; sandbox?: boolean; spinUs?: number };
 
 const robot = loadRobot('robots/rover.json');
 const source = readFileSync('rewards/reach-beacon.reward.js', 'utf8');
 const names = robot.robot.observations.map((f) => f.name);
 const actions = robot.robot.actions.map((f) => f.name);
-const rt = await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions });
+// sandbox: false swaps in a constant in-process reward, to separate the sandbox's share of the jitter.
+const rt: RewardEvaluator = sandbox
+  ? await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions })
+  : {
+      info: { version: 'const', sha256: 'const', name: 'const', termNames: ['c'], weights: { c: 1 }, source: '', filename: '' },
+      beginEpisode: () => {},
+      evaluate: (_o, _a, _dt, out) => {
+        out.status = 0;
+        out.total = 1;
+        out.terms[0] = 1;
+        out.success = false;
+        out.done = false;
+        out.reason = '';
+      },
+      dispose: () => {},
+    };
 const slot = new RewardSlot(rt, 20, () => {});
 const safety = new SafetyFilter(robot.robot, { latchFile: null });
 let batches = 0;
@@ -53,7 +69,7 @@ await loop.open();
 const usage0 = process.cpuUsage();
 const t0 = systemClock.nowNs();
 if (mode === 'scheduler') {
-  const s = new TickScheduler({ hz, clock: systemClock, window: hz * seconds + 10 }, (now) => {
+  const s = new TickScheduler({ hz, clock: systemClock, window: hz * seconds + 10, ...(spinUs !== undefined ? { spinUs } : {}) }, (now) => {
     loop.tick(now);
     if (now - t0 > BigInt(seconds * 1e9)) s.stop();
   });
@@ -61,7 +77,7 @@ if (mode === 'scheduler') {
   const st = s.stats();
   const cpu = process.cpuUsage(usage0);
   const wall = Number(systemClock.nowNs() - t0) / 1e9;
-  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches });
+  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, late99: st.p99LateUs, spin: st.spinUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches });
 } else {
   const periodMs = 1000 / hz;
   const errors: number[] = [];
@@ -85,6 +101,7 @@ if (mode === 'scheduler') {
   const wall = Number(systemClock.nowNs() - t0) / 1e9;
   errors.sort((a, b) => a - b);
   parentPort!.postMessage({
+    late99: NaN,
     hz: ticks / wall,
     p50: errors[Math.floor(errors.length * 0.5)] ?? NaN,
     p99: errors[Math.floor(errors.length * 0.99)] ?? NaN,

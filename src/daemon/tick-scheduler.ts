@@ -7,6 +7,10 @@ export interface TickStats {
   p50ErrorUs: number;
   p99ErrorUs: number;
   maxErrorUs: number;
+  /** p99 of how late each tick started after its deadline (cyclictest's latency), µs. */
+  p99LateUs: number;
+  /** The spin margin in force, µs. */
+  spinUs: number;
   /** Ticks skipped because the loop fell more than `maxLagPeriods` behind. */
   skipped: number;
   ticks: number;
@@ -15,7 +19,12 @@ export interface TickStats {
 export interface TickSchedulerOptions {
   hz: number;
   clock: Clock;
-  /** Spin (busy-wait) for the last part of each period, µs: Atomics.wait wakes up late by ~50-100 µs. */
+  /**
+   * Spin (busy-wait) for the last part of each period, µs. Default 300: Atomics.wait
+   * oversleeps by ~120 µs (p50) to ~300 µs (p99) on the machines measured; a wider margin
+   * costs CPU and does not help against the hypervisor's preemptions that make the far tail
+   * (a pure spin loop shows the same tail, see bench/pipeline.ts).
+   */
   spinUs?: number;
   /** Falling further behind than this many periods drops the missed ticks instead of bursting. */
   maxLagPeriods?: number;
@@ -36,6 +45,7 @@ export interface TickSchedulerOptions {
 export class TickScheduler {
   private readonly periodNs: bigint;
   private readonly spinNs: bigint;
+  private readonly late: Float64Array;
   private readonly maxLagNs: bigint;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   private readonly errors: Float64Array;
@@ -59,6 +69,7 @@ export class TickScheduler {
     this.spinNs = BigInt(Math.round((o.spinUs ?? 300) * 1000));
     this.maxLagNs = this.periodNs * BigInt(o.maxLagPeriods ?? 5);
     this.errors = new Float64Array(o.window ?? 4096);
+    this.late = new Float64Array(o.window ?? 4096);
   }
 
   /** Runs until stop(); resolves when the loop has exited. */
@@ -84,12 +95,12 @@ export class TickScheduler {
     }
     const clock = this.o.clock;
     let now = clock.nowNs();
-    const sleepNs = this.next - now - this.spinNs;
-    if (sleepNs > 0n) Atomics.wait(this.sleeper, 0, 0, Number(sleepNs) / 1e6);
+    const wakeAt = this.next - this.spinNs;
+    if (wakeAt > now) Atomics.wait(this.sleeper, 0, 0, Number(wakeAt - now) / 1e6);
     while ((now = clock.nowNs()) < this.next) {
       /* spin: the last few hundred µs, for a tight period */
     }
-    if (this.lastTick !== 0n) this.record(Number(now - this.lastTick - this.periodNs) / 1000);
+    if (this.lastTick !== 0n) this.record(Number(now - this.lastTick - this.periodNs) / 1000, Number(now - this.next) / 1000);
     this.lastTick = now;
     this.onTick(now);
     this.ticks++;
@@ -104,8 +115,10 @@ export class TickScheduler {
     setImmediate(this.loop);
   };
 
-  private record(errUs: number): void {
-    this.errors[this.errCount % this.errors.length] = Math.abs(errUs);
+  private record(errUs: number, lateUs: number): void {
+    const i = this.errCount % this.errors.length;
+    this.errors[i] = Math.abs(errUs);
+    this.late[i] = lateUs;
     this.errCount++;
   }
 
@@ -121,6 +134,16 @@ export class TickScheduler {
     const n = Math.min(this.errCount, this.errors.length);
     const sorted = Float64Array.from(this.errors.subarray(0, n)).sort();
     const pct = (p: number): number => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]!);
-    return { hz: this.lastHz, p50ErrorUs: pct(0.5), p99ErrorUs: pct(0.99), maxErrorUs: n ? sorted[n - 1]! : 0, skipped: this.skipped, ticks: this.ticks };
+    const lateSorted = Float64Array.from(this.late.subarray(0, n)).sort();
+    return {
+      hz: this.lastHz,
+      p50ErrorUs: pct(0.5),
+      p99ErrorUs: pct(0.99),
+      maxErrorUs: n ? sorted[n - 1]! : 0,
+      p99LateUs: n ? lateSorted[Math.min(n - 1, Math.floor(0.99 * n))]! : 0,
+      spinUs: Number(this.spinNs) / 1000,
+      skipped: this.skipped,
+      ticks: this.ticks,
+    };
   }
 }
