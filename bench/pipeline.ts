@@ -58,12 +58,13 @@ async function perTickCost(): Promise<void> {
       decoder.push(frames[i % frames.length]!, (f) => {
         if (f.type === 'SAMPLE') asm.fold(f, t0);
       });
-      if (withReward) rt.evaluate(asm.observation.values, action, 0.01, out);
+      if (withReward) rt.evaluate(asm.observation.values, action, 0.01, out, asm.observation.rawValues);
       batcher.push({
         tNs: t0,
         wallMs: 0,
         obsTNs: t0,
         obs: asm.observation.values,
+        obsRaw: asm.observation.rawValues,
         actionCommanded: action,
         actionApplied: action,
         safety: 0,

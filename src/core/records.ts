@@ -59,6 +59,8 @@ export interface StepRecord {
   obsTNs: bigint;
   /** Observation values in the order of the start record's observation names. */
   obs: Float32Array;
+  /** Raw (uncalibrated) observation, float32-rounded, same order; absent in steps logged as rewardd.steps/1. */
+  obsRaw?: Float32Array;
   /** The policy's action before the safety filter. */
   actionCommanded: Float32Array;
   /** What was sent to the actuators. */

@@ -1,6 +1,6 @@
 import { RewarddError } from '../core/errors.js';
 import type { StepRecord } from '../core/records.js';
-import { BATCH_SCHEMA, BYTES, COLUMNS, rowWidth, type ColumnType, type StepBatch } from './batch.js';
+import { BATCH_SCHEMA, BATCH_SCHEMA_V1, BYTES, COLUMNS, COLUMNS_V1, columnsOf, rowWidth, type ColumnType, type StepBatch } from './batch.js';
 
 /**
  * Wire format of a step batch (docs/records.md has the byte layout):
@@ -13,6 +13,10 @@ import { BATCH_SCHEMA, BYTES, COLUMNS, rowWidth, type ColumnType, type StepBatch
  * language reads them with a JSON parser and a frombuffer. The JSON header
  * makes every batch self-describing, so a recorder that joins mid-episode can
  * still decode it.
+ *
+ * Versions: `rewardd.steps/2` added the obsRaw column after obs. `/1` batches
+ * still decode, with obsRaw absent; a batch without obsRaw (one decoded from
+ * `/1`) encodes as `/1` again, so re-encoding never invents raw values.
  */
 const MAGIC = [0x52, 0x57, 0x53, 0x31]; // "RWS1"
 const textEncoder = new TextEncoder();
@@ -23,7 +27,7 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 }
 
 interface BatchHeader {
-  schema: typeof BATCH_SCHEMA;
+  schema: typeof BATCH_SCHEMA | typeof BATCH_SCHEMA_V1;
   episode: string;
   robot: string;
   seq0: number;
@@ -38,8 +42,9 @@ interface BatchHeader {
 const align8 = (n: number): number => (n + 7) & ~7;
 
 export function encodeStepBatch(b: StepBatch): Uint8Array {
+  const columns = b.obsRaw ? COLUMNS : COLUMNS_V1;
   const header: BatchHeader = {
-    schema: BATCH_SCHEMA,
+    schema: b.obsRaw ? BATCH_SCHEMA : BATCH_SCHEMA_V1,
     episode: b.episode,
     robot: b.robot,
     seq0: b.seq0,
@@ -53,15 +58,15 @@ export function encodeStepBatch(b: StepBatch): Uint8Array {
   const headerBytes = textEncoder.encode(JSON.stringify(header));
   const shape = { obs: b.observationNames.length, actions: b.actionNames.length, terms: b.termNames.length };
   let size = align8(8 + headerBytes.length);
-  for (const [, type, width] of COLUMNS) size += align8(b.count * rowWidth(width, shape) * BYTES[type]);
+  for (const [, type, width] of columns) size += align8(b.count * rowWidth(width, shape) * BYTES[type]);
   const out = new Uint8Array(size);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(4, headerBytes.length, true);
   out.set(headerBytes, 8);
   let at = align8(8 + headerBytes.length);
-  for (const [name, type, width] of COLUMNS) {
+  for (const [name, type, width] of columns) {
     const n = b.count * rowWidth(width, shape);
-    const col = b[name];
+    const col = b[name] as NonNullable<StepBatch[typeof name]>;
     if (col.length < n) throw new RewarddError('E_BATCH', `column ${name}: expected at least ${n} values, found ${col.length}`);
     out.set(new Uint8Array(col.buffer, col.byteOffset, n * BYTES[type]), at);
     at += align8(n * BYTES[type]);
@@ -102,7 +107,7 @@ export function decodeStepBatch(bytes: Uint8Array): StepBatch {
   } catch (e) {
     fail(`header is not JSON: ${(e as Error).message}`);
   }
-  if (h.schema !== BATCH_SCHEMA) fail(`expected schema ${BATCH_SCHEMA}, found ${String(h.schema)}`);
+  const columns = columnsOf(h.schema) ?? fail(`expected schema ${BATCH_SCHEMA} (or ${BATCH_SCHEMA_V1}), found ${String(h.schema)}`);
   if (!Number.isInteger(h.count) || h.count < 0) fail(`expected a non-negative integer count, found ${String(h.count)}`);
   const start = align8(8 + hlen);
   // One aligned copy of the column area: a view into an MQTT packet is rarely 8-aligned.
@@ -112,7 +117,7 @@ export function decodeStepBatch(bytes: Uint8Array): StepBatch {
   const shape = { obs: h.observationNames.length, actions: h.actionNames.length, terms: h.termNames.length };
   const cols: Record<string, unknown> = {};
   let at = 0;
-  for (const [name, type, width] of COLUMNS) {
+  for (const [name, type, width] of columns) {
     const n = h.count * rowWidth(width, shape);
     if (at + n * BYTES[type] > body.length) fail(`column ${name}: expected ${n * BYTES[type]} bytes at ${start + at}, batch has ${bytes.length}`);
     cols[name] = column(type, body.buffer, at, n);
@@ -138,6 +143,7 @@ export function* batchSteps(b: StepBatch): Generator<StepRecord> {
       wallMs: b.wallMs[i]!,
       obsTNs: b.obsTNs[i]!,
       obs: b.obs.slice(i * no, (i + 1) * no),
+      ...(b.obsRaw ? { obsRaw: b.obsRaw.slice(i * no, (i + 1) * no) } : {}),
       actionCommanded: b.actionCommanded.slice(i * na, (i + 1) * na),
       actionApplied: b.actionApplied.slice(i * na, (i + 1) * na),
       safety: b.safety[i]!,

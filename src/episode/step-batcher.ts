@@ -7,6 +7,11 @@ export interface StepInput {
   wallMs: number;
   obsTNs: bigint;
   obs: Float32Array;
+  /**
+   * The raw observation (Observation.rawValues). The control loop always gives it;
+   * a caller without raw values (a bench, a fixture) logs NaN for them.
+   */
+  obsRaw?: Float32Array;
   actionCommanded: Float32Array;
   actionApplied: Float32Array;
   safety: number;
@@ -64,6 +69,7 @@ export class StepBatcher {
       wallMs: new Float64Array(c),
       obsTNs: new BigInt64Array(c),
       obs: new Float32Array(c * this.no),
+      obsRaw: new Float32Array(c * this.no),
       actionCommanded: new Float32Array(c * this.na),
       actionApplied: new Float32Array(c * this.na),
       safety: new Uint16Array(c),
@@ -102,6 +108,9 @@ export class StepBatcher {
     b.wallMs[i] = s.wallMs;
     b.obsTNs[i] = s.obsTNs;
     b.obs.set(s.obs.subarray(0, this.no), i * this.no);
+    const raw = b.obsRaw as Float32Array;
+    if (s.obsRaw) raw.set(s.obsRaw.subarray(0, this.no), i * this.no);
+    else raw.fill(NaN, i * this.no, (i + 1) * this.no);
     b.actionCommanded.set(s.actionCommanded.subarray(0, this.na), i * this.na);
     b.actionApplied.set(s.actionApplied.subarray(0, this.na), i * this.na);
     b.safety[i] = s.safety;

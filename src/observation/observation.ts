@@ -15,6 +15,12 @@ export interface Observation {
   readonly values: Float32Array;
   /** Raw physical values (wire value × channel scale) before calibration. */
   readonly raw: Float64Array;
+  /**
+   * `raw` rounded to float32 once, like `values`: what reward programs read as
+   * ctx.raw and what every step record logs as obsRaw, so relabelling sees the
+   * same numbers bit for bit.
+   */
+  readonly rawValues: Float32Array;
   /** Host monotonic ns at which each field was last sampled (0 = never). */
   readonly sampledAtNs: BigInt64Array;
   /** Number of SAMPLE frames folded in so far. */
@@ -57,6 +63,7 @@ export class ObservationAssembler {
       names,
       values: new Float32Array(names.length),
       raw: new Float64Array(names.length),
+      rawValues: new Float32Array(names.length),
       sampledAtNs: new BigInt64Array(names.length),
       samples: 0,
     };
@@ -75,6 +82,7 @@ export class ObservationAssembler {
     }
     this.calibrate(o.raw, this.calibrated);
     o.values.set(this.calibrated);
+    o.rawValues.set(o.raw);
     o.samples++;
   }
 

@@ -7,7 +7,8 @@ import { RewardStatus } from '../core/records.js';
  * (monomorphic and fast) rather than keyed lookups in a loop.
  *
  * Shared memory layout (Float64, `chunk` steps per call):
- *   inputs  [k*IN + 0] dt, [k*IN + 1 ..] observation, then action
+ *   inputs  [k*IN + 0] dt, [k*IN + 1 ..] observation, then action, then the
+ *           raw values of meta.raw's fields (in meta.raw order; none without meta.raw)
  *   outputs OUT0 + k*OUT: [0] flags (bit 0 success, bit 1 done) or -status, [1..] terms
  * Control words (Int32, shared with the watchdog, never visible to the program):
  *   SEQ incremented per step · BUSY set by the host around a call · STOP ·
@@ -29,10 +30,12 @@ export interface Layout {
   observationNames: readonly string[];
   actionNames: readonly string[];
   termNames: readonly string[];
+  /** meta.raw: fields whose raw values follow the action in each input row. */
+  rawNames: readonly string[];
   chunk: number;
 }
 
-export const inStride = (l: Layout): number => 1 + l.observationNames.length + l.actionNames.length;
+export const inStride = (l: Layout): number => 1 + l.observationNames.length + l.actionNames.length + l.rawNames.length;
 export const outStride = (l: Layout): number => 1 + l.termNames.length;
 export const outBase = (l: Layout): number => l.chunk * inStride(l);
 export const ioLength = (l: Layout): number => outBase(l) + l.chunk * outStride(l);
@@ -45,6 +48,13 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   const nObs = l.observationNames.length;
   const obsLit = l.observationNames.map((n, i) => `${key(n)}: io[b + ${1 + i}]`).join(', ');
   const actLit = l.actionNames.map((n, i) => `${key(n)}: io[b + ${1 + nObs + i}]`).join(', ');
+  const rawAt = 1 + nObs + l.actionNames.length;
+  const rawLit = l.rawNames.map((n, i) => `${key(n)}: io[b + ${rawAt + i}]`).join(', ');
+  // ctx.raw exists only for programs that declare meta.raw (undefined otherwise), so
+  // programs without it keep exactly their old per-step code. It is a fresh frozen
+  // object per step: a program may keep it (in ctx.state) without it changing later.
+  const hasRaw = l.rawNames.length > 0;
+  const ctxLit = `{ dt: 0, step: 0, prev: null, episode: episode, state: state${hasRaw ? ', raw: null' : ''} }`;
   const termChecks = l.termNames
     .map(
       (n, i) => `
@@ -63,7 +73,7 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   return String.raw`(function (views, ioSab, ctlSab, ns) {
   'use strict';
   const v2 = views(ioSab, ctlSab);
-  const io = v2[0], ctl = v2[1];
+  const io = v2[0], ctl = v2[1], freeze = v2[2];
   const P = (ns.reward === undefined && ns.default !== null && typeof ns.default === 'object') ? ns.default : ns;
   const reward = P.reward, success = P.success, done = P.done;
   let state = {}, prev = null, step = 0, episode = Object.freeze({ index: -1, id: '' });
@@ -82,10 +92,10 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   }
   // One ctx object per episode (fields refreshed every step): saves an allocation per
   // step, and anything a program hangs on it still starts fresh with the episode.
-  let ctx = { dt: 0, step: 0, prev: null, episode: episode, state: state };
+  let ctx = ${ctxLit};
   function begin(index, id) {
     state = {}; prev = null; step = 0; episode = Object.freeze({ index: index, id: id });
-    ctx = { dt: 0, step: 0, prev: null, episode: episode, state: state };
+    ctx = ${ctxLit};
   }
   // One step as its own function (not the body of run's loop): it is then optimised as
   // a normal call, the same code for online (n = 1) and batch calls, instead of through
@@ -98,7 +108,8 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
     const o = ${outBase(l)} + k * ${OUT};
     const obs = { ${obsLit} };
     const action = { ${actLit} };
-    ctx.dt = io[b]; ctx.step = step; ctx.prev = prev; ctx.episode = episode; ctx.state = state;
+    ctx.dt = io[b]; ctx.step = step; ctx.prev = prev; ctx.episode = episode; ctx.state = state;${hasRaw ? `
+    ctx.raw = freeze({ ${rawLit} });` : ''}
     let code = 0, msg = '', flags = 0, v;
     try {
       const r = reward(obs, action, ctx);

@@ -57,8 +57,10 @@ Object.defineProperty(Math, 'random', { value: refuse('Math.random', 'rewards mu
 for (const o of [Math, JSON, Reflect, g]) Object.freeze(o);
 // The harness's only door to shared memory, built from constructors captured
 // before any program code ran; the host holds it, the program never sees it.
-const F64 = Float64Array, I32 = Int32Array;
-return function views(ioSab, ctlSab) { return [new F64(ioSab), new I32(ctlSab)]; };
+// Object.freeze is captured here too (for ctx.raw): Object itself is not frozen,
+// so the program's top-level code could replace it before the harness is built.
+const F64 = Float64Array, I32 = Int32Array, freeze = Object.freeze;
+return function views(ioSab, ctlSab) { return [new F64(ioSab), new I32(ctlSab), freeze]; };
 })()`;
 
 /** The module a program gets for `import ... from 'rewardd'` (or 'rewardd/stdlib'). */

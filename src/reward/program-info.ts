@@ -20,6 +20,7 @@ export const DESCRIBE_SOURCE = String.raw`(function (ns) {
       const r = m.ranges[k];
       return [k, kind(r), Array.isArray(r) ? r.slice(0, 3).map(val) : []];
     }) : []];
+    out.raw = [kind(m.raw), Array.isArray(m.raw) ? m.raw.slice(0, 257).map((x) => [kind(x), val(x)]) : []];
   }
   return JSON.stringify(out);
 })`;
@@ -34,6 +35,7 @@ interface Described {
   goal?: [string, string];
   weights?: [string, [string, string, string][]];
   ranges?: [string, [string, string, string[]][]];
+  raw?: [string, [string, string][]];
 }
 
 export interface ProgramMeta {
@@ -44,12 +46,14 @@ export interface ProgramMeta {
   ranges?: Record<string, [number, number]>;
   hasSuccess: boolean;
   hasDone: boolean;
+  /** meta.raw: observation names whose raw (uncalibrated) values the program reads as ctx.raw; [] when absent. */
+  rawNames: string[];
 }
 
 const TERM_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const MAX_TERMS = 32;
 
-export function checkDescribed(json: string, source: string, file: string): { meta?: ProgramMeta; diagnostics: Diagnostic[] } {
+export function checkDescribed(json: string, source: string, file: string, observationNames: readonly string[]): { meta?: ProgramMeta; diagnostics: Diagnostic[] } {
   const d = JSON.parse(json) as Described;
   const diags: Diagnostic[] = [];
   const err = (re: RegExp | null, code: 'E_REWARD_EXPORTS', message: string): void => {
@@ -102,6 +106,7 @@ export function checkDescribed(json: string, source: string, file: string): { me
       }
     }
   }
+  const rawNames = checkRaw(d.raw, observationNames, (m) => err(/\braw\b/, 'E_REWARD_EXPORTS', m));
   if (diags.length > 0) return { diagnostics: diags };
   const meta: ProgramMeta = {
     name: d.name?.[1] ?? '',
@@ -110,7 +115,27 @@ export function checkDescribed(json: string, source: string, file: string): { me
     termNames: Object.keys(weights),
     hasSuccess: d.success === 'function',
     hasDone: d.done === 'function',
+    rawNames,
     ...(ranges ? { ranges } : {}),
   };
   return { meta, diagnostics: diags };
+}
+
+/** meta.raw: absent means []; otherwise every entry must name an observation of the robot, once. */
+function checkRaw(raw: Described['raw'], observationNames: readonly string[], err: (message: string) => void): string[] {
+  if (!raw || raw[0] === 'undefined') return [];
+  if (raw[0] !== 'array') {
+    err(`meta.raw: expected an array of observation names such as ['${observationNames[0] ?? 'x'}'], found ${raw[0]}`);
+    return [];
+  }
+  const names: string[] = [];
+  const known = `(${observationNames.join(', ')})`;
+  if (raw[1].length > observationNames.length) err(`meta.raw: expected at most ${observationNames.length} names (one per observation), found ${raw[1].length}`);
+  raw[1].forEach(([kind, v], i) => {
+    if (kind !== 'string') err(`meta.raw[${i}]: expected an observation name (a string), found ${kind}`);
+    else if (!observationNames.includes(v)) err(`meta.raw[${i}]: expected an observation of the robot ${known}, found "${v}"`);
+    else if (names.includes(v)) err(`meta.raw[${i}]: "${v}" is listed twice`);
+    else names.push(v);
+  });
+  return names;
 }

@@ -22,6 +22,8 @@ export interface RewardProgramInfo {
   filename: string;
   hasSuccess: boolean;
   hasDone: boolean;
+  /** meta.raw: observations whose raw (uncalibrated) values the program reads as ctx.raw; [] when it asks for none. */
+  rawNames: string[];
 }
 
 export interface RewardRuntimeOptions {
@@ -59,6 +61,8 @@ export class RewardRuntime {
   private closed = false;
   private readonly text: FailureText;
   private readonly weights: Float64Array;
+  /** Robot-order index of each meta.raw field (empty for programs without meta.raw). */
+  private readonly rawIdx: Int32Array;
   /** How many times the sandbox was rebuilt after dying. */
   rebuilds = 0;
   /** Over-budget steps counted by earlier (dead) sandboxes. */
@@ -72,6 +76,7 @@ export class RewardRuntime {
   ) {
     this.sb = sb;
     this.weights = Float64Array.from(info.termNames.map((t) => info.weights[t] ?? NaN));
+    this.rawIdx = Int32Array.from(info.rawNames.map((n) => opts.observationNames.indexOf(n)));
     this.text = new FailureText(info, transpiled, opts);
   }
 
@@ -94,6 +99,7 @@ export class RewardRuntime {
       filename,
       hasSuccess: m.hasSuccess,
       hasDone: m.hasDone,
+      rawNames: m.rawNames,
     };
     return new RewardRuntime(info, built.sandbox, t.out, opts);
   }
@@ -131,8 +137,13 @@ export class RewardRuntime {
     this.sb?.begin(episode.index, episode.id);
   }
 
-  /** One step. Never throws: failures are reported in `out.status` / `out.reason`. */
-  evaluate(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, out: RewardOutput): void {
+  /**
+   * One step. Never throws: failures are reported in `out.status` / `out.reason`.
+   * raw is the full raw observation in robot order, float32-rounded
+   * (Observation.rawValues); it is read only when the program declares meta.raw,
+   * and such a program's step is `unavailable` without it.
+   */
+  evaluate(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, out: RewardOutput, raw?: ArrayLike<number> | null): void {
     const step = this.step++;
     const sb = this.sb;
     const nObs = this.opts.observationNames.length;
@@ -145,6 +156,11 @@ export class RewardRuntime {
     io[0] = dt;
     for (let i = 0; i < nObs; i++) io[1 + i] = obs[i] as number;
     for (let j = 0; j < nAct; j++) io[1 + nObs + j] = action[j] as number;
+    const ri = this.rawIdx;
+    if (ri.length > 0) {
+      if (raw == null || raw.length !== nObs) return this.fail(out, RewardStatus.unavailable, this.noRaw(step, raw));
+      for (let j = 0; j < ri.length; j++) io[1 + nObs + nAct + j] = raw[ri[j] as number] as number;
+    }
     let r: 0 | unknown[];
     try {
       r = sb.run(1);
@@ -157,10 +173,12 @@ export class RewardRuntime {
 
   /**
    * Many consecutive steps of the current episode in few sandbox calls.
-   * obs is count × nObs, actions count × nAct (row-major), dt one value or one per step.
+   * obs is count × nObs, actions count × nAct (row-major), dt one value or one per step,
+   * raw count × nObs (the logged obsRaw column) or absent (an episode recorded without
+   * raw values: every step of a program that declares meta.raw is then `unavailable`).
    * Throws E_CONFIG only on mismatched shapes; program failures are per step.
    */
-  evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput): RewardBatchOutput {
+  evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput, raw?: ArrayLike<number> | null): RewardBatchOutput {
     const nObs = this.opts.observationNames.length;
     const nAct = this.opts.actionNames.length;
     const nT = this.info.termNames.length;
@@ -168,11 +186,17 @@ export class RewardRuntime {
     if (!Number.isInteger(count) || actions.length !== count * nAct || (typeof dt !== 'number' && dt.length !== count)) {
       throw new RewarddError('E_CONFIG', `evaluateBatch: expected obs of n×${nObs}, actions of n×${nAct} and dt of n or 1 values, found ${obs.length}, ${actions.length} and ${typeof dt === 'number' ? 1 : dt.length}`);
     }
+    if (raw != null && raw.length !== obs.length) throw new RewarddError('E_CONFIG', `evaluateBatch: expected raw of n×${nObs} values like obs (${obs.length}), found ${raw.length}`);
+    const ri = this.rawIdx;
+    const nRaw = ri.length;
     const o = out ?? newRewardBatchOutput(count, nT);
     if (o.count !== count || o.terms.length !== count * nT) throw new RewarddError('E_CONFIG', `evaluateBatch: output sized for ${o.count} steps, found ${count} steps`);
     o.reasons.clear();
     const one: RewardOutput = { status: 0, total: NaN, terms: new Float64Array(nT), success: false, done: false, reason: '' };
     let i = 0;
+    if (nRaw > 0 && raw == null) {
+      for (; i < count; i++) this.putBatch(o, i, this.failInto(one, RewardStatus.unavailable, this.noRaw(this.step, raw)), nT), this.step++;
+    }
     while (i < count) {
       const sb = this.sb;
       if (sb === null) {
@@ -181,13 +205,14 @@ export class RewardRuntime {
       }
       const m = Math.min(this.opts.chunk, count - i);
       const io = sb.io;
-      const IN = 1 + nObs + nAct;
+      const IN = 1 + nObs + nAct + nRaw;
       for (let k = 0; k < m; k++) {
         const s = i + k;
         const b = k * IN;
         io[b] = typeof dt === 'number' ? dt : (dt[s] as number);
         for (let x = 0; x < nObs; x++) io[b + 1 + x] = obs[s * nObs + x] as number;
         for (let a = 0; a < nAct; a++) io[b + 1 + nObs + a] = actions[s * nAct + a] as number;
+        for (let j = 0; j < nRaw; j++) io[b + 1 + nObs + nAct + j] = (raw as ArrayLike<number>)[s * nObs + (ri[j] as number)] as number;
       }
       let r: 0 | unknown[];
       let decoded = m;
@@ -244,6 +269,11 @@ export class RewardRuntime {
     this.closed = true;
     this.sb?.dispose();
     this.sb = null;
+  }
+
+  private noRaw(step: number, raw: ArrayLike<number> | null | undefined): string {
+    const what = raw == null ? 'none were given' : `expected ${this.opts.observationNames.length} raw values (the whole observation), found ${raw.length}`;
+    return `E_CONFIG: reward "${this.info.name}" v${this.info.version} reads raw values (meta.raw: ${this.info.rawNames.join(', ')}) but ${what} at step ${step} (an episode recorded as rewardd.steps/1 has no raw values)`;
   }
 
   private decodeOne(io: Float64Array, ob: number, msg: string | undefined, step: number, out: RewardOutput): void {

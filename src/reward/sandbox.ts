@@ -96,13 +96,13 @@ export class Sandbox {
       const ns = module.namespace;
       const describe = context.evalSync(DESCRIBE_SOURCE, { reference: true }) as ivm.Reference<(ns: unknown) => string>;
       const described = describe.applySync(undefined, [ns.derefInto()], { timeout: SETUP_TIMEOUT_MS }) as string;
-      const checked = checkDescribed(described, source, file);
+      const checked = checkDescribed(described, source, file, o.observationNames);
       if (!checked.meta) {
         isolate.dispose();
         return { diagnostics: checked.diagnostics };
       }
       const meta = checked.meta;
-      const layout: Layout = { observationNames: o.observationNames, actionNames: o.actionNames, termNames: meta.termNames, chunk: o.chunk };
+      const layout: Layout = { observationNames: o.observationNames, actionNames: o.actionNames, termNames: meta.termNames, rawNames: meta.rawNames, chunk: o.chunk };
       const ioBuf = new SharedArrayBuffer(ioLength(layout) * 8);
       const ctlBuf = new SharedArrayBuffer(CTL.WORDS * 4);
       const factory = context.evalSync(harnessSource(layout, meta.hasSuccess, meta.hasDone), { reference: true }) as ivm.Reference<
