@@ -50,7 +50,7 @@ async function* readItems(file: string): AsyncGenerator<McapItem> {
             if (!ch) throw new RewarddError('E_STORE', `${file}: message on channel ${rec.channelId}, expected a channel record first`);
             if (ch.topic === OBS_TOPIC) {
               const o = decodeObservation(rec.data, ch.names.length);
-              pending = { episode, seq: o.seq, tNs: o.tNs, wallMs: o.wallMs, obsTNs: o.obsTNs, obs: o.obs, flags: o.flags };
+              pending = { episode, seq: o.seq, tNs: o.tNs, wallMs: o.wallMs, obsTNs: o.obsTNs, obs: o.obs, ...(o.obsRaw ? { obsRaw: o.obsRaw } : {}), flags: o.flags };
             } else if (ch.topic === ACTION_TOPIC) {
               const a = decodeAction(rec.data, ch.names.length);
               if (a.seq === pending.seq) Object.assign(pending, { actionCommanded: a.commanded, actionApplied: a.applied, safety: a.safety });

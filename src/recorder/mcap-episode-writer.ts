@@ -80,6 +80,9 @@ export async function writeEpisodeMcap(
     }
     let obsCh = -1;
     let actCh = -1;
+    // Raw fields in /observation when the episode's first batch has them (every batch of
+    // rewardd.steps/2); a /1 episode's file keeps the old layout.
+    let withRaw = false;
     const rewardChannels = new Map<string, number>();
     let nextSeq = -1;
     let seqNo = 0;
@@ -87,8 +90,10 @@ export async function writeEpisodeMcap(
     for (const b of input.batches) {
       if (obsCh < 0) {
         const meta = new Map([['episode', input.episode], ['robot', input.robot]]);
-        const os = await w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames)) });
-        obsCh = await w.registerChannel({ schemaId: os, topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.observationNames)]]) });
+        withRaw = b.obsRaw !== undefined;
+        const os = await w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames, withRaw)) });
+        const obsMeta: Array<[string, string]> = [...meta, ['names', JSON.stringify(b.observationNames)], ...(withRaw ? [['raw', 'true'] as [string, string]] : [])];
+        obsCh = await w.registerChannel({ schemaId: os, topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map(obsMeta) });
         const as = await w.registerSchema({ name: 'rewardd/Action', encoding: SCHEMA_ENCODING, data: te.encode(actionSchema(b.actionNames)) });
         actCh = await w.registerChannel({ schemaId: as, topic: ACTION_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.actionNames)]]) });
       }
@@ -111,7 +116,7 @@ export async function writeEpisodeMcap(
         sum.steps += 1;
         const logTime = ns(b.wallMs[i]!);
         const publishTime = b.tNs[i]! < 0n ? 0n : b.tNs[i]!;
-        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: enc.observation(b, i) });
+        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: enc.observation(b, i, withRaw) });
         await w.addMessage({ channelId: actCh, sequence: seqNo++, logTime, publishTime, data: enc.action(b, i) });
         await w.addMessage({ channelId: rewCh, sequence: seqNo++, logTime, publishTime, data: enc.reward(b, i, reasons?.get(i)) });
         if (b.rewardStatus[i] === RewardStatus.ok) {

@@ -7,7 +7,9 @@ import type { StepBatch } from '../episode/batch.js';
  * a row is a handful of DataView writes. Channel metadata keeps the original
  * names (schema field names are sanitised to identifiers).
  *
- *   /observation  uint32 seq, int64 t_ns, int64 obs_t_ns, float64 wall_ms, uint8 flags, float32 <obs>...
+ *   /observation  uint32 seq, int64 t_ns, int64 obs_t_ns, float64 wall_ms, uint8 flags, float32 <obs>...,
+ *                 float32 raw_<obs>... (the raw, uncalibrated values; absent in files of
+ *                 episodes logged as rewardd.steps/1; channel metadata raw = "true" when present)
  *   /action       uint32 seq, uint16 safety, float32 commanded_<a>..., float32 applied_<a>...
  *   /reward       uint32 seq, uint8 status, float64 total, float64 <term>..., string reason
  *                 (one channel per reward version; metadata: version, terms)
@@ -23,8 +25,14 @@ const ident = (name: string): string => {
   return /^[A-Za-z]/.test(s) ? s : `f_${s}`;
 };
 
-export const observationSchema = (names: readonly string[]): string =>
-  ['uint32 seq', 'int64 t_ns', 'int64 obs_t_ns', 'float64 wall_ms', 'uint8 flags', ...names.map((n) => `float32 ${ident(n)}`)].join('\n');
+/**
+ * withRaw appends one `raw_<name>` field per observation after the calibrated ones,
+ * in the same message (no second message per step, and Foxglove plots
+ * /observation.range_front beside /observation.raw_range_front). Readers decode
+ * by position, so they do not depend on the field names.
+ */
+export const observationSchema = (names: readonly string[], withRaw = false): string =>
+  ['uint32 seq', 'int64 t_ns', 'int64 obs_t_ns', 'float64 wall_ms', 'uint8 flags', ...names.map((n) => `float32 ${ident(n)}`), ...(withRaw ? names.map((n) => `float32 raw_${ident(n)}`) : [])].join('\n');
 
 export const actionSchema = (names: readonly string[]): string =>
   ['uint32 seq', 'uint16 safety', ...names.map((n) => `float32 commanded_${ident(n)}`), ...names.map((n) => `float32 applied_${ident(n)}`)].join('\n');
@@ -51,10 +59,12 @@ export class RowEncoder {
   private rewBuf = new Uint8Array(0);
   private rewView = new DataView(this.rewBuf.buffer);
 
-  observation(b: StepBatch, row: number): Uint8Array {
+  /** withRaw: the file's observation schema has raw fields (a batch without obsRaw then writes NaN there). */
+  observation(b: StepBatch, row: number, withRaw = false): Uint8Array {
     const no = b.observationNames.length;
-    if (this.obsBuf.length !== OBS_FIXED + 4 * no) {
-      this.obsBuf = new Uint8Array(OBS_FIXED + 4 * no);
+    const size = OBS_FIXED + 4 * no * (withRaw ? 2 : 1);
+    if (this.obsBuf.length !== size) {
+      this.obsBuf = new Uint8Array(size);
       this.obsView = new DataView(this.obsBuf.buffer);
     }
     const v = this.obsView;
@@ -64,6 +74,11 @@ export class RowEncoder {
     v.setFloat64(20, b.wallMs[row]!, true);
     v.setUint8(28, b.flags[row]!);
     this.obsBuf.set(new Uint8Array(b.obs.buffer, b.obs.byteOffset + row * no * 4, no * 4), OBS_FIXED);
+    if (withRaw) {
+      const r = b.obsRaw;
+      if (r) this.obsBuf.set(new Uint8Array(r.buffer, r.byteOffset + row * no * 4, no * 4), OBS_FIXED + 4 * no);
+      else for (let i = 0; i < no; i++) v.setFloat32(OBS_FIXED + 4 * (no + i), NaN, true);
+    }
     return this.obsBuf;
   }
 
@@ -106,13 +121,21 @@ export interface DecodedObservation {
   wallMs: number;
   flags: number;
   obs: Float32Array;
+  /** Present when the message carries raw fields (files written since rewardd.steps/2). */
+  obsRaw?: Float32Array;
 }
 
 export function decodeObservation(d: Uint8Array, n: number): DecodedObservation {
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
   const obs = new Float32Array(n);
   for (let i = 0; i < n; i++) obs[i] = v.getFloat32(OBS_FIXED + 4 * i, true);
-  return { seq: v.getUint32(0, true), tNs: v.getBigInt64(4, true), obsTNs: v.getBigInt64(12, true), wallMs: v.getFloat64(20, true), flags: v.getUint8(28), obs };
+  const out: DecodedObservation = { seq: v.getUint32(0, true), tNs: v.getBigInt64(4, true), obsTNs: v.getBigInt64(12, true), wallMs: v.getFloat64(20, true), flags: v.getUint8(28), obs };
+  if (d.byteLength >= OBS_FIXED + 8 * n) {
+    const raw = new Float32Array(n);
+    for (let i = 0; i < n; i++) raw[i] = v.getFloat32(OBS_FIXED + 4 * (n + i), true);
+    out.obsRaw = raw;
+  }
+  return out;
 }
 
 export function decodeAction(d: Uint8Array, n: number): { seq: number; safety: number; commanded: Float32Array; applied: Float32Array } {

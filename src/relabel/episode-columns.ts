@@ -35,6 +35,12 @@ export interface EpisodeColumns {
   tNs: BigInt64Array;
   /** count × observationNames.length. */
   obs: Float32Array;
+  /**
+   * count × observationNames.length: the logged raw observation (what ctx.raw reads).
+   * Absent when the episode was logged without it (rewardd.steps/1): a program that
+   * declares meta.raw then relabels every step as `unavailable`.
+   */
+  obsRaw?: Float32Array;
   /** count × actionNames.length: what went to the actuators (the reward sees this one). */
   actionApplied: Float32Array;
   actionCommanded: Float32Array;
@@ -95,6 +101,9 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
   const status = new Grow(new Uint8Array(cap), (n) => new Uint8Array(n));
   const total = new Grow(new Float64Array(cap), (n) => new Float64Array(n));
   let obs: Grow<Float32Array> | undefined;
+  let raw: Grow<Float32Array> | undefined;
+  // Raw values are kept only if every step has them (a file has them for all or none).
+  let allRaw = true;
   let applied: Grow<Float32Array> | undefined;
   let commanded: Grow<Float32Array> | undefined;
   const segments: Array<LoggedSegment & { buf: Grow<Float64Array> }> = [];
@@ -107,12 +116,15 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
       no = s.obs.length;
       na = s.actionApplied.length;
       obs = new Grow(new Float32Array(cap * no), (n) => new Float32Array(n));
+      raw = new Grow(new Float32Array(cap * no), (n) => new Float32Array(n));
       applied = new Grow(new Float32Array(cap * na), (n) => new Float32Array(n));
       commanded = new Grow(new Float32Array(cap * na), (n) => new Float32Array(n));
       episode ||= s.episode;
     }
     for (const g of [seq, tNs, flags, safety, status, total]) g.reserve(1);
     obs!.reserve(no);
+    if (allRaw && s.obsRaw?.length !== no) allRaw = false;
+    if (allRaw) raw!.reserve(no);
     applied!.reserve(na);
     commanded!.reserve(na);
     seq.a[row] = s.seq;
@@ -122,6 +134,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     status.a[row] = s.rewardStatus;
     total.a[row] = s.rewardTotal;
     obs!.a.set(s.obs, row * no);
+    if (allRaw) raw!.a.set(s.obsRaw!, row * no);
     applied!.a.set(s.actionApplied, row * na);
     commanded!.a.set(s.actionCommanded, row * na);
     let seg = segments[segments.length - 1];
@@ -138,6 +151,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     row++;
     for (const g of [seq, tNs, flags, safety, status, total]) g.n = row;
     obs!.n = row * no;
+    if (allRaw) raw!.n = row * no;
     applied!.n = row * na;
     commanded!.n = row * na;
   }
@@ -152,6 +166,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     seq: seq.done(),
     tNs: tNs.done(),
     obs: obs?.done() ?? new Float32Array(0),
+    ...(allRaw ? { obsRaw: raw?.done() ?? new Float32Array(0) } : {}),
     actionApplied: applied?.done() ?? new Float32Array(0),
     actionCommanded: commanded?.done() ?? new Float32Array(0),
     flags: flags.done(),

@@ -54,6 +54,9 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
   const status = new Col(new Uint8Array(1024), (k) => new Uint8Array(k));
   const total = new Col(new Float64Array(1024), (k) => new Float64Array(k));
   const obs = new Col(new Float32Array(0), (k) => new Float32Array(k));
+  const raw = new Col(new Float32Array(0), (k) => new Float32Array(k));
+  // Whether /observation carries raw_<obs> fields (files since rewardd.steps/2).
+  let withRaw = false;
   const applied = new Col(new Float32Array(0), (k) => new Float32Array(k));
   const commanded = new Col(new Float32Array(0), (k) => new Float32Array(k));
   const segs: Array<LoggedSegment & { buf: Col<Float64Array> }> = [];
@@ -72,7 +75,8 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
         else if (rec.type === 'Channel') {
           const names = JSON.parse(rec.metadata.get('names') ?? rec.metadata.get('terms') ?? '[]') as string[];
           const schema = schemas.get(rec.schemaId) ?? '';
-          const want = rec.topic === OBS_TOPIC ? observationSchema(names) : rec.topic === ACTION_TOPIC ? actionSchema(names) : rec.topic === REWARD_TOPIC ? rewardSchema(names) : schema;
+          if (rec.topic === OBS_TOPIC) withRaw = schema === observationSchema(names, true);
+          const want = rec.topic === OBS_TOPIC ? observationSchema(names, withRaw) : rec.topic === ACTION_TOPIC ? actionSchema(names) : rec.topic === REWARD_TOPIC ? rewardSchema(names) : schema;
           if (schema !== want) throw new LayoutChanged(`${rec.topic}: schema differs from mcap-schemas.ts`);
           if (rec.topic === OBS_TOPIC) (no = names.length), (obsNames = names), (episode = rec.metadata.get('episode') ?? episode), (robot = rec.metadata.get('robot') ?? robot);
           if (rec.topic === ACTION_TOPIC) (na = names.length), (actNames = names);
@@ -85,13 +89,17 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
           if (ch.topic === OBS_TOPIC) {
             if (have !== 7) throw new RewarddError('E_STORE', `${file}: step ${seq.a[n - 1]} has no ${have & 2 ? 'reward' : 'action'}, expected observation, action and reward per step`);
             if (n >= maxSteps) throw new RewarddError('E_STORE', `${file}: expected at most ${maxSteps} steps, found more`);
-            if (d.byteLength !== OBS_FIXED + 4 * no) throw new LayoutChanged('observation size');
+            if (d.byteLength !== OBS_FIXED + 4 * no * (withRaw ? 2 : 1)) throw new LayoutChanged('observation size');
             const row = n++;
             seq.ensure(n)[row] = v.getUint32(0, true);
             tNs.ensure(n)[row] = v.getBigInt64(4, true);
             flags.ensure(n)[row] = d[28]!;
             const o = obs.ensure(n * no);
             for (let i = 0; i < no; i++) o[row * no + i] = v.getFloat32(OBS_FIXED + 4 * i, true);
+            if (withRaw) {
+              const r = raw.ensure(n * no);
+              for (let i = 0; i < no; i++) r[row * no + i] = v.getFloat32(OBS_FIXED + 4 * (no + i), true);
+            }
             have = 1;
           } else if (ch.topic === ACTION_TOPIC) {
             const row = n - 1;
@@ -145,6 +153,7 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
     seq: seq.a.subarray(0, n),
     tNs: tNs.a.subarray(0, n),
     obs: obs.a.subarray(0, n * Math.max(no, 0)),
+    ...(withRaw ? { obsRaw: raw.a.subarray(0, n * Math.max(no, 0)) } : {}),
     actionApplied: applied.a.subarray(0, n * Math.max(na, 0)),
     actionCommanded: commanded.a.subarray(0, n * Math.max(na, 0)),
     flags: flags.a.subarray(0, n),

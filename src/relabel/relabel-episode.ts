@@ -7,7 +7,8 @@ import type { EpisodeColumns } from './episode-columns.js';
 export interface BatchRewardEvaluator {
   readonly info: { version: string; name: string; termNames: string[]; weights: Record<string, number> };
   beginEpisode(episode: { index: number; id: string }): void;
-  evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput): RewardBatchOutput;
+  /** raw: the logged obsRaw rows, absent for episodes logged without them (RewardRuntime then fails meta.raw programs as `unavailable`). */
+  evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput, raw?: ArrayLike<number> | null): RewardBatchOutput;
 }
 
 /** One episode scored by one reward version: the columns stored beside the original. */
@@ -75,7 +76,8 @@ export function evaluateRows(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: F
   const n = to - from;
   if (n <= 0) return;
   rt.beginEpisode({ index: ep.start?.index ?? 0, id: ep.episode });
-  const out = rt.evaluateBatch(ep.obs.subarray(from * no, to * no), ep.actionApplied.subarray(from * na, to * na), dt.subarray(from, to));
+  const raw = ep.obsRaw ? ep.obsRaw.subarray(from * no, to * no) : null;
+  const out = rt.evaluateBatch(ep.obs.subarray(from * no, to * no), ep.actionApplied.subarray(from * na, to * na), dt.subarray(from, to), undefined, raw);
   into.status.set(out.status, from);
   into.total.set(out.total, from);
   into.terms.set(out.terms.subarray(0, n * nt), from * nt);

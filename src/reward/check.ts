@@ -21,7 +21,7 @@ export interface CheckOptions {
   /** Steps of the "typical" random-walk probe. Default 1000. */
   typicalSteps?: number;
   /** Logged episodes to dry-run (each evaluated as one episode from its first step). */
-  episodes?: { id: string; obs: Float32Array; actions: Float32Array; dt: number | Float64Array }[];
+  episodes?: { id: string; obs: Float32Array; actions: Float32Array; dt: number | Float64Array; /** logged obsRaw; absent for episodes logged without it */ raw?: Float32Array }[];
 }
 
 export interface TermStats {
@@ -84,14 +84,14 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
     const maxs = new Float64Array(nT).fill(-Infinity);
     let okSteps = 0;
     const probes = buildProbes(o.robot, o.typicalSteps ?? 1000);
-    const runs: { name: string; obs: Float32Array; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }[] = [
-      ...probes.map((p: Probe) => ({ name: `${p.name} probe`, obs: p.obs, actions: p.actions, dt: PROBE_DT_S, describe: p.describe })),
-      ...(o.episodes ?? []).map((e) => ({ name: `episode ${e.id}`, obs: e.obs, actions: e.actions, dt: e.dt, describe: (i: number) => `logged step ${i}` })),
+    const runs: { name: string; obs: Float32Array; raw: Float32Array | null; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }[] = [
+      ...probes.map((p: Probe) => ({ name: `${p.name} probe`, obs: p.obs, raw: p.raw, actions: p.actions, dt: PROBE_DT_S, describe: p.describe })),
+      ...(o.episodes ?? []).map((e) => ({ name: `episode ${e.id}`, obs: e.obs, raw: e.raw ?? null, actions: e.actions, dt: e.dt, describe: (i: number) => `logged step ${i}` })),
     ];
     let episodeIndex = 0;
     for (const run of runs) {
       rt.beginEpisode({ index: episodeIndex++, id: `check-${run.name}` });
-      const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt);
+      const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt, undefined, run.raw);
       let failed = 0;
       for (let i = 0; i < b.count; i++) {
         if (b.status[i] !== RewardStatus.ok) {
@@ -153,14 +153,14 @@ function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): Non
   const n = Math.min(1000, p.obs.length / nO);
   rt.beginEpisode({ index: 1_000_000, id: 'check-timing' });
   const t0 = performance.now();
-  rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S);
+  rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S, undefined, p.raw.subarray(0, n * nO));
   const batchUs = ((performance.now() - t0) * 1000) / n;
   rt.beginEpisode({ index: 1_000_001, id: 'check-timing-online' });
   const out = newRewardOutput(rt.info.termNames.length);
   const per = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const s = performance.now();
-    rt.evaluate(p.obs.subarray(i * nO, (i + 1) * nO), p.actions.subarray(i * nA, (i + 1) * nA), PROBE_DT_S, out);
+    rt.evaluate(p.obs.subarray(i * nO, (i + 1) * nO), p.actions.subarray(i * nA, (i + 1) * nA), PROBE_DT_S, out, p.raw.subarray(i * nO, (i + 1) * nO));
     per[i] = (performance.now() - s) * 1000;
   }
   const sorted = Float64Array.from(per).sort();

@@ -7,10 +7,14 @@ import type { RobotDescription } from '../core/robot.js';
  *   limits   all fields at min, all at max, then each field alone at min and max
  *   typical  a deterministic pseudo-random walk inside the ranges (seeded, so
  *            two checks of the same file report the same term ranges)
+ * The raw values of a probe (ctx.raw) equal its observation: the check knows no
+ * calibration, and identity is the one every robot starts with.
  */
 export interface Probe {
   name: 'zeros' | 'limits' | 'typical';
   obs: Float32Array;
+  /** Raw observation rows (ctx.raw): the same array as obs. */
+  raw: Float32Array;
   actions: Float32Array;
   /** Human-readable description of step i, for diagnostics. */
   describe(i: number): string;
@@ -25,7 +29,8 @@ export function buildProbes(robot: RobotDescription, typicalSteps: number): Prob
   const nA = A.length;
   const mid = (f: { min: number; max: number }): number => (f.min + f.max) / 2;
 
-  const zeros: Probe = { name: 'zeros', obs: new Float32Array(2 * nO), actions: new Float32Array(2 * nA), describe: () => 'every observation and action 0' };
+  const zeros0 = new Float32Array(2 * nO);
+  const zeros: Probe = { name: 'zeros', obs: zeros0, raw: zeros0, actions: new Float32Array(2 * nA), describe: () => 'every observation and action 0' };
 
   const limitRows: { obs: number[]; act: number[]; what: string }[] = [
     { obs: O.map((f) => f.min), act: A.map((f) => f.min), what: 'every field at its minimum' },
@@ -36,9 +41,11 @@ export function buildProbes(robot: RobotDescription, typicalSteps: number): Prob
       limitRows.push({ obs: O.map((g, j) => (j === i ? v : mid(g))), act: A.map(mid), what: `${f.name} = ${v} (its ${end}), others mid-range` });
     }
   });
+  const limitObs = Float32Array.from(limitRows.flatMap((r) => r.obs));
   const limits: Probe = {
     name: 'limits',
-    obs: Float32Array.from(limitRows.flatMap((r) => r.obs)),
+    obs: limitObs,
+    raw: limitObs,
     actions: Float32Array.from(limitRows.flatMap((r) => r.act)),
     describe: (i) => limitRows[i]?.what ?? '',
   };
@@ -65,7 +72,7 @@ export function buildProbes(robot: RobotDescription, typicalSteps: number): Prob
       actions[s * nA + i] = curA[i] as number;
     });
   }
-  const typical: Probe = { name: 'typical', obs, actions, describe: (i) => `step ${i} of a random walk inside the observation ranges` };
+  const typical: Probe = { name: 'typical', obs, raw: obs, actions, describe: (i) => `step ${i} of a random walk inside the observation ranges` };
   return [zeros, limits, typical];
 }
 
