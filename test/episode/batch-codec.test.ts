@@ -12,6 +12,7 @@ function step(i: number, version: string, terms: string[]): StepInput {
     wallMs: 1_700_000_000_000 + i * 10,
     obsTNs: 999_000_000n + BigInt(i) * 10_000_000n,
     obs: Float32Array.from([i, i + 0.5, -i]),
+    obsRaw: Float32Array.from([2 * i, i === 3 ? NaN : i - 0.25, 100 + i]),
     actionCommanded: Float32Array.from([0.1 * i, NaN]),
     actionApplied: Float32Array.from([0.1 * i, 0]),
     safety: i % 3,
@@ -42,6 +43,9 @@ describe('step batch codec', () => {
     const rows = [...batchSteps(b)];
     expect(rows.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(rows[2]!.obs).toEqual(Float32Array.from([2, 2.5, -2]));
+    expect(rows[2]!.obsRaw).toEqual(Float32Array.from([4, 1.75, 102]));
+    expect(Number.isNaN(rows[3]!.obsRaw![1])).toBe(true);
+    expect(b.obsRaw).toHaveLength(6 * 3);
     expect(Number.isNaN(rows[3]!.actionCommanded[1])).toBe(true);
     expect(rows[3]!.rewardTerms).toEqual({ x: 3, y: 3 + 1 / 7 });
     expect(rows[4]!.rewardStatus).toBe(RewardStatus.timeout);
@@ -92,4 +96,77 @@ describe('step batch codec', () => {
     expect(rows.map((r) => r.flags)).toEqual([StepFlag.first, 0, 0, 0, 0]);
     expect(rows.map((r) => r.obs[0])).toEqual([0, 1, 2, 3, 4]);
   });
+
+  it('a step pushed without raw values logs NaN for them (never a made-up value)', () => {
+    const out: EncodedBatch[] = [];
+    const batcher = new StepBatcher({ robot: 'rover', observationNames: obsNames, actionNames: actNames, capacity: 4 }, (b) => out.push(b));
+    batcher.beginEpisode('ep5');
+    batcher.push(step(1, 'v1', ['x']));
+    const { obsRaw: _drop, ...noRaw } = step(2, 'v1', ['x']);
+    batcher.push(noRaw);
+    batcher.flush();
+    const rows = [...batchSteps(decodeStepBatch(out[0]!.bytes))];
+    expect(rows[0]!.obsRaw).toEqual(Float32Array.from([2, 0.75, 101]));
+    expect([...rows[1]!.obsRaw!].every(Number.isNaN)).toBe(true);
+  });
+
+  it('writes rewardd.steps/2 and still decodes a rewardd.steps/1 batch (built byte by byte) without obsRaw', () => {
+    const out: EncodedBatch[] = [];
+    const batcher = new StepBatcher({ robot: 'rover', observationNames: obsNames, actionNames: actNames, capacity: 4 }, (b) => out.push(b));
+    batcher.beginEpisode('ep6');
+    batcher.push(step(0, 'v1', ['x']));
+    batcher.flush();
+    expect(headerOf(out[0]!.bytes).schema).toBe('rewardd.steps/2');
+
+    const v1 = v1Batch();
+    const b = decodeStepBatch(v1);
+    expect(b.obsRaw).toBeUndefined();
+    const rows = [...batchSteps(b)];
+    expect(rows.map((r) => [r.seq, r.tNs, r.obsTNs, r.wallMs, r.safety, r.flags, r.rewardStatus, r.rewardTotal])).toEqual([
+      [7, 100n, 90n, 1.5, 3, 1, 0, 0.5],
+      [8, 200n, 190n, 2.5, 0, 2, 0, 1.5],
+    ]);
+    expect(rows[1]!.obs).toEqual(Float32Array.from([4, 5, 6]));
+    expect(rows[1]!.actionCommanded).toEqual(Float32Array.from([0.5, -0.5]));
+    expect(rows[1]!.actionApplied).toEqual(Float32Array.from([0.25, -0.25]));
+    expect(rows[1]!.rewardTerms).toEqual({ x: 1.5 });
+    expect('obsRaw' in rows[0]!).toBe(false);
+    // Re-encoding a /1 batch keeps it /1: no raw values are invented.
+    expect(encodeStepBatch(b)).toEqual(v1);
+    expect(() => decodeStepBatch(v1Batch('rewardd.steps/3'))).toThrow(/E_BATCH: expected schema rewardd.steps\/2 \(or rewardd.steps\/1\), found rewardd.steps\/3/);
+  });
 });
+
+function headerOf(bytes: Uint8Array): { schema: string } {
+  const h = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + h))) as { schema: string };
+}
+
+/** Two steps in the rewardd.steps/1 layout of docs/records.md, written field by field (3 obs, 2 actions, 1 term). */
+function v1Batch(schema = 'rewardd.steps/1'): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ schema, episode: 'old', robot: 'rover', seq0: 7, count: 2, rewardVersion: 'v0', termNames: ['x'], observationNames: obsNames, actionNames: actNames, rewardReasons: [] }),
+  );
+  const parts: number[] = [];
+  const bytes = (a: ArrayBufferView): void => {
+    parts.push(...new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    while (parts.length % 8 !== 0) parts.push(0);
+  };
+  const head = new Uint8Array(8);
+  head.set([0x52, 0x57, 0x53, 0x31]);
+  new DataView(head.buffer).setUint32(4, header.length, true);
+  parts.push(...head, ...header);
+  while (parts.length % 8 !== 0) parts.push(0);
+  bytes(BigInt64Array.from([100n, 200n])); // tNs
+  bytes(BigInt64Array.from([90n, 190n])); // obsTNs
+  bytes(Float64Array.from([1.5, 2.5])); // wallMs
+  bytes(Float64Array.from([0.5, 1.5])); // rewardTotal
+  bytes(Float64Array.from([0.5, 1.5])); // rewardTerms
+  bytes(Float32Array.from([1, 2, 3, 4, 5, 6])); // obs
+  bytes(Float32Array.from([0.5, -0.5, 0.5, -0.5])); // actionCommanded
+  bytes(Float32Array.from([0.25, -0.25, 0.25, -0.25])); // actionApplied
+  bytes(Uint16Array.from([3, 0])); // safety
+  bytes(Uint8Array.from([1, 2])); // flags
+  bytes(Uint8Array.from([0, 0])); // rewardStatus
+  return Uint8Array.from(parts);
+}
