@@ -66,7 +66,9 @@ export async function openPolicy(opts: OpenPolicyOptions): Promise<PolicySession
       model: spec,
       async step(obs, act) {
         encodeObservation(io, obs, input);
-        await m.run(input, output);
+        // Synchronous on the native binding: no promise to await, so no extra microtask per step.
+        const pending = m.run(input, output);
+        if (pending) await pending;
         decodeAction(io, output, act);
       },
       resetEpisode: () => m.resetState(),

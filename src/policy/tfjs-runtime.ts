@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import { RewarddError } from '../core/errors.js';
 import type { ModelSpec } from './manifest.js';
+import { wasmDenseFastPath, type DenseInfer } from './tfjs-wasm-dense.js';
 
 export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type TfBackendPreference = 'auto' | TfBackendName;
@@ -84,8 +85,7 @@ function artifactsFrom(dir: string, spec: ModelSpec): TF.io.ModelArtifacts {
 
 const FUSABLE = new Set(['linear', 'relu', 'sigmoid', 'elu', 'relu6']);
 
-/** Batch-1 inference into out; returns the number of output values the model produced. */
-type Infer = (input: Float32Array, out: Float32Array) => number;
+type Infer = DenseInfer;
 
 function copyOut(data: ArrayLike<number>, out: Float32Array): number {
   if (data.length === out.length) out.set(data);
@@ -93,10 +93,10 @@ function copyOut(data: ArrayLike<number>, out: Float32Array): number {
 }
 
 /**
- * A model made only of Dense layers (what sim-trained MLP policies are) runs as raw fused
- * matMul + bias (+ activation) ops with explicit disposal: the same arithmetic as predict()
- * without the Layers machinery and tf.tidy's scope bookkeeping, which together cost tens of
- * µs per call on wasm. Anything else takes predict().
+ * A model made only of Dense layers (what sim-trained MLP policies are) skips the Layers
+ * machinery. On wasm it runs at the kernel level (tfjs-wasm-dense.ts); on other backends as
+ * fused matMul + bias (+ activation) ops with explicit disposal, which still avoids predict()
+ * and tf.tidy's scope bookkeeping. Anything else takes predict().
  */
 function denseFastPath(tf: typeof TF, m: TF.LayersModel, inputs: number): Infer | null {
   const layers = m.layers.filter((l) => l.getClassName() !== 'InputLayer');
@@ -108,6 +108,18 @@ function denseFastPath(tf: typeof TF, m: TF.LayersModel, inputs: number): Infer 
     const [w, b] = l.getWeights() as [TF.Tensor2D, TF.Tensor1D | undefined];
     steps.push({ w, b, act });
   }
+  const wasm = wasmDenseFastPath(
+    tf,
+    steps.map((s) => ({
+      kernel: s.w.dataSync() as Float32Array,
+      bias: s.b ? (s.b.dataSync() as Float32Array) : null,
+      inputs: s.w.shape[0],
+      units: s.w.shape[1],
+      activation: s.act,
+    })),
+    inputs,
+  );
+  if (wasm) return wasm;
   const live: TF.Tensor[] = [];
   return (input, out) => {
     let y: TF.Tensor = tf.tensor2d(input, [1, inputs]);
@@ -143,7 +155,10 @@ export async function loadTfModel(tf: typeof TF, dir: string, spec: ModelSpec, i
       const m = await tf.loadLayersModel(handler);
       fast = denseFastPath(tf, m, inputs);
       predict = (x) => m.predict(x) as TF.Tensor;
-      dispose = () => m.dispose();
+      dispose = () => {
+        fast?.dispose?.();
+        m.dispose();
+      };
     } else {
       const m = await tf.loadGraphModel(handler);
       const outName = spec.output;
