@@ -111,6 +111,12 @@ export class EpisodeJobRunner {
   /** Evaluates the programs over columns already in memory (bench and tests call this directly). */
   async evaluate(ep: EpisodeColumns, job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz'>): Promise<{ programs: ProgramOutcome[]; verify?: VerifyReport; seq?: Uint32Array }> {
     const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
+    // Raw values cannot be recovered from calibrated ones (docs/calibration.md), so an
+    // episode logged before rewardd.steps/2 is refused rather than relabelled as all `unavailable`.
+    const needsRaw = rts.find((rt) => rt.info.rawNames.length > 0);
+    if (needsRaw && !ep.obsRaw && ep.count > 0) {
+      throw new RewarddError('E_STORE', `episode ${ep.episode}: expected logged raw values, found none (recorded before rewardd.steps/2); reward "${needsRaw.info.name}" v${needsRaw.info.version} reads meta.raw (${needsRaw.info.rawNames.join(', ')})`);
+    }
     const programs: ProgramOutcome[] = [];
     let verify: VerifyReport | undefined;
     for (let p = 0; p < rts.length; p++) {

@@ -93,7 +93,7 @@ export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpi
         act[0] = Math.max(-1, Math.min(1, fwd - 0.4 * turn));
         act[1] = Math.max(-1, Math.min(1, fwd + 0.4 * turn));
         const dt = t === 0 ? 1 / TICK_HZ : Number(tNs - prevNs) / 1e9;
-        rt.evaluate(obs, act, dt, out1);
+        rt.evaluate(obs, act, dt, out1, obs); // identity calibration: raw = calibrated
         versions.add(rt.info.version);
         const ok = out1.status === RewardStatus.ok;
         let end: EpisodeEndReason | null = null;
@@ -105,7 +105,7 @@ export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpi
         if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
         if (ok && out1.success) flags |= StepFlag.success;
         batcher.push({
-          tNs, wallMs: 1_790_000_000_000 + e * 100_000 + t * 10, obsTNs: tNs - 2_000_000n, obs, actionCommanded: act, actionApplied: act, safety: 0, flags,
+          tNs, wallMs: 1_790_000_000_000 + e * 100_000 + t * 10, obsTNs: tNs - 2_000_000n, obs, actionCommanded: act, actionApplied: act, obsRaw: obs, safety: 0, flags,
           rewardVersion: rt.info.version, termNames: rt.info.termNames, rewardStatus: out1.status, rewardTotal: out1.total, rewardTerms: out1.terms, rewardReason: out1.reason,
         });
         if (ok) ret += out1.total;
