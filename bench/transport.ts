@@ -10,10 +10,20 @@
  * `max_queued_messages 0` — Mosquitto's default of 1000 queued messages per client drops QoS 1
  * messages to a subscriber that falls behind a burst (docs/recorder.md); else the embedded aedes.
  * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run;
- * BENCH_WINDOW overrides the publisher's in-flight window.
+ * BENCH_WINDOW overrides the publisher's in-flight window; BENCH_REPEATS (default 3) the runs per
+ * path; BENCH_CHILD_PROF=DIR writes a CPU profile of each receiving process into DIR.
+ *
+ * Topology, as in the field (robot and laptop are different machines): the receiving side (the
+ * recorder, and the raw run's plain subscriber, alike) runs in its own child process; the
+ * publisher side (encoder + outbox, or the raw publisher) runs in this one. The encoder keeps at
+ * most BENCH_LEAD_STEPS (default 50000) unacknowledged steps ahead of the broker, as a robot's
+ * 1 kHz pace would: without that bound an unthrottled encoder outruns its own outbox's disk
+ * writes and the full-policy (correctly) drops steps, which measures nothing.
  */
 import { connect as netConnect, createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +40,8 @@ import { summarise, table } from './stats.js';
 
 const STEPS = Number(process.env.BENCH_TRANSPORT_STEPS ?? 200_000);
 const BATCH = Number(process.env.BENCH_TRANSPORT_BATCH ?? 100);
-const REPEATS = 3;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const LEAD = Number(process.env.BENCH_LEAD_STEPS ?? 50_000);
 const OBS = Array.from({ length: 48 }, (_, i) => `o${i}`);
 const ACT = Array.from({ length: 12 }, (_, i) => `a${i}`);
 const TERMS = ['reach', 'heading', 'progress', 'effort'];
@@ -62,7 +73,7 @@ function stepInput(): StepInput {
  * event loop a turn after each batch, as the daemon's main thread has between batches posted by
  * its control worker (the outbox writes and MQTT I/O run in those turns).
  */
-async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b: EncodedBatch) => void): Promise<void> {
+async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b: EncodedBatch) => void, pending: () => number): Promise<void> {
   const batches: EncodedBatch[] = [];
   const batcher = new StepBatcher({ robot, observationNames: OBS, actionNames: ACT, capacity: BATCH }, (b) => batches.push(b));
   batcher.beginEpisode(episode, 0);
@@ -76,6 +87,7 @@ async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b
     if (batches.length > 0) {
       onBatch(batches.pop()!);
       await new Promise((r) => setImmediate(r));
+      while (pending() > LEAD) await sleep(1);
     }
   }
   batcher.flush();
@@ -123,75 +135,148 @@ async function privateMosquitto(): Promise<{ url: string; stop(): void } | undef
   return { url, stop: () => void child.kill('SIGTERM') };
 }
 
-/** Waits for a count to reach n; throws if it makes no progress for 5 s (a broker dropping messages). */
-async function until(what: string, n: number, count: () => number): Promise<void> {
-  let last = -1;
-  let since = nowMs();
-  for (;;) {
-    const c = count();
-    if (c >= n) return;
-    if (c !== last) (last = c), (since = nowMs());
-    if (nowMs() - since > 5000) throw new Error(`bench: ${what} stalled at ${c} of ${n} (is the broker dropping messages?)`);
-    await sleep(1);
+const SELF = fileURLToPath(import.meta.url);
+
+/**
+ * The receiving side in its own process. It prints one event per line ("ready", "staged",
+ * "complete", "done", "progress N", "error ..."); the parent timestamps them on arrival.
+ */
+interface Child {
+  next(event: string): Promise<void>;
+  exit: Promise<unknown>;
+  kill(): void;
+}
+
+function child(mode: 'recorder' | 'subscriber', args: object): Child {
+  const prof = process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, `child-${mode}`, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const waiters = new Map<string, () => void>();
+  const seen = new Set<string>();
+  let progress = -1;
+  let progressAt = nowMs();
+  let failed: string | undefined;
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    if (line.startsWith('progress ')) {
+      const n = Number(line.slice(9));
+      if (n !== progress) (progress = n), (progressAt = nowMs());
+      return;
+    }
+    if (line.startsWith('error ')) failed = line.slice(6);
+    seen.add(line);
+    waiters.get(line)?.();
+  });
+  const exit = new Promise((r) => proc.once('exit', r));
+  return {
+    exit,
+    kill: () => void proc.kill('SIGKILL'),
+    async next(event: string): Promise<void> {
+      progressAt = nowMs();
+      for (;;) {
+        if (seen.has(event)) return;
+        if (failed !== undefined) throw new Error(`bench: ${mode} child: ${failed}`);
+        if (proc.exitCode !== null) throw new Error(`bench: ${mode} child exited (${proc.exitCode}) before "${event}"`);
+        if (nowMs() - progressAt > 10_000) throw new Error(`bench: ${mode} stalled at ${progress} messages waiting for "${event}" (is the broker dropping messages?)`);
+        await new Promise<void>((r) => {
+          waiters.set(event, r);
+          setTimeout(r, 50);
+        });
+      }
+    },
+  };
+}
+
+/** Raw mqtt.js: the same encoded bytes, QoS 1, until a plain subscriber (another process) has them all. */
+async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
+  const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
+  const sub = child('subscriber', { url, prefix, n: payloads.length });
+  try {
+    await sub.next('ready');
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    const t0 = nowMs();
+    for (const p of payloads) pub.publish(`${prefix}/r/episodes/e/steps`, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 });
+    await sub.next('done');
+    const ms = nowMs() - t0;
+    await pub.endAsync();
+    await sub.exit;
+    return ms;
+  } finally {
+    sub.kill();
   }
 }
 
-/** Raw mqtt.js: the same encoded bytes, QoS 1, until a plain subscriber has them all. */
-async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
-  const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
-  const sub = await mqtt.connectAsync(url, { protocolVersion: 4 });
-  let got = 0;
-  sub.on('message', () => got++);
-  await sub.subscribeAsync(`${prefix}/#`, { qos: 1 });
-  const pub = await mqtt.connectAsync(url, { protocolVersion: 4 });
-  const t0 = nowMs();
-  for (const p of payloads) pub.publish(`${prefix}/r/episodes/e/steps`, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 });
-  await until('raw subscriber', payloads.length, () => got);
-  const ms = nowMs() - t0;
-  await pub.endAsync();
-  await sub.endAsync();
-  return ms;
-}
-
-/** rewardd: encoder -> publisher/outbox -> broker -> recorder -> MCAP + catalog. */
+/** rewardd: encoder -> publisher/outbox -> broker -> recorder (another process) -> MCAP + catalog. */
 async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; appendUs: number[] }> {
   const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
   const out = tmp('rec');
   const obDir = tmp('ob');
-  const rec = new Recorder({ mqttUrl: url, outDir: out, prefix, finalizeIntervalMs: 20 });
+  const rec = child('recorder', { url, out, prefix, steps: STEPS });
+  try {
+    await rec.next('ready');
+    const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir, ...(process.env.BENCH_WINDOW ? { inflightWindow: Number(process.env.BENCH_WINDOW) } : {}) });
+    while (!pub.stats().connected) await sleep(10);
+    const appendUs: number[] = [];
+    const t0 = nowMs();
+    pub.publishStart(startRecord('bench', 'ep'));
+    await encodeEpisodeYielding('bench', 'ep', (b) => {
+      const a = process.hrtime.bigint();
+      pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      appendUs.push(Number(process.hrtime.bigint() - a) / 1e3);
+    }, () => pub.stats().pending);
+    pub.publishEnd(endRecord('bench', 'ep'));
+    const ps = pub.stats();
+    if (ps.droppedSteps > 0) throw new Error(`bench: the outbox dropped ${ps.droppedSteps} steps (full-policy)`);
+    await rec.next('staged');
+    const stagedMs = nowMs() - t0;
+    await rec.next('complete');
+    const ms = nowMs() - t0;
+    await pub.close(1000);
+    await rec.exit;
+    return { ms, stagedMs, appendUs };
+  } finally {
+    rec.kill();
+    rmSync(out, { recursive: true, force: true });
+    rmSync(obDir, { recursive: true, force: true });
+  }
+}
+
+async function subscriberChild(a: { url: string; prefix: string; n: number }): Promise<void> {
+  const sub = await mqtt.connectAsync(a.url, { protocolVersion: 4 });
+  let got = 0;
+  const progress = setInterval(() => process.stdout.write(`progress ${got}\n`), 250);
+  const done = new Promise<void>((r) => sub.on('message', () => ++got === a.n && r()));
+  await sub.subscribeAsync(`${a.prefix}/#`, { qos: 1 });
+  process.stdout.write('ready\n');
+  await done;
+  process.stdout.write('done\n');
+  clearInterval(progress);
+  await sub.endAsync();
+}
+
+async function recorderChild(a: { url: string; out: string; prefix: string; steps: number }): Promise<void> {
+  const rec = new Recorder({ mqttUrl: a.url, outDir: a.out, prefix: a.prefix, finalizeIntervalMs: 20 });
   while (!rec.stats().connected) await sleep(10);
   await sleep(100);
-  const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir, ...(process.env.BENCH_WINDOW ? { inflightWindow: Number(process.env.BENCH_WINDOW) } : {}) });
-  while (!pub.stats().connected) await sleep(10);
-  const appendUs: number[] = [];
-  const t0 = nowMs();
-  pub.publishStart(startRecord('bench', 'ep'));
-  await encodeEpisodeYielding('bench', 'ep', (b) => {
-    const a = process.hrtime.bigint();
-    pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
-    appendUs.push(Number(process.hrtime.bigint() - a) / 1e3);
-  });
-  pub.publishEnd(endRecord('bench', 'ep'));
-  let stagedMs = NaN;
-  let lastReceived = -1;
-  let since = nowMs();
-  for (;;) {
-    const received = rec.stats().received;
-    if (received !== lastReceived) (lastReceived = received), (since = nowMs());
-    if (nowMs() - since > 10_000) throw new Error(`bench: recorder stalled at ${received} messages (is the broker dropping messages?)`);
+  process.stdout.write('ready\n');
+  let staged = false;
+  for (let i = 0; ; i++) {
+    if (i % 50 === 0) process.stdout.write(`progress ${rec.stats().received}\n`);
     const row = rec.catalog.get('ep');
     if (row?.status === 'complete') break;
-    const ps = pub.stats();
-    if (ps.droppedSteps > 0 || row?.status === 'incomplete') throw new Error(`bench: the outbox dropped ${ps.droppedSteps} steps (full-policy) or the episode was closed incomplete`);
-    if (Number.isNaN(stagedMs) && (row?.status === 'writing' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= STEPS))) stagedMs = nowMs() - t0;
+    if (row?.status === 'incomplete') {
+      process.stdout.write('error the episode was closed incomplete\n');
+      process.exit(1);
+    }
+    if (!staged && (row?.status === 'writing' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps))) {
+      staged = true;
+      process.stdout.write('staged\n');
+    }
     await sleep(5);
   }
-  const ms = nowMs() - t0;
-  await pub.close(1000);
+  if (!staged) process.stdout.write('staged\n');
+  const st = rec.stats();
+  process.stderr.write(`recorder: ${st.committed} records in ${st.groups} group commits\n`);
+  process.stdout.write('complete\n');
   await rec.close();
-  rmSync(out, { recursive: true, force: true });
-  rmSync(obDir, { recursive: true, force: true });
-  return { ms, stagedMs, appendUs };
 }
 
 /** Outbox alone: synchronous append cost, and time until the batches are on disk. */
@@ -220,47 +305,56 @@ export async function run(): Promise<void> {
     embedded = await startEmbeddedBroker({});
     url = embedded.url;
   }
-  const payloads: Uint8Array[] = [];
-  const te0 = nowMs();
-  encodeEpisode('bench', 'ep', (b) => payloads.push(b.bytes));
-  const encodeMs = nowMs() - te0;
-  const batchBytes = payloads[0]!.byteLength;
-  process.stdout.write(`broker ${embedded ? 'embedded aedes' : own ? `private Mosquitto (max_queued_messages 0) ${url}` : url}; ${STEPS} steps of 48-float observations in batches of ${BATCH} (${(batchBytes / 1024).toFixed(1)} KiB each); median of ${REPEATS}\n`);
+  try {
+    const payloads: Uint8Array[] = [];
+    const te0 = nowMs();
+    encodeEpisode('bench', 'ep', (b) => payloads.push(b.bytes));
+    const encodeMs = nowMs() - te0;
+    const batchBytes = payloads[0]!.byteLength;
+    process.stdout.write(`receivers (recorder; raw subscriber) in their own processes, publishers in this one; encoder lead <= ${LEAD} unacked steps\n`);
+    process.stdout.write(`broker ${embedded ? 'embedded aedes' : own ? `private Mosquitto (max_queued_messages 0) ${url}` : url}; ${STEPS} steps of 48-float observations in batches of ${BATCH} (${(batchBytes / 1024).toFixed(1)} KiB each); median of ${REPEATS}\n`);
 
-  const raw: number[] = [];
-  const e2e: number[] = [];
-  const staged: number[] = [];
-  let appendE2e: number[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    raw.push(await rawRun(url, payloads));
-    const r = await rewarddRun(url);
-    e2e.push(r.ms);
-    staged.push(r.stagedMs);
-    appendE2e = appendE2e.concat(r.appendUs);
-  }
-  const rawMs = summarise(raw).p50;
-  const e2eMs = summarise(e2e).p50;
-  const stagedMs = summarise(staged).p50;
-  const rows = [
-    { path: 'raw mqtt.js QoS 1 -> subscriber (same bytes, pre-encoded)', 'steps/s': (STEPS / rawMs) * 1000, 'MB/s': (payloads.length * batchBytes) / rawMs / 1000, 'vs raw': 1 },
-    { path: 'rewardd encoder -> outbox -> MQTT -> recorder store (staged, acked)', 'steps/s': (STEPS / stagedMs) * 1000, 'MB/s': (payloads.length * batchBytes) / stagedMs / 1000, 'vs raw': rawMs / stagedMs },
-    { path: 'rewardd ... -> episode MCAP file written + cataloged', 'steps/s': (STEPS / e2eMs) * 1000, 'MB/s': (payloads.length * batchBytes) / e2eMs / 1000, 'vs raw': rawMs / e2eMs },
-    { path: '(encoder alone: StepBatcher push + encode)', 'steps/s': (STEPS / encodeMs) * 1000, 'MB/s': (payloads.length * batchBytes) / encodeMs / 1000, 'vs raw': rawMs / encodeMs },
-  ];
-  process.stdout.write(`${table(rows)}\n\n`);
+    const raw: number[] = [];
+    const e2e: number[] = [];
+    const staged: number[] = [];
+    let appendE2e: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      raw.push(await rawRun(url, payloads));
+      const r = await rewarddRun(url);
+      e2e.push(r.ms);
+      staged.push(r.stagedMs);
+      appendE2e = appendE2e.concat(r.appendUs);
+    }
+    const rawMs = summarise(raw).p50;
+    const e2eMs = summarise(e2e).p50;
+    const stagedMs = summarise(staged).p50;
+    const rows = [
+      { path: 'raw mqtt.js QoS 1 -> subscriber (same bytes, pre-encoded)', 'steps/s': (STEPS / rawMs) * 1000, 'MB/s': (payloads.length * batchBytes) / rawMs / 1000, 'vs raw': 1 },
+      { path: 'rewardd encoder -> outbox -> MQTT -> recorder store (staged, acked)', 'steps/s': (STEPS / stagedMs) * 1000, 'MB/s': (payloads.length * batchBytes) / stagedMs / 1000, 'vs raw': rawMs / stagedMs },
+      { path: 'rewardd ... -> episode MCAP file written + cataloged', 'steps/s': (STEPS / e2eMs) * 1000, 'MB/s': (payloads.length * batchBytes) / e2eMs / 1000, 'vs raw': rawMs / e2eMs },
+      { path: '(encoder alone: StepBatcher push + encode)', 'steps/s': (STEPS / encodeMs) * 1000, 'MB/s': (payloads.length * batchBytes) / encodeMs / 1000, 'vs raw': rawMs / encodeMs },
+    ];
+    process.stdout.write(`${table(rows)}\n\n`);
 
-  const obRows = [];
-  const pubAppend = summarise(appendE2e);
-  obRows.push({ 'outbox per batch': 'publishBatch() in the daemon (end-to-end run)', 'p50 µs': pubAppend.p50, 'p99 µs': pubAppend.p99, 'max µs': pubAppend.max, 'disk write µs/batch': '-' });
-  for (const fsync of ['never', 'interval', 'always'] as const) {
-    const sub = payloads.slice(0, fsync === 'always' ? 200 : payloads.length);
-    const r = await outboxRun(sub, fsync);
-    const s = summarise(r.appendUs);
-    obRows.push({ 'outbox per batch': `Outbox.append(), fsync ${fsync}${fsync === 'always' ? ' (200 batches)' : ''}`, 'p50 µs': s.p50, 'p99 µs': s.p99, 'max µs': s.max, 'disk write µs/batch': r.writeUsPerBatch });
+    const obRows = [];
+    const pubAppend = summarise(appendE2e);
+    obRows.push({ 'outbox per batch': 'publishBatch() in the daemon (end-to-end run)', 'p50 µs': pubAppend.p50, 'p99 µs': pubAppend.p99, 'max µs': pubAppend.max, 'disk write µs/batch': '-' });
+    for (const fsync of ['never', 'interval', 'always'] as const) {
+      const sub = payloads.slice(0, fsync === 'always' ? 200 : payloads.length);
+      const r = await outboxRun(sub, fsync);
+      const s = summarise(r.appendUs);
+      obRows.push({ 'outbox per batch': `Outbox.append(), fsync ${fsync}${fsync === 'always' ? ' (200 batches)' : ''}`, 'p50 µs': s.p50, 'p99 µs': s.p99, 'max µs': s.max, 'disk write µs/batch': r.writeUsPerBatch });
+    }
+    process.stdout.write(`${table(obRows)}\n`);
+  } finally {
+    await embedded?.close();
+    own?.stop();
   }
-  process.stdout.write(`${table(obRows)}\n`);
-  await embedded?.close();
-  own?.stop();
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const mode = process.argv[2];
+  if (mode === 'child-recorder') await recorderChild(JSON.parse(process.argv[3]!) as Parameters<typeof recorderChild>[0]);
+  else if (mode === 'child-subscriber') await subscriberChild(JSON.parse(process.argv[3]!) as Parameters<typeof subscriberChild>[0]);
+  else await run();
+}

@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IPublishPacket } from 'mqtt';
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import { RewarddError, describeValue } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { Catalog, type EpisodeRow, type IngestItem } from '../store/catalog.js';
 import { Staging } from '../store/staging.js';
+import { IngestQueue, resolveGroupCommit, type GroupCommitOptions } from '../store/ingest-queue.js';
 import { resolveConnection, type MqttConnectionOptions } from '../transport/connection-options.js';
 import { connectManaged, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
@@ -33,6 +34,8 @@ export interface RecorderOptions extends MqttConnectionOptions {
   finalizeIntervalMs?: number;
   /** Keep the broker session (messages queue at the broker while the recorder is away). Default: true when clientId is given. */
   persistentSession?: boolean;
+  /** Group commit bounds (src/store/ingest-queue.ts): defaults 64 messages, 8 MiB, 2 ms. */
+  groupCommit?: GroupCommitOptions;
   onEpisode?: (row: EpisodeRow) => void;
   clock?: Clock;
 }
@@ -45,14 +48,22 @@ export interface RecorderStats {
   episodesWritten: number;
   episodesIncomplete: number;
   writeErrors: number;
+  /** Records committed (staged) and group commits that did it. */
+  committed: number;
+  groups: number;
   lastError?: string;
 }
+
+type SendPacket = (packet: Packet, cb?: (e?: Error) => void, ...rest: unknown[]) => void;
 
 const STALE_CLAIM_MS = 5 * 60_000;
 
 export class Recorder {
   readonly catalog: Catalog;
   private readonly staging: Staging;
+  private readonly queue: IngestQueue;
+  /** Set while mqtt.js handles one message: receives the PUBACK it sends, to be held until the commit. */
+  private capture: ((p: Packet) => void) | undefined;
   private readonly mc: ManagedClient;
   private readonly prefix: string;
   private readonly clock: Clock;
@@ -69,6 +80,7 @@ export class Recorder {
     this.prefix = o.prefix ?? DEFAULT_PREFIX;
     const filter = episodeFilter(this.prefix, o.robot);
     const topic = o.share !== undefined ? sharedFilter(o.share, filter) : filter;
+    const group = resolveGroupCommit(o.groupCommit);
     const timeoutMs = o.incompleteTimeoutMs ?? 60_000;
     if (!(timeoutMs > 0)) throw new RewarddError('E_CONFIG', `incompleteTimeoutMs: expected > 0, found ${describeValue(timeoutMs)}`);
     this.timeoutNs = BigInt(Math.round(timeoutMs * 1e6));
@@ -82,50 +94,82 @@ export class Recorder {
       const st = this.catalog.get(ep)?.status;
       if (st === 'complete' || st === 'incomplete') this.staging.remove(ep);
     }
+    this.queue = new IngestQueue(this.catalog, this.staging, group, (e) => {
+      this.s.ingestErrors += 1;
+      this.lastError = e.message;
+    });
     this.owner = conn.clientId;
     const persistent = o.persistentSession ?? o.clientId !== undefined;
     this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });
     const c = this.mc.client;
     c.on('connect', () => c.subscribe(topic, { qos: 1 }, (e) => e && (this.lastError = e.message)));
-    // Acknowledge a message only after it is staged: mqtt.js sends the PUBACK after this callback.
+    // Acknowledge a message only after it is staged. mqtt.js handles one message at a time and
+    // sends its PUBACK when handleMessage calls back, so calling back only after a commit would
+    // stall the stream at one message per commit. Instead handleMessage calls back at once and
+    // the PUBACK it sends is captured and held until the group commit that stages the message.
+    const send = this.holdPubacks(c);
     c.handleMessage = (packet: IPublishPacket, done: (e?: Error) => void) => {
+      const item = this.parse(packet);
+      if (!item) return done(); // unreadable: acknowledged now (nothing to stage)
+      const stream = c.stream;
+      let held: Packet | undefined;
+      this.capture = (p) => (held = p);
       try {
-        this.ingest(packet);
         done();
-      } catch (e) {
-        this.s.ingestErrors += 1;
-        this.lastError = (e as Error).message;
-        done(e as Error);
+      } finally {
+        this.capture = undefined;
       }
+      this.queue.push(item, () => {
+        // An ack of an older connection must not reach a new one (message ids are per session):
+        // the broker resends that message, and the catalog ignores it as a replay.
+        if (held && c.stream === stream && c.connected) send(held);
+      });
     };
     this.timer = setInterval(() => void this.finalizePass(false), o.finalizeIntervalMs ?? 250);
   }
 
-  private ingest(packet: IPublishPacket): void {
+  /**
+   * Wraps mqtt.js's (internal, stable through mqtt 5) `_sendPacket` so that a PUBACK sent while
+   * `capture` is set is held instead of written; returns the unwrapped sender.
+   */
+  private holdPubacks(c: MqttClient): SendPacket {
+    const target = c as unknown as { _sendPacket: SendPacket };
+    if (typeof target._sendPacket !== 'function') throw new RewarddError('E_CONFIG', `mqtt client: expected a _sendPacket method to hold PUBACKs, found ${typeof target._sendPacket}`);
+    const orig = target._sendPacket.bind(c);
+    target._sendPacket = (packet, cb, ...rest) => {
+      const capture = this.capture;
+      if (capture && packet.cmd === 'puback') {
+        capture(packet);
+        // mqtt.js continues with its next packet from this callback: not re-entrantly.
+        if (cb) process.nextTick(cb);
+        return;
+      }
+      orig(packet, cb, ...rest);
+    };
+    return (p) => orig(p);
+  }
+
+  /** The record a message carries, or undefined (counted) when nobody can ever read it. */
+  private parse(packet: IPublishPacket): IngestItem | undefined {
     this.s.received += 1;
     const t = parseEpisodeTopic(this.prefix, packet.topic);
     const payload = packet.payload as Buffer;
-    let item: IngestItem | undefined;
     try {
       if (!t) throw new Error(`topic ${packet.topic} is not an episode topic`);
       if (t.kind === 'steps') {
         const b = peekStepBatch(payload);
         if (b.episode !== t.episode) throw new Error(`batch of episode ${b.episode} on the topic of ${t.episode}`);
-        item = { kind: 'steps', robot: t.robot, episode: t.episode, seq0: b.seq0, count: b.count, bytes: payload };
-      } else if (t.kind === 'start') {
-        const json = payload.toString('utf8');
-        item = { kind: 'start', robot: t.robot, episode: t.episode, start: JSON.parse(json) as EpisodeStart, json };
-      } else {
-        const json = payload.toString('utf8');
-        item = { kind: 'end', robot: t.robot, episode: t.episode, end: JSON.parse(json) as EpisodeEnd, json };
+        return { kind: 'steps', robot: t.robot, episode: t.episode, seq0: b.seq0, count: b.count, bytes: payload };
       }
+      const json = payload.toString('utf8');
+      if (t.kind === 'start') return { kind: 'start', robot: t.robot, episode: t.episode, start: JSON.parse(json) as EpisodeStart, json };
+      return { kind: 'end', robot: t.robot, episode: t.episode, end: JSON.parse(json) as EpisodeEnd, json };
     } catch (e) {
       // A message nobody can ever read must not block the session: count it and acknowledge it.
       this.s.badMessages += 1;
       this.lastError = `bad message on ${packet.topic}: ${(e as Error).message}`;
-      return;
+      return undefined;
     }
-    this.catalog.ingest([item], this.staging);
   }
 
   /** One look at unfinished episodes; `closing` skips timeouts (a shutdown is not a stall). */
@@ -181,19 +225,22 @@ export class Recorder {
   }
 
   stats(): RecorderStats {
-    return { connected: this.mc.client.connected, ...this.s, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    const q = this.queue.stats();
+    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.queue.commit(); // acknowledged while the connection is still up
     const ended = await Promise.race([
       new Promise<boolean>((r) => this.mc.client.end(false, {}, () => r(true))),
       new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
     ]);
     if (!ended) await new Promise<void>((r) => this.mc.client.end(true, {}, () => r()));
     while (this.finalizing) await this.finalizing;
+    this.queue.commit(); // staged; the broker resends these (unacknowledged) and the catalog ignores them
     await this.finalizePass(true);
     this.staging.close();
     this.catalog.close();

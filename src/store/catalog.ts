@@ -115,25 +115,40 @@ export class Catalog {
     };
   }
 
-  /** Stages received records in one transaction; records of finished episodes are replays and are ignored. */
-  ingest(items: readonly IngestItem[], staging: Staging): void {
+  /**
+   * Stages received records in one transaction (one commit for a whole group: the recorder's
+   * group commit). Records of finished episodes and batches already indexed are replays and
+   * are ignored, including a batch that occurs twice in `items`. The batches' bytes are written
+   * to staging inside the transaction, before their index rows, so a committed row always
+   * points at written bytes. Returns how many batches were new.
+   */
+  ingest(items: readonly IngestItem[], staging: Staging): number {
     const st = this.st!;
-    this.db.transaction(() => {
+    return this.db.transaction(() => {
+      const fresh: Extract<IngestItem, { kind: 'steps' }>[] = [];
+      const inGroup = new Set<string>();
+      const status = new Map<string, EpisodeStatus | undefined>();
       for (const it of items) {
-        const s = st.status.get(it.episode)?.status;
+        let s = status.get(it.episode);
+        if (!status.has(it.episode)) status.set(it.episode, (s = st.status.get(it.episode)?.status));
         if (s !== undefined && s !== 'recording') continue;
         st.touch.run(it.episode, it.robot);
+        if (s === undefined) status.set(it.episode, 'recording');
         if (it.kind === 'start') {
           const p = it.start;
           st.start.run(it.json, p.index ?? null, p.startedWallMs ?? null, p.reward?.hash ?? null, p.policy?.hash ?? null, p.calibration?.hash ?? null, p.robotDescription?.hash ?? null, it.episode);
         } else if (it.kind === 'steps') {
-          if (st.has.get(it.episode, it.seq0)) continue; // a replay: stored already
-          const at = staging.append(it.episode, it.bytes);
-          st.batch.run(it.episode, it.seq0, it.count, at.file, at.offset, at.length);
+          const key = `${it.episode}\u0000${it.seq0}`;
+          if (inGroup.has(key) || st.has.get(it.episode, it.seq0)) continue; // a replay: stored already
+          inGroup.add(key);
+          fresh.push(it);
         } else {
           st.end.run(it.json, it.end.steps ?? null, it.end.endedWallMs ?? null, it.end.reason ?? null, it.episode);
         }
       }
+      const at = staging.appendAll(fresh);
+      fresh.forEach((it, i) => st.batch.run(it.episode, it.seq0, it.count, at[i]!.file, at[i]!.offset, at[i]!.length));
+      return fresh.length;
     })();
   }
 
