@@ -8,7 +8,7 @@ import type { Link } from '../link/link.js';
 import { ObservationAssembler } from '../observation/observation.js';
 import { StepBatcher, type EncodedBatch } from '../episode/step-batcher.js';
 import type { HelloFrame } from '../protocol/frames.js';
-import type { ActionFilter, RewardEvaluator, RewardOutputLike } from './ports.js';
+import type { ActionFilter } from './ports.js';
 import type { RewardSlot } from './reward-slot.js';
 import { episodeIdFactory } from './episode-ids.js';
 
@@ -191,7 +191,7 @@ export class ControlLoop {
     const out = o.reward.out;
     const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
     // The raw row goes to every program; only those that declare meta.raw read it.
-    (rt as RawAwareEvaluator).evaluate(obs.values, this.applied, dt, out, obs.rawValues);
+    rt.evaluate(obs.values, this.applied, dt, out, obs.rawValues);
     this.prevTNs = nowNs;
 
     const ok = out.status === RewardStatus.ok;
@@ -357,12 +357,3 @@ export class ControlLoop {
     };
   }
 }
-
-/**
- * RewardEvaluator (ports.ts) as RewardRuntime implements it, with the raw row
- * (Observation.rawValues) for programs that declare meta.raw. An evaluator
- * with the 4-argument signature (a test double) simply ignores it.
- */
-type RawAwareEvaluator = RewardEvaluator & {
-  evaluate(obs: Float32Array, action: Float32Array, dt: number, out: RewardOutputLike, raw?: Float32Array): void;
-};

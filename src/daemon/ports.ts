@@ -23,7 +23,8 @@ export interface RewardEvaluator {
     readonly filename: string;
   };
   beginEpisode(episode: { index: number; id: string }): void;
-  evaluate(obs: Float32Array, action: Float32Array, dt: number, out: RewardOutputLike): void;
+  /** `raw`: the float32-rounded raw observation (robot order), read only by programs that declare meta.raw. */
+  evaluate(obs: Float32Array, action: Float32Array, dt: number, out: RewardOutputLike, raw?: Float32Array): void;
   dispose(): void;
 }
 

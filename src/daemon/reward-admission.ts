@@ -11,6 +11,7 @@ import type { RewardSetResult } from '../transport/commands.js';
  */
 export class RecentSteps {
   private readonly obs: Float32Array;
+  private readonly raw: Float32Array;
   private readonly act: Float32Array;
   private readonly dt: Float64Array;
   private readonly episode: string[];
@@ -25,6 +26,7 @@ export class RecentSteps {
     private readonly tickHz: number,
   ) {
     this.obs = new Float32Array(capacity * nObs);
+    this.raw = new Float32Array(capacity * nObs).fill(NaN);
     this.act = new Float32Array(capacity * nAct);
     this.dt = new Float64Array(capacity);
     this.episode = new Array<string>(capacity).fill('');
@@ -39,6 +41,8 @@ export class RecentSteps {
     for (let r = 0; r < b.count; r++) {
       const i = this.head;
       this.obs.set(b.obs.subarray(r * this.nObs, (r + 1) * this.nObs), i * this.nObs);
+      if (b.obsRaw) this.raw.set(b.obsRaw.subarray(r * this.nObs, (r + 1) * this.nObs), i * this.nObs);
+      else this.raw.fill(NaN, i * this.nObs, (i + 1) * this.nObs);
       this.act.set(b.actionApplied.subarray(r * this.nAct, (r + 1) * this.nAct), i * this.nAct);
       const t = b.tNs[r]!;
       this.dt[i] = b.seq0 + r === 0 || prev === null ? 1 / this.tickHz : Number(t - prev) / 1e9;
@@ -52,7 +56,7 @@ export class RecentSteps {
   }
 
   /** Oldest-first segments, one per episode, as contiguous copies. */
-  segments(): Array<{ episode: string; obs: Float32Array; actions: Float32Array; dt: Float64Array }> {
+  segments(): Array<{ episode: string; obs: Float32Array; raw: Float32Array; actions: Float32Array; dt: Float64Array }> {
     const out: Array<{ episode: string; rows: number[] }> = [];
     const start = (this.head - this.size + this.capacity) % this.capacity;
     for (let k = 0; k < this.size; k++) {
@@ -65,6 +69,7 @@ export class RecentSteps {
     return out.map(({ episode, rows }) => ({
       episode,
       obs: Float32Array.from(rows.flatMap((i) => Array.from(this.obs.subarray(i * this.nObs, (i + 1) * this.nObs)))),
+      raw: Float32Array.from(rows.flatMap((i) => Array.from(this.raw.subarray(i * this.nObs, (i + 1) * this.nObs)))),
       actions: Float32Array.from(rows.flatMap((i) => Array.from(this.act.subarray(i * this.nAct, (i + 1) * this.nAct)))),
       dt: Float64Array.from(rows.map((i) => this.dt[i]!)),
     }));
@@ -95,7 +100,7 @@ export async function admitReward(source: string, filename: string, o: Admission
     let checked = 0;
     for (const seg of recent.segments()) {
       rt.beginEpisode({ index: 0, id: `dry-run:${seg.episode}` });
-      const res = rt.evaluateBatch(seg.obs, seg.actions, seg.dt, newRewardBatchOutput(seg.dt.length, rt.info.termNames.length));
+      const res = rt.evaluateBatch(seg.obs, seg.actions, seg.dt, newRewardBatchOutput(seg.dt.length, rt.info.termNames.length), seg.raw);
       for (let k = 0; k < res.count; k++) {
         if (res.status[k] !== RewardStatus.ok) {
           const why = res.reasons.get(k) ?? `status ${res.status[k]}`;
