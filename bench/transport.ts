@@ -11,7 +11,7 @@
  * messages to a subscriber that falls behind a burst (docs/recorder.md); else the embedded aedes.
  * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run;
  * BENCH_WINDOW overrides the publisher's in-flight window; BENCH_REPEATS (default 3) the runs per
- * path; BENCH_CHILD_PROF=DIR writes a CPU profile of each receiving process into DIR.
+ * path; BENCH_GROUP_DELAY_MS the recorder's groupCommit.maxDelayMs; BENCH_CHILD_PROF=DIR writes a CPU profile of each receiving process into DIR.
  *
  * Topology, as in the field (robot and laptop are different machines): the receiving side (the
  * recorder, and the raw run's plain subscriber, alike) runs in its own child process; the
@@ -78,6 +78,7 @@ async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b
   const batcher = new StepBatcher({ robot, observationNames: OBS, actionNames: ACT, capacity: BATCH }, (b) => batches.push(b));
   batcher.beginEpisode(episode, 0);
   const s = stepInput();
+  let sent = 0;
   for (let i = 0; i < STEPS; i++) {
     s.tNs = BigInt(i) * 1_000_000n;
     s.wallMs = 1.7e12 + i;
@@ -87,7 +88,7 @@ async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b
     if (batches.length > 0) {
       onBatch(batches.pop()!);
       await new Promise((r) => setImmediate(r));
-      while (pending() > LEAD) await sleep(1);
+      if (++sent % 8 === 0) while (pending() > LEAD) await sleep(1); // every 8th batch: stats() is not free
     }
   }
   batcher.flush();
@@ -136,6 +137,15 @@ async function privateMosquitto(): Promise<{ url: string; stop(): void } | undef
 }
 
 const SELF = fileURLToPath(import.meta.url);
+const cpuUs = (since?: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(since);
+  return u.user + u.system;
+};
+/** CPU (µs) spent in each process per run: robust where wall time is not (a shared, loaded machine). */
+interface Cpu {
+  sender: number;
+  receiver: number;
+}
 
 /**
  * The receiving side in its own process. It prints one event per line ("ready", "staged",
@@ -143,6 +153,8 @@ const SELF = fileURLToPath(import.meta.url);
  */
 interface Child {
   next(event: string): Promise<void>;
+  /** The last "cpu N" line: the child's CPU time (user + system, µs) since it was ready. */
+  cpuUs(): number;
   exit: Promise<unknown>;
   kill(): void;
 }
@@ -155,12 +167,14 @@ function child(mode: 'recorder' | 'subscriber', args: object): Child {
   let progress = -1;
   let progressAt = nowMs();
   let failed: string | undefined;
+  let cpu = NaN;
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     if (line.startsWith('progress ')) {
       const n = Number(line.slice(9));
       if (n !== progress) (progress = n), (progressAt = nowMs());
       return;
     }
+    if (line.startsWith('cpu ')) return void (cpu = Number(line.slice(4)));
     if (line.startsWith('error ')) failed = line.slice(6);
     seen.add(line);
     waiters.get(line)?.();
@@ -168,6 +182,7 @@ function child(mode: 'recorder' | 'subscriber', args: object): Child {
   const exit = new Promise((r) => proc.once('exit', r));
   return {
     exit,
+    cpuUs: () => cpu,
     kill: () => void proc.kill('SIGKILL'),
     async next(event: string): Promise<void> {
       progressAt = nowMs();
@@ -186,26 +201,28 @@ function child(mode: 'recorder' | 'subscriber', args: object): Child {
 }
 
 /** Raw mqtt.js: the same encoded bytes, QoS 1, until a plain subscriber (another process) has them all. */
-async function rawRun(url: string, payloads: Uint8Array[]): Promise<number> {
+async function rawRun(url: string, payloads: Uint8Array[]): Promise<{ ms: number; cpu: Cpu }> {
   const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
   const sub = child('subscriber', { url, prefix, n: payloads.length });
   try {
     await sub.next('ready');
     const pub = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    const c0 = process.cpuUsage();
     const t0 = nowMs();
     for (const p of payloads) pub.publish(`${prefix}/r/episodes/e/steps`, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 });
     await sub.next('done');
     const ms = nowMs() - t0;
+    const sender = cpuUs(c0);
     await pub.endAsync();
     await sub.exit;
-    return ms;
+    return { ms, cpu: { sender, receiver: sub.cpuUs() } };
   } finally {
     sub.kill();
   }
 }
 
 /** rewardd: encoder -> publisher/outbox -> broker -> recorder (another process) -> MCAP + catalog. */
-async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; appendUs: number[] }> {
+async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; appendUs: number[]; cpu: Cpu }> {
   const prefix = `rwbench/${randomBytes(4).toString('hex')}`;
   const out = tmp('rec');
   const obDir = tmp('ob');
@@ -215,6 +232,7 @@ async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; 
     const pub = await EpisodePublisher.open({ mqttUrl: url, robot: 'bench', prefix, outboxDir: obDir, ...(process.env.BENCH_WINDOW ? { inflightWindow: Number(process.env.BENCH_WINDOW) } : {}) });
     while (!pub.stats().connected) await sleep(10);
     const appendUs: number[] = [];
+    const c0 = process.cpuUsage();
     const t0 = nowMs();
     pub.publishStart(startRecord('bench', 'ep'));
     await encodeEpisodeYielding('bench', 'ep', (b) => {
@@ -227,11 +245,12 @@ async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; 
     if (ps.droppedSteps > 0) throw new Error(`bench: the outbox dropped ${ps.droppedSteps} steps (full-policy)`);
     await rec.next('staged');
     const stagedMs = nowMs() - t0;
+    const cpu = { sender: cpuUs(c0), receiver: rec.cpuUs() };
     await rec.next('complete');
     const ms = nowMs() - t0;
     await pub.close(1000);
     await rec.exit;
-    return { ms, stagedMs, appendUs };
+    return { ms, stagedMs, appendUs, cpu };
   } finally {
     rec.kill();
     rmSync(out, { recursive: true, force: true });
@@ -246,17 +265,20 @@ async function subscriberChild(a: { url: string; prefix: string; n: number }): P
   const done = new Promise<void>((r) => sub.on('message', () => ++got === a.n && r()));
   await sub.subscribeAsync(`${a.prefix}/#`, { qos: 1 });
   process.stdout.write('ready\n');
+  const c0 = process.cpuUsage();
   await done;
-  process.stdout.write('done\n');
+  process.stdout.write(`cpu ${cpuUs(c0)}\ndone\n`);
   clearInterval(progress);
   await sub.endAsync();
 }
 
 async function recorderChild(a: { url: string; out: string; prefix: string; steps: number }): Promise<void> {
-  const rec = new Recorder({ mqttUrl: a.url, outDir: a.out, prefix: a.prefix, finalizeIntervalMs: 20 });
+  const delay = process.env.BENCH_GROUP_DELAY_MS;
+  const rec = new Recorder({ mqttUrl: a.url, outDir: a.out, prefix: a.prefix, finalizeIntervalMs: 20, ...(delay !== undefined ? { groupCommit: { maxDelayMs: Number(delay) } } : {}) });
   while (!rec.stats().connected) await sleep(10);
   await sleep(100);
   process.stdout.write('ready\n');
+  const c0 = process.cpuUsage();
   let staged = false;
   for (let i = 0; ; i++) {
     if (i % 50 === 0) process.stdout.write(`progress ${rec.stats().received}\n`);
@@ -268,7 +290,7 @@ async function recorderChild(a: { url: string; out: string; prefix: string; step
     }
     if (!staged && (row?.status === 'writing' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps))) {
       staged = true;
-      process.stdout.write('staged\n');
+      process.stdout.write(`cpu ${cpuUs(c0)}\nstaged\n`);
     }
     await sleep(5);
   }
@@ -318,9 +340,14 @@ export async function run(): Promise<void> {
     const e2e: number[] = [];
     const staged: number[] = [];
     let appendE2e: number[] = [];
+    const rawCpu: Cpu[] = [];
+    const e2eCpu: Cpu[] = [];
     for (let i = 0; i < REPEATS; i++) {
-      raw.push(await rawRun(url, payloads));
+      const rr = await rawRun(url, payloads);
+      raw.push(rr.ms);
+      rawCpu.push(rr.cpu);
       const r = await rewarddRun(url);
+      e2eCpu.push(r.cpu);
       e2e.push(r.ms);
       staged.push(r.stagedMs);
       appendE2e = appendE2e.concat(r.appendUs);
@@ -335,6 +362,12 @@ export async function run(): Promise<void> {
       { path: '(encoder alone: StepBatcher push + encode)', 'steps/s': (STEPS / encodeMs) * 1000, 'MB/s': (payloads.length * batchBytes) / encodeMs / 1000, 'vs raw': rawMs / encodeMs },
     ];
     process.stdout.write(`${table(rows)}\n\n`);
+    const perStep = (xs: Cpu[], k: keyof Cpu): number => summarise(xs.map((c) => c[k] / STEPS)).p50;
+    const cpuRows = [
+      { 'CPU per step (median, µs)': 'raw mqtt.js', 'sender process': perStep(rawCpu, 'sender'), 'receiver process': perStep(rawCpu, 'receiver') },
+      { 'CPU per step (median, µs)': 'rewardd until staged (sender: encoder + outbox + MQTT; receiver: recorder)', 'sender process': perStep(e2eCpu, 'sender'), 'receiver process': perStep(e2eCpu, 'receiver') },
+    ];
+    process.stdout.write(`${table(cpuRows)}\n\n`);
 
     const obRows = [];
     const pubAppend = summarise(appendE2e);

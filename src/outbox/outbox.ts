@@ -1,7 +1,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
-import { encodeRecord, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
+import { encodeRecordHead, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
 import { recoverOutbox, segmentName } from './recovery.js';
 import { AckMark } from './ack-mark.js';
 import { lockDir } from './dir-lock.js';
@@ -184,17 +184,18 @@ export class Outbox {
       this.writeQueue = [];
       try {
         const cur = await this.currentSegment();
-        const frames: Buffer[] = [];
+        const frames: Uint8Array[] = [];
         let off = cur.seg.bytes;
         for (const e of batch) {
           if (e.state === 'done') continue; // dropped before it reached the disk
-          const frame = encodeRecord(e.id, { kind: e.kind, topic: e.topic, steps: e.steps, payload: e.payload ?? new Uint8Array(0) });
-          e.size = frame.length;
+          const payload = e.payload ?? new Uint8Array(0);
+          const head = encodeRecordHead(e.id, { kind: e.kind, topic: e.topic, steps: e.steps, payload });
+          e.size = head.length + payload.byteLength;
           e.segment = cur.seg.n;
           e.offset = off;
-          off += frame.length;
+          off += e.size;
           cur.seg.live += 1;
-          frames.push(frame);
+          frames.push(head, payload); // the payload is not copied
         }
         if (frames.length > 0) await cur.fh.writev(frames);
         cur.seg.bytes = off;

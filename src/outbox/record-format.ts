@@ -40,11 +40,19 @@ export interface DecodedRecord extends OutboxMessage {
 }
 
 export function encodeRecord(id: number, m: OutboxMessage): Buffer {
-  const topic = Buffer.from(m.topic, 'utf8');
-  const bodyLen = BODY_FIXED + topic.length + m.payload.byteLength;
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + bodyLen);
+  return Buffer.concat([encodeRecordHead(id, m), m.payload]);
+}
+
+/**
+ * Everything of a record's frame but its payload (header, fixed fields, topic), CRC included:
+ * writing `[head, payload]` with writev stores the same bytes as encodeRecord without copying
+ * the payload into a new buffer.
+ */
+export function encodeRecordHead(id: number, m: OutboxMessage): Buffer {
+  const topicLen = Buffer.byteLength(m.topic, 'utf8');
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + BODY_FIXED + topicLen);
   buf.writeUInt32LE(RECORD_MAGIC, 0);
-  buf.writeUInt32LE(bodyLen, 4);
+  buf.writeUInt32LE(BODY_FIXED + topicLen + m.payload.byteLength, 4);
   let o = HEADER_BYTES;
   buf.writeDoubleLE(id, o);
   o += 8;
@@ -52,12 +60,10 @@ export function encodeRecord(id: number, m: OutboxMessage): Buffer {
   o += 1;
   buf.writeUInt32LE(m.steps, o);
   o += 4;
-  buf.writeUInt16LE(topic.length, o);
+  buf.writeUInt16LE(topicLen, o);
   o += 2;
-  topic.copy(buf, o);
-  o += topic.length;
-  buf.set(m.payload, o);
-  buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES)), 8);
+  buf.write(m.topic, o, 'utf8');
+  buf.writeUInt32LE(crc32(m.payload, crc32(buf.subarray(HEADER_BYTES))), 8);
   return buf;
 }
 

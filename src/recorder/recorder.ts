@@ -100,7 +100,15 @@ export class Recorder {
     });
     this.owner = conn.clientId;
     const persistent = o.persistentSession ?? o.clientId !== undefined;
-    this.mc = connectManaged(conn, { clean: !persistent, ...(persistent && conn.protocol !== 4 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}) });
+    // MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send us. Group
+    // commit holds PUBACKs for up to a group, so the broker's default in-flight limit (Mosquitto:
+    // 20) would cap every group at 20 and make each one wait out maxDelayMs. Four groups' worth
+    // lets one group commit while the next arrives; it also bounds what mqtt.js buffers for us.
+    const receiveMaximum = Math.min(65535, 4 * group.maxMessages);
+    this.mc = connectManaged(conn, {
+      clean: !persistent,
+      ...(conn.protocol !== 4 ? { properties: { receiveMaximum, ...(persistent ? { sessionExpiryInterval: 24 * 3600 } : {}) } } : {}),
+    });
     const c = this.mc.client;
     c.on('connect', () => c.subscribe(topic, { qos: 1 }, (e) => e && (this.lastError = e.message)));
     // Acknowledge a message only after it is staged. mqtt.js handles one message at a time and

@@ -18,7 +18,7 @@ export interface GroupCommitOptions {
   maxMessages?: number;
   /** Default 8 MiB. */
   maxBytes?: number;
-  /** Default 2 ms: the most a PUBACK is held back for grouping. */
+  /** Default 2 ms: the most a PUBACK is held back for grouping. 0: commit once the messages already read from the socket are parsed (setImmediate). */
   maxDelayMs?: number;
 }
 
@@ -42,7 +42,7 @@ export class IngestQueue {
   private items: IngestItem[] = [];
   private releases: (() => void)[] = [];
   private bytes = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readonly s: IngestQueueStats = { groups: 0, committed: 0, largestGroup: 0 };
 
   constructor(
@@ -59,12 +59,12 @@ export class IngestQueue {
     this.releases.push(release);
     this.bytes += item.kind === 'steps' ? item.bytes.byteLength : item.json.length;
     if (this.items.length >= this.o.maxMessages || this.bytes >= this.o.maxBytes) this.commit();
-    else this.timer ??= setTimeout(() => this.commit(), this.o.maxDelayMs);
+    else this.timer ??= this.o.maxDelayMs === 0 ? setImmediate(() => this.commit()) : setTimeout(() => this.commit(), this.o.maxDelayMs);
   }
 
   /** Commits the waiting group now (synchronous), then releases its records. */
   commit(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) (this.o.maxDelayMs === 0 ? clearImmediate(this.timer as NodeJS.Immediate) : clearTimeout(this.timer as NodeJS.Timeout));
     this.timer = undefined;
     if (this.items.length === 0) return;
     const items = this.items;

@@ -1,8 +1,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { RewarddError } from '../core/errors.js';
-import { HEADER_BYTES, RECORD_MAGIC, RecordKind, parseRecord } from '../outbox/record-format.js';
+import { RecordKind, encodeRecordHead, parseRecord } from '../outbox/record-format.js';
 
 /**
  * Received batch bytes, staged on disk until their episode's MCAP file is
@@ -55,25 +54,6 @@ export class Staging {
   }
 
   /**
-   * The outbox frame of one batch without copying the batch: header, record fields and topic
-   * in a small buffer; the CRC covers them and the payload in one pass over the payload.
-   */
-  private frameHead(episode: string, payload: Uint8Array): Buffer {
-    const topicLen = Buffer.byteLength(episode);
-    const head = Buffer.allocUnsafe(HEADER_BYTES + 15 + topicLen);
-    const bodyLen = head.length - HEADER_BYTES + payload.byteLength;
-    head.writeUInt32LE(RECORD_MAGIC, 0);
-    head.writeUInt32LE(bodyLen, 4);
-    head.writeDoubleLE(++this.seq, 12);
-    head.writeUInt8(RecordKind.steps, 20);
-    head.writeUInt32LE(0, 21);
-    head.writeUInt16LE(topicLen, 25);
-    head.write(episode, 27, 'utf8');
-    head.writeUInt32LE(crc32(payload, crc32(head.subarray(HEADER_BYTES))), 8);
-    return head;
-  }
-
-  /**
    * Appends batches, one writev per file and run of up to MAX_IOV / 2 batches; returns where
    * each one is, in the order given. Synchronous: the caller acknowledges after it.
    */
@@ -93,7 +73,7 @@ export class Staging {
         let bytes = 0;
         for (const i of idx.slice(k, k + MAX_IOV / 2)) {
           const b = batches[i]!;
-          const head = this.frameHead(b.episode, b.bytes);
+          const head = encodeRecordHead(++this.seq, { kind: RecordKind.steps, topic: b.episode, steps: 0, payload: b.bytes }); // the payload is not copied
           iov.push(head, b.bytes);
           at[i] = { file, offset: f.size + bytes, length: head.length + b.bytes.byteLength };
           bytes += head.length + b.bytes.byteLength;
