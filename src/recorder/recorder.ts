@@ -127,6 +127,8 @@ export class Recorder {
       } finally {
         this.capture = undefined;
       }
+      // A QoS 1 PUBACK that did not pass through the capture went out before staging: say so loudly.
+      if (packet.qos === 1 && !held) this.lastError = 'mqtt.js sent a PUBACK outside the group commit (has its _sendPacket changed?)';
       this.queue.push(item, () => {
         // An ack of an older connection must not reach a new one (message ids are per session):
         // the broker resends that message, and the catalog ignores it as a replay.
