@@ -1,5 +1,5 @@
 import { RewarddError } from '../core/errors.js';
-import { BATCH_SCHEMA, BYTES, COLUMNS, rowWidth } from '../episode/batch.js';
+import { BATCH_SCHEMA, BYTES, columnsOf, rowWidth } from '../episode/batch.js';
 
 /**
  * What the recorder needs from a batch at ingest (episode, seq0, count) and a
@@ -31,13 +31,14 @@ export function peekStepBatch(bytes: Uint8Array): BatchHeaderPeek {
   } catch (e) {
     return bad(`header is not JSON: ${(e as Error).message}`);
   }
-  if (h.schema !== BATCH_SCHEMA) bad(`expected schema ${BATCH_SCHEMA}, found ${String(h.schema)}`);
+  // Batches of the previous schema (e.g. replayed from an old robot's outbox) are still stored.
+  const columns = columnsOf(h.schema) ?? bad(`expected schema ${BATCH_SCHEMA} (or rewardd.steps/1), found ${String(h.schema)}`);
   if (typeof h.episode !== 'string' || typeof h.robot !== 'string') bad('expected episode and robot strings in the header');
   if (!Number.isSafeInteger(h.seq0) || (h.seq0 as number) < 0 || !Number.isSafeInteger(h.count) || (h.count as number) < 0) bad(`expected non-negative integer seq0 and count, found ${String(h.seq0)}, ${String(h.count)}`);
   if (!Array.isArray(h.observationNames) || !Array.isArray(h.actionNames) || !Array.isArray(h.termNames)) bad('expected name arrays in the header');
   const shape = { obs: h.observationNames!.length, actions: h.actionNames!.length, terms: h.termNames!.length };
   let size = align8(8 + hlen);
-  for (const [, type, width] of COLUMNS) size += align8((h.count as number) * rowWidth(width, shape) * BYTES[type]);
+  for (const [, type, width] of columns) size += align8((h.count as number) * rowWidth(width, shape) * BYTES[type]);
   // The last column may end unpadded.
   if (bytes.length < size - 7 || bytes.length > size) bad(`expected ${size} bytes for ${String(h.count)} steps, found ${bytes.length}`);
   return { episode: h.episode as string, robot: h.robot as string, seq0: h.seq0 as number, count: h.count as number };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchSteps, decodeStepBatch, encodeStepBatch } from '../../src/episode/batch-codec.js';
+import { peekStepBatch } from '../../src/recorder/batch-peek.js';
 import { StepBatcher, type EncodedBatch, type StepInput } from '../../src/episode/step-batcher.js';
 import { RewardStatus, StepFlag } from '../../src/core/records.js';
 
@@ -133,6 +134,10 @@ describe('step batch codec', () => {
     expect('obsRaw' in rows[0]!).toBe(false);
     // Re-encoding a /1 batch keeps it /1: no raw values are invented.
     expect(encodeStepBatch(b)).toEqual(v1);
+    // The recorder's ingest check accepts both schemas too (an old robot's outbox may replay /1).
+    expect(peekStepBatch(v1)).toEqual({ episode: 'old', robot: 'rover', seq0: 7, count: 2 });
+    expect(peekStepBatch(out[0]!.bytes)).toMatchObject({ episode: 'ep6', seq0: 0, count: 1 });
+    expect(() => peekStepBatch(v1Batch('rewardd.steps/3'))).toThrow(/E_BATCH: expected schema/);
     expect(() => decodeStepBatch(v1Batch('rewardd.steps/3'))).toThrow(/E_BATCH: expected schema rewardd.steps\/2 \(or rewardd.steps\/1\), found rewardd.steps\/3/);
   });
 });
