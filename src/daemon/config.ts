@@ -20,6 +20,7 @@ export interface RunConfig {
   brokerPort: number;
   prefix: string;
   hz: number;
+  tickSpinUs: number;
   stepLimit: number;
   episodes: number;
   duration: number;
@@ -58,6 +59,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'brokerPort', flag: 'broker-port', type: 'number', default: 1884, help: 'embedded broker: port (0 = any free port; the port is printed)' },
   { key: 'prefix', flag: 'prefix', type: 'string', default: 'rewardd/v1', help: 'MQTT topic prefix; topics are <prefix>/<robot>/...' },
   { key: 'hz', flag: 'hz', type: 'number', default: 100, help: 'control tick rate, Hz (1..2000)' },
+  { key: 'tickSpinUs', flag: 'tick-spin', type: 'number', default: 300, help: 'the tick thread sleeps until this many µs before each deadline, then busy-waits; >= the period busy-waits always (a dedicated core: tightest timing, one core at 100%)' },
   { key: 'stepLimit', flag: 'step-limit', type: 'number', default: 1500, help: 'steps per episode before it is truncated' },
   { key: 'episodes', flag: 'episodes', type: 'number', default: 0, help: 'stop after this many episodes (0 = run until Ctrl-C)' },
   { key: 'duration', flag: 'duration', type: 'number', default: 0, help: 'stop cleanly after this many seconds (0 = no limit)' },
@@ -112,6 +114,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   };
   if (!(cfg.hz >= 1 && cfg.hz <= 2000)) bad('hz', 'a rate in [1, 2000] Hz', cfg.hz);
   intIn('step-limit', cfg.stepLimit, 1, 100_000_000);
+  if (!(cfg.tickSpinUs >= 0 && cfg.tickSpinUs <= 1_000_000)) bad('tick-spin', 'µs in [0, 1000000]', cfg.tickSpinUs);
   intIn('episodes', cfg.episodes, 0, 1_000_000_000);
   if (cfg.duration < 0) bad('duration', 'seconds >= 0', cfg.duration);
   intIn('batch-steps', cfg.batchSteps, 1, 10_000);

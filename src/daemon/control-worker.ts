@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     },
   });
   const hello = await loop.open();
-  const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock }, (now) => {
+  const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock, spinUs: cfg.tickSpinUs }, (now) => {
     loop.tick(now);
     if (loop.finished) scheduler.stop();
   });
