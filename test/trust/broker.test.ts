@@ -55,6 +55,8 @@ describe.skipIf(!haveMosquitto)('field broker: TLS, passwords and the shipped AC
     for (const b of ep.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
     pub.publishEnd(ep.end);
     await waitFor(() => rec.catalog.get(ep.start.episode)?.status === 'complete', 10_000, 'episode stored complete');
+    // The broker's PUBACKs to the robot travel independently of the deliveries to the recorder.
+    await waitFor(() => pub.stats().pending === 0, 10_000, 'every record acknowledged to the robot');
     expect(pub.stats()).toMatchObject({ connected: true, protocolVersion: 5, published: 120, pending: 0, publishErrors: 0 });
     expect(rec.catalog.get(ep.start.episode)).toMatchObject({ robot: 'rover-a', steps: 120, missing: 0 });
     await pub.close();
