@@ -45,6 +45,8 @@ describe.each(brokers())('a link that silently stops carrying traffic (%s)', (_n
 
       proxy.restore();
       await waitFor(() => rec.catalog.get('ep-hole')?.status === 'complete', 15_000, 'episode complete after the link came back');
+      // PUBACKs to the robot race the deliveries to the recorder.
+      await waitFor(() => pub.stats().pending === 0, 10_000, 'every record acknowledged to the robot');
       expect(pub.stats()).toMatchObject({ pending: 0, published: 3000 });
       expect(await storedSeqs(rec.catalog.get('ep-hole')!.file!)).toEqual(range(3000));
     } finally {
