@@ -3,14 +3,10 @@
  * structural interfaces so the loop can be driven by the real sandbox and
  * filter in the daemon and by plain objects in tests.
  */
-export interface RewardOutputLike {
-  status: number;
-  total: number;
-  terms: Float64Array;
-  success: boolean;
-  done: boolean;
-  reason: string;
-}
+import type { RewardOutput } from '../reward/output.js';
+
+/** One step's reward, written in place: the reward room's own output type. */
+export type RewardOutputLike = RewardOutput;
 
 export interface RewardEvaluator {
   readonly info: {
