@@ -11,6 +11,7 @@ import { Recorder } from '../../src/recorder/recorder.js';
 import { readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js';
 import { readEpisodeColumnsFast } from '../../src/relabel/mcap-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Raw values end to end: the daemon runs the sim rover with a calibration that
@@ -28,13 +29,6 @@ const tmp = (p: string): string => {
   return d;
 };
 
-async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('raw values in reward programs, daemon to relabel', () => {
   it('logs calibrated and raw terms that differ by the calibration, and relabels them bit for bit', async () => {

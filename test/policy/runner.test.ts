@@ -3,15 +3,9 @@ import { Mailbox } from '../../src/core/mailbox.js';
 import { startPolicyRunner } from '../../src/policy/runner.js';
 import { openPolicy } from '../../src/policy/session.js';
 import { POLICY_DIR, ROVER, patchedPolicy } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
 /** Waits (bounded) for a condition that another thread makes true; not a timing assertion. */
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const start = process.hrtime.bigint();
-  while (!cond()) {
-    if (process.hrtime.bigint() - start > BigInt(timeoutMs) * 1_000_000n) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('policy runner (worker thread, off the tick path)', () => {
   it('infers on the newest observation and stamps the action with its time', async () => {

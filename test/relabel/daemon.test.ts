@@ -6,6 +6,7 @@ import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * The whole path: `rewardd run` (sim rover, policy, safety filter, reward in
@@ -20,13 +21,6 @@ const tmp = (p: string): string => {
   return d;
 };
 
-async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('relabel of episodes recorded from the running daemon', () => {
   it('reproduces the daemon\'s logged rewards bit for bit', async () => {

@@ -9,6 +9,7 @@ import { Recorder } from '../../src/recorder/recorder.js';
 import { startEmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { RewardRuntime, newRewardOutput } from '../../src/reward/index.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Real episodes for relabel tests: the sim rover driven by a P controller,
@@ -161,13 +162,6 @@ async function storeThroughRecorder(storeDir: string, robot: string, eps: Array<
   }
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function startRecord(robot: string, episode: string, index: number, source: string, info: { name: string; weights: Record<string, number>; termNames: string[] }): EpisodeStart {
   const prov = <T>(content: T) => ({ hash: shortHash(JSON.stringify(content)), sha256: sha256Hex(JSON.stringify(content)), content });
