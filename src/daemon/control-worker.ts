@@ -145,8 +145,13 @@ async function main(): Promise<void> {
   await link.close();
   slot.dispose();
   post({ type: 'stopped', tick: scheduler.stats(), episodesDone: loop.episodesDone });
+  // Let this thread end by itself: isolated-vm finishes its in-flight tasks (the reward
+  // watchdog's loop) on this thread's event loop, and a terminate() racing them aborts the
+  // whole process in an isolated-vm assertion.
+  port.close();
 }
 
 main().catch((e: unknown) => {
   post({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
+  port.close();
 });

@@ -25,6 +25,8 @@ import { decodeStepBatch } from '../episode/batch-codec.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
+/** How long the control thread may take to end by itself after it stopped. */
+const WORKER_EXIT_GRACE_MS = 3000;
 
 export interface DaemonIo {
   /** Log lines (events, errors): stderr in the CLI. */
@@ -116,6 +118,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   };
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
   const send = (m: ToControl): void => worker.postMessage(m);
+  const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
@@ -215,7 +218,13 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     await policy.stop();
     await publisher.close(5000);
     await broker?.close();
-    await worker.terminate();
+    // The control thread closes its port after 'stopped' and ends by itself once isolated-vm's
+    // pending tasks are done; terminate() only as the fallback (a fatal error, a hang).
+    const exited = await Promise.race([
+      workerExit,
+      new Promise<boolean>((r) => setTimeout(() => r(false), WORKER_EXIT_GRACE_MS).unref()),
+    ]);
+    if (!exited) await worker.terminate();
   };
 
   worker.on('message', (m: FromControl) => {
