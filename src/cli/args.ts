@@ -3,7 +3,8 @@ import { RewarddError } from '../core/errors.js';
 
 export interface FlagSpec {
   flag: string;
-  type: 'string' | 'number' | 'boolean';
+  /** Everything but 'boolean' takes a value (checked by the verb's own normaliser). */
+  type: 'string' | 'number' | 'auto-number' | 'boolean';
 }
 
 /**

@@ -20,7 +20,7 @@ export interface RunConfig {
   brokerPort: number;
   prefix: string;
   hz: number;
-  tickSpinUs: number;
+  tickSpinUs: number | 'auto';
   stepLimit: number;
   episodes: number;
   duration: number;
@@ -42,7 +42,8 @@ export interface RunConfig {
 interface OptionSpec {
   key: keyof RunConfig;
   flag: string;
-  type: 'string' | 'number' | 'boolean';
+  /** 'auto-number': the word "auto" or a number. */
+  type: 'string' | 'number' | 'auto-number' | 'boolean';
   default: string | number | boolean;
   help: string;
 }
@@ -59,7 +60,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'brokerPort', flag: 'broker-port', type: 'number', default: 1884, help: 'embedded broker: port (0 = any free port; the port is printed)' },
   { key: 'prefix', flag: 'prefix', type: 'string', default: 'rewardd/v1', help: 'MQTT topic prefix; topics are <prefix>/<robot>/...' },
   { key: 'hz', flag: 'hz', type: 'number', default: 100, help: 'control tick rate, Hz (1..2000)' },
-  { key: 'tickSpinUs', flag: 'tick-spin', type: 'number', default: 300, help: 'the tick thread sleeps until this many µs before each deadline, then busy-waits; >= the period busy-waits always (a dedicated core: tightest timing, one core at 100%)' },
+  { key: 'tickSpinUs', flag: 'tick-spin', type: 'auto-number', default: 'auto', help: 'µs before each deadline at which the tick thread stops sleeping and busy-waits; >= the period never sleeps (one core at 100%, tightest timing); auto = the whole period at 500 Hz and above, else 300' },
   { key: 'stepLimit', flag: 'step-limit', type: 'number', default: 1500, help: 'steps per episode before it is truncated' },
   { key: 'episodes', flag: 'episodes', type: 'number', default: 0, help: 'stop after this many episodes (0 = run until Ctrl-C)' },
   { key: 'duration', flag: 'duration', type: 'number', default: 0, help: 'stop cleanly after this many seconds (0 = no limit)' },
@@ -90,9 +91,11 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   for (const spec of RUN_OPTIONS) {
     const v = partial[spec.key];
     if (v === undefined) continue;
-    if (spec.type === 'number') {
+    if (spec.type === 'auto-number' && v === 'auto') {
+      c[spec.key] = v;
+    } else if (spec.type === 'number' || spec.type === 'auto-number') {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isFinite(n)) bad(spec.flag, 'a number', v);
+      if (typeof n !== 'number' || !Number.isFinite(n)) bad(spec.flag, spec.type === 'number' ? 'a number' : '"auto" or a number', v);
       c[spec.key] = n;
     } else if (spec.type === 'boolean') {
       if (typeof v !== 'boolean') bad(spec.flag, 'true or false', v);
@@ -114,7 +117,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   };
   if (!(cfg.hz >= 1 && cfg.hz <= 2000)) bad('hz', 'a rate in [1, 2000] Hz', cfg.hz);
   intIn('step-limit', cfg.stepLimit, 1, 100_000_000);
-  if (!(cfg.tickSpinUs >= 0 && cfg.tickSpinUs <= 1_000_000)) bad('tick-spin', 'µs in [0, 1000000]', cfg.tickSpinUs);
+  if (cfg.tickSpinUs !== 'auto' && !(cfg.tickSpinUs >= 0 && cfg.tickSpinUs <= 1_000_000)) bad('tick-spin', '"auto" or µs in [0, 1000000]', cfg.tickSpinUs);
   intIn('episodes', cfg.episodes, 0, 1_000_000_000);
   if (cfg.duration < 0) bad('duration', 'seconds >= 0', cfg.duration);
   intIn('batch-steps', cfg.batchSteps, 1, 10_000);
@@ -147,7 +150,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
 
 export function runHelp(): string {
   const lines = RUN_OPTIONS.map((o) => {
-    const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : 'value'}>`;
+    const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : o.type === 'auto-number' ? 'n|auto' : 'value'}>`;
     return `  ${flag.padEnd(30)} ${o.help}\n  ${''.padEnd(30)} Default: ${JSON.stringify(o.default)}`;
   });
   return [

@@ -20,21 +20,40 @@ export interface TickSchedulerOptions {
   hz: number;
   clock: Clock;
   /**
-   * Spin (busy-wait) for the last part of each period, µs. Default 300: Atomics.wait
-   * oversleeps by ~120 µs (p50) to ~300 µs (p99) on the machines measured; a wider margin
-   * costs CPU and does not help against the hypervisor's preemptions that make the far tail
-   * (a pure spin loop shows the same tail, see bench/pipeline.ts).
+   * Spin (busy-wait) for the last part of each period, µs, or 'auto' (the default): see
+   * autoSpinUs. A value at least the period never sleeps.
    */
-  spinUs?: number;
+  spinUs?: number | 'auto';
   /** Falling further behind than this many periods drops the missed ticks instead of bursting. */
   maxLagPeriods?: number;
   /** Size of the ring of period errors used for the percentiles (the bound on its memory). */
   window?: number;
 }
 
+/** Periods this short or shorter are busy-waited whole under 'auto'. */
+export const AUTO_BUSY_WAIT_PERIOD_US = 2000;
+/** The spin margin 'auto' uses for longer periods. */
+export const AUTO_SPIN_MARGIN_US = 300;
+
+/**
+ * The spin margin 'auto' picks for a rate. Waking from Atomics.wait is what
+ * makes the timing tail, not the work: on the VM measured (bench/pipeline.ts)
+ * the wait oversleeps ~120 µs at p50 with a tail of 0.3–2 ms (an idle vCPU is
+ * slow to resume), while a loop that never sleeps holds p99 within a few µs
+ * to ~90 µs. At a period of 2 ms or less that tail is a whole period, so the
+ * thread busy-waits the period (one core at 100%, as a dedicated real-time
+ * core would be); at longer periods it sleeps and spins the last 300 µs (a
+ * late tick there is a small fraction of the period, and the core is saved).
+ */
+export function autoSpinUs(hz: number): number {
+  const periodUs = 1e6 / hz;
+  return periodUs <= AUTO_BUSY_WAIT_PERIOD_US ? periodUs : AUTO_SPIN_MARGIN_US;
+}
+
 /**
  * Holds a fixed tick rate up to 1 kHz on a thread of its own: sleeps with
- * Atomics.wait until `spinUs` before the deadline, then spins, then ticks.
+ * Atomics.wait until `spinUs` before the deadline, then spins, then ticks
+ * (at 500 Hz and above, by default, it only spins: see autoSpinUs).
  * setTimeout cannot do this (its 1 ms granularity gives ~860 Hz, see
  * REFERENCE.md), and a pure setImmediate spin burns a whole core.
  *
@@ -66,7 +85,8 @@ export class TickScheduler {
   ) {
     if (!(o.hz > 0 && o.hz <= 5000)) throw new RangeError(`tick rate must be in (0, 5000] Hz, got ${o.hz}`);
     this.periodNs = BigInt(Math.round(1e9 / o.hz));
-    this.spinNs = BigInt(Math.round((o.spinUs ?? 300) * 1000));
+    const spinUs = o.spinUs === undefined || o.spinUs === 'auto' ? autoSpinUs(o.hz) : o.spinUs;
+    this.spinNs = BigInt(Math.round(spinUs * 1000));
     this.maxLagNs = this.periodNs * BigInt(o.maxLagPeriods ?? 5);
     this.errors = new Float64Array(o.window ?? 4096);
     this.late = new Float64Array(o.window ?? 4096);
