@@ -30,15 +30,13 @@ interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: Ort.InferenceSession.SessionOptions): void;
   readonly inputMetadata: { name: string }[];
   readonly outputMetadata: { name: string }[];
-  run(feeds: Feeds, fetches: Fetches, options: object): Record<string, Ort.Tensor>;
+  run(feeds: Feeds, fetches: Fetches, options?: object): Record<string, Ort.Tensor>;
   dispose(): void;
 }
 interface NativeBinding {
   binding: { InferenceSession: new () => NativeSession };
   initOrt(): void;
 }
-
-const NO_RUN_OPTIONS = Object.freeze({});
 
 async function nativeBinding(): Promise<NativeBinding | null> {
   try {
@@ -57,7 +55,9 @@ export async function openOrtSession(ort: typeof Ort, bytes: Uint8Array, options
     native.initOrt();
     const s = new native.binding.InferenceSession();
     s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, options);
-    const runSync = (feeds: Feeds, fetches: Fetches) => s.run(feeds, fetches, NO_RUN_OPTIONS);
+    // Two arguments, not three: given a run-options object (even an empty one) the binding
+    // allocates and parses an Ort::RunOptions on every call; without it, it reuses its default.
+    const runSync = (feeds: Feeds, fetches: Fetches) => s.run(feeds, fetches);
     return {
       inputNames: s.inputMetadata.map((m) => m.name),
       outputNames: s.outputMetadata.map((m) => m.name),
