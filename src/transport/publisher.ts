@@ -8,6 +8,7 @@ import { Outbox } from '../outbox/outbox.js';
 import type { OutboxOptions } from '../outbox/options.js';
 import { RecordKind } from '../outbox/record-format.js';
 import { resolveConnection, type MqttConnectionOptions } from './connection-options.js';
+import { shareStoredPayloads } from './share-stored-payloads.js';
 import { connectManaged, type ManagedClient } from './connection.js';
 import { episodeTopics, DEFAULT_PREFIX, type RobotTopics } from './topics.js';
 import { handleCommand, type CommandHandlers } from './commands.js';
@@ -95,6 +96,7 @@ export class EpisodePublisher {
     };
     this.mc = connectManaged(conn, extra);
     const c = this.mc.client;
+    shareStoredPayloads(c);
     c.on('connect', () => this.onConnect());
     c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
       if (this.handlers) handleCommand(c, this.topics, this.handlers, topic, payload, packet);
