@@ -87,6 +87,7 @@ export const CATALOG_FILE = 'catalog.sqlite';
 export class Catalog {
   readonly db: Database.Database;
   private readonly st;
+  private pendingQuery: Database.Statement<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }> | undefined;
 
   constructor(readonly dir: string, opts: { readonly?: boolean } = {}) {
     try {
@@ -127,12 +128,18 @@ export class Catalog {
     return this.db.transaction(() => {
       const fresh: Extract<IngestItem, { kind: 'steps' }>[] = [];
       const inGroup = new Set<string>();
+      const touched = new Set<string>();
       const status = new Map<string, EpisodeStatus | undefined>();
       for (const it of items) {
         let s = status.get(it.episode);
         if (!status.has(it.episode)) status.set(it.episode, (s = st.status.get(it.episode)?.status));
         if (s !== undefined && s !== 'recording') continue;
-        st.touch.run(it.episode, it.robot);
+        // Once per episode per group: creates the row, and marks the episode alive (activity
+        // only has to change between two finalize passes, not count records).
+        if (!touched.has(it.episode)) {
+          st.touch.run(it.episode, it.robot);
+          touched.add(it.episode);
+        }
         if (s === undefined) status.set(it.episode, 'recording');
         if (it.kind === 'start') {
           const p = it.start;
@@ -153,12 +160,13 @@ export class Catalog {
   }
 
   pending(): PendingEpisode[] {
-    return this.db
-      .prepare<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }>(
-        `SELECT e.episode, e.robot, e.activity, e.start_json IS NOT NULL AS has_start, e.end_json IS NOT NULL AS has_end, e.expected_steps,
-          (SELECT SUM(count) FROM batches b WHERE b.episode = e.episode) AS staged
-         FROM episodes e WHERE e.status = 'recording'`,
-      )
+    // Prepared once: the recorder asks on every finalize pass.
+    this.pendingQuery ??= this.db.prepare<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }>(
+      `SELECT e.episode, e.robot, e.activity, e.start_json IS NOT NULL AS has_start, e.end_json IS NOT NULL AS has_end, e.expected_steps,
+        (SELECT SUM(count) FROM batches b WHERE b.episode = e.episode) AS staged
+       FROM episodes e WHERE e.status = 'recording'`,
+    );
+    return this.pendingQuery
       .all()
       .map((r) => ({ episode: r.episode, robot: r.robot, activity: r.activity, hasStart: r.has_start === 1, hasEnd: r.has_end === 1, expectedSteps: r.expected_steps, stagedSteps: r.staged ?? 0 }));
   }
