@@ -280,17 +280,24 @@ async function recorderChild(a: { url: string; out: string; prefix: string; step
   process.stdout.write('ready\n');
   const c0 = process.cpuUsage();
   let staged = false;
+  // Every record of the episode: start, the batches, end. Polling reads the recorder's counters
+  // (cheap); the catalog is only queried once they say everything is staged, so the probe does
+  // not load the process it measures.
+  const records = Math.ceil(a.steps / BATCH) + 2;
   for (let i = 0; ; i++) {
-    if (i % 50 === 0) process.stdout.write(`progress ${rec.stats().received}\n`);
-    const row = rec.catalog.get('ep');
-    if (row?.status === 'complete') break;
-    if (row?.status === 'incomplete') {
-      process.stdout.write('error the episode was closed incomplete\n');
-      process.exit(1);
-    }
-    if (!staged && (row?.status === 'writing' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps))) {
+    const st = rec.stats();
+    if (i % 50 === 0) process.stdout.write(`progress ${st.received}\n`);
+    if (!staged && st.committed >= records && rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps)) {
       staged = true;
       process.stdout.write(`cpu ${cpuUs(c0)}\nstaged\n`);
+    }
+    if (staged || i % 20 === 0) {
+      const row = rec.catalog.get('ep');
+      if (row?.status === 'complete') break;
+      if (row?.status === 'incomplete') {
+        process.stdout.write('error the episode was closed incomplete\n');
+        process.exit(1);
+      }
     }
     await sleep(5);
   }
