@@ -3,6 +3,7 @@ import { batchSteps, decodeStepBatch, encodeStepBatch } from '../../src/episode/
 import { peekStepBatch } from '../../src/recorder/batch-peek.js';
 import { StepBatcher, type EncodedBatch, type StepInput } from '../../src/episode/step-batcher.js';
 import { RewardStatus, StepFlag } from '../../src/core/records.js';
+import { BYTES, COLUMNS, rowWidth } from '../../src/episode/batch.js';
 
 const obsNames = ['a', 'b', 'c'];
 const actNames = ['l', 'r'];
@@ -54,6 +55,36 @@ describe('step batch codec', () => {
     expect(rows[4]!.rewardReason).toMatch(/E_REWARD_TIMEOUT/);
     expect(rows[5]!.tNs).toBe(1_050_000_000n);
     expect(rows[0]!.flags & StepFlag.first).toBe(StepFlag.first);
+  });
+
+  it('writes every byte itself: padding is zero, and a batch encodes to the same bytes on dirty memory', () => {
+    const out: EncodedBatch[] = [];
+    // One step of 3 observations: the u8/u16 columns and the header end off 8-byte boundaries.
+    const batcher = new StepBatcher({ robot: 'rover', observationNames: obsNames, actionNames: actNames, capacity: 8 }, (b) => out.push(b));
+    batcher.beginEpisode('ep1');
+    batcher.push(step(1, 'v1', ['x']));
+    batcher.flush();
+    const first = out[0]!.bytes;
+    const decoded = decodeStepBatch(first);
+    // Fill freed memory with a pattern so that an unwritten byte would show as 0xa5.
+    for (let i = 0; i < 64; i++) Buffer.allocUnsafeSlow(first.length).fill(0xa5);
+    const again = encodeStepBatch(decoded);
+    expect(Buffer.from(again).equals(Buffer.from(first))).toBe(true);
+    const h = new DataView(first.buffer, first.byteOffset).getUint32(4, true);
+    const headerEnd = 8 + h;
+    expect([...first.subarray(headerEnd, (headerEnd + 7) & ~7)].every((x) => x === 0)).toBe(true);
+    // Walk the column layout: every gap between a column's end and the next 8-byte boundary is zero.
+    const shape = { obs: obsNames.length, actions: actNames.length, terms: 1 };
+    let at = (headerEnd + 7) & ~7;
+    let gaps = 0;
+    for (const [, type, width] of COLUMNS) {
+      const end = at + rowWidth(width, shape) * BYTES[type];
+      at = (end + 7) & ~7;
+      gaps += at - end;
+      expect([...first.subarray(end, at)].every((x) => x === 0)).toBe(true);
+    }
+    expect(at).toBe(first.length);
+    expect(gaps).toBeGreaterThan(0); // the case above does exercise padding
   });
 
   it('splits batches at capacity and at a reward version change, keeping sequence numbers contiguous', () => {
