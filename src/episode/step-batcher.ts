@@ -32,6 +32,16 @@ export interface EncodedBatch {
 }
 
 /**
+ * Copies the first `width` values of `src` into row `row` of `dst`. A plain loop: `set` with a
+ * `subarray` view per column per step measured 2.5x slower (359 vs 142 ns per 48/48/12/12/4-value
+ * step, interleaved in one process), most of it making and collecting the views.
+ */
+function copyRow<T extends Float32Array | Float64Array>(dst: T, src: T, width: number, row: number): void {
+  const at = row * width;
+  for (let k = 0; k < width; k++) dst[at + k] = src[k]!;
+}
+
+/**
  * Collects the steps of one episode into preallocated columns and encodes a
  * batch when it is full, when the reward version changes (a batch has one
  * version), or when asked (episode end, age limit). Bound: `capacity` rows;
@@ -107,18 +117,18 @@ export class StepBatcher {
     b.tNs[i] = s.tNs;
     b.wallMs[i] = s.wallMs;
     b.obsTNs[i] = s.obsTNs;
-    b.obs.set(s.obs.subarray(0, this.no), i * this.no);
+    copyRow(b.obs, s.obs, this.no, i);
     const raw = b.obsRaw as Float32Array;
-    if (s.obsRaw) raw.set(s.obsRaw.subarray(0, this.no), i * this.no);
+    if (s.obsRaw) copyRow(raw, s.obsRaw, this.no, i);
     else raw.fill(NaN, i * this.no, (i + 1) * this.no);
-    b.actionCommanded.set(s.actionCommanded.subarray(0, this.na), i * this.na);
-    b.actionApplied.set(s.actionApplied.subarray(0, this.na), i * this.na);
+    copyRow(b.actionCommanded, s.actionCommanded, this.na, i);
+    copyRow(b.actionApplied, s.actionApplied, this.na, i);
     b.safety[i] = s.safety;
     b.flags[i] = s.flags;
     b.rewardStatus[i] = s.rewardStatus;
     b.rewardTotal[i] = s.rewardTotal;
     const nt = b.termNames.length;
-    b.rewardTerms.set(s.rewardTerms.subarray(0, nt), i * nt);
+    copyRow(b.rewardTerms, s.rewardTerms, nt, i);
     if (s.rewardReason !== '') b.rewardReasons.push([i, s.rewardReason]);
     b.count++;
     if (b.count >= this.opts.capacity) this.flush();
