@@ -10,7 +10,7 @@
  * `max_queued_messages 0` — Mosquitto's default of 1000 queued messages per client drops QoS 1
  * messages to a subscriber that falls behind a burst (docs/recorder.md); else the embedded aedes.
  * BENCH_TRANSPORT_STEPS (default 200000) and BENCH_TRANSPORT_BATCH (default 100) size a run;
- * BENCH_WINDOW overrides the publisher's in-flight window; BENCH_REPEATS (default 3) the runs per
+ * BENCH_WINDOW overrides the publisher's in-flight window; BENCH_REPEATS (default 5) the runs per
  * path; BENCH_GROUP_DELAY_MS the recorder's groupCommit.maxDelayMs; BENCH_CHILD_PROF=DIR writes a CPU profile of each receiving process into DIR.
  *
  * Topology, as in the field (robot and laptop are different machines): the receiving side (the
@@ -40,7 +40,7 @@ import { summarise, table } from './stats.js';
 
 const STEPS = Number(process.env.BENCH_TRANSPORT_STEPS ?? 200_000);
 const BATCH = Number(process.env.BENCH_TRANSPORT_BATCH ?? 100);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const LEAD = Number(process.env.BENCH_LEAD_STEPS ?? 50_000);
 const OBS = Array.from({ length: 48 }, (_, i) => `o${i}`);
 const ACT = Array.from({ length: 12 }, (_, i) => `a${i}`);
@@ -287,7 +287,13 @@ async function recorderChild(a: { url: string; out: string; prefix: string; step
   for (let i = 0; ; i++) {
     const st = rec.stats();
     if (i % 50 === 0) process.stdout.write(`progress ${st.received}\n`);
-    if (!staged && st.committed >= records && rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps)) {
+    // Staged: everything committed, and the episode either still waiting with all its steps or
+    // already taken by the recorder's finalize pass (which only starts on a fully staged episode).
+    const isStaged = (): boolean => {
+      const status = rec.catalog.get('ep')?.status;
+      return status === 'writing' || status === 'complete' || rec.catalog.pending().some((p) => p.hasEnd && p.stagedSteps >= a.steps);
+    };
+    if (!staged && st.committed >= records && isStaged()) {
       staged = true;
       process.stdout.write(`cpu ${cpuUs(c0)}\nstaged\n`);
     }
@@ -359,6 +365,9 @@ export async function run(): Promise<void> {
       staged.push(r.stagedMs);
       appendE2e = appendE2e.concat(r.appendUs);
     }
+    // Every repeat, so the spread on a shared machine is visible next to the medians.
+    const rate = (ms: number): string => `${Math.round((STEPS / ms) * 1000 / 1000)}k`;
+    process.stdout.write(`repeats, steps/s: raw ${raw.map(rate).join(' ')}; staged ${staged.map(rate).join(' ')}; vs raw ${staged.map((ms, i) => (raw[i]! / ms).toFixed(2)).join(' ')}\n`);
     const rawMs = summarise(raw).p50;
     const e2eMs = summarise(e2e).p50;
     const stagedMs = summarise(staged).p50;
