@@ -60,7 +60,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'brokerPort', flag: 'broker-port', type: 'number', default: 1884, help: 'embedded broker: port (0 = any free port; the port is printed)' },
   { key: 'prefix', flag: 'prefix', type: 'string', default: 'rewardd/v1', help: 'MQTT topic prefix; topics are <prefix>/<robot>/...' },
   { key: 'hz', flag: 'hz', type: 'number', default: 100, help: 'control tick rate, Hz (1..2000)' },
-  { key: 'tickSpinUs', flag: 'tick-spin', type: 'auto-number', default: 'auto', help: 'µs before each deadline at which the tick thread stops sleeping and busy-waits; >= the period never sleeps (one core at 100%, tightest timing); auto = the whole period at 500 Hz and above, else 300' },
+  { key: 'tickSpinUs', flag: 'tick-spin', type: 'auto-number', default: 'auto', help: 'µs before each deadline at which the tick thread stops sleeping and busy-waits; >= the period never sleeps (one core at 100%, tightest timing); auto = the whole period at 500 Hz and above on a computer with 2+ cores, else 300' },
   { key: 'stepLimit', flag: 'step-limit', type: 'number', default: 1500, help: 'steps per episode before it is truncated' },
   { key: 'episodes', flag: 'episodes', type: 'number', default: 0, help: 'stop after this many episodes (0 = run until Ctrl-C)' },
   { key: 'duration', flag: 'duration', type: 'number', default: 0, help: 'stop cleanly after this many seconds (0 = no limit)' },

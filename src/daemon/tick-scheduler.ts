@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Clock } from '../core/clock.js';
 
 export interface TickStats {
@@ -42,12 +43,14 @@ export const AUTO_SPIN_MARGIN_US = 300;
  * slow to resume), while a loop that never sleeps holds p99 within a few µs
  * to ~90 µs. At a period of 2 ms or less that tail is a whole period, so the
  * thread busy-waits the period (one core at 100%, as a dedicated real-time
- * core would be); at longer periods it sleeps and spins the last 300 µs (a
- * late tick there is a small fraction of the period, and the core is saved).
+ * core would be); at longer periods, or on a single-core computer, it sleeps
+ * and spins the last 300 µs (a late tick there is a small fraction of the
+ * period, and the core is saved).
  */
-export function autoSpinUs(hz: number): number {
+export function autoSpinUs(hz: number, cores: number = availableParallelism()): number {
   const periodUs = 1e6 / hz;
-  return periodUs <= AUTO_BUSY_WAIT_PERIOD_US ? periodUs : AUTO_SPIN_MARGIN_US;
+  // With one core, a busy-waiting tick thread would starve the I/O and policy threads.
+  return periodUs <= AUTO_BUSY_WAIT_PERIOD_US && cores >= 2 ? periodUs : AUTO_SPIN_MARGIN_US;
 }
 
 /**
