@@ -18,9 +18,16 @@ const VERBS: Record<string, Verb> = {
   calibrate: { summary: 'measure a calibration against a live link (imu-rest, range, odometry)', load: () => import('./calibrate.js') },
   policy: { summary: 'policy check DIR | policy bench DIR', load: () => import('./policy.js') },
   estop: { summary: 'trigger or reset the e-stop of a robot', load: () => import('./estop.js') },
+  arm: { summary: 'let a running robot\'s actions reach its actuators (signed with --key)', load: async () => armVerb('arm') },
+  disarm: { summary: 'hold a running robot\'s actuators at their stop values', load: async () => armVerb('disarm') },
   firmware: { summary: 'firmware sim: build and run the host firmware on a pseudo-terminal', load: () => import('./firmware.js') },
   keys: { summary: 'keys new: make an ed25519 key pair for signed reward pushes', load: () => import('./keys.js') },
 };
+
+async function armVerb(action: 'arm' | 'disarm'): Promise<{ main(argv: string[]): Promise<number>; help: string }> {
+  const m = await import('./arm.js');
+  return { main: (argv) => m.main(action, argv), help: m.help(action) };
+}
 
 function usage(): string {
   const w = Math.max(...Object.keys(VERBS).map((k) => k.length));

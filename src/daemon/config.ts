@@ -32,6 +32,7 @@ export interface RunConfig {
   swap: 'now' | 'next-episode';
   dryRunSteps: number;
   auth: 'signed' | 'open';
+  arm: 'auto' | 'start' | 'command';
   rewardFileAuth: 'trusted' | 'signed';
   watchReward: boolean;
   stateDir: string;
@@ -72,6 +73,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'swap', flag: 'swap', type: 'string', default: 'now', help: 'when a new reward version takes over: now (next step) | next-episode' },
   { key: 'dryRunSteps', flag: 'dry-run-steps', type: 'number', default: 1000, help: 'a new reward version must evaluate this many recent logged steps without failure before it is activated (0 = compile check only)' },
   { key: 'auth', flag: 'auth', type: 'string', default: 'signed', help: 'who may push rewards (reward/set) and reset the e-stop over MQTT: signed = only signatures by keys in <state-dir>/allowed_keys (rewardd keys new); open = anyone the broker lets in (a lab bench only)' },
+  { key: 'arm', flag: 'arm', type: 'string', default: 'auto', help: 'when the robot may move: command = only after an arm command (`rewardd arm`, or the arm topic; signed unless --auth open); start = arm as soon as the link is up (a bench); auto = start for the sim, command for serial and johnny-five links. A rebooted MCU or an e-stop always disarms until the next arm' },
   { key: 'rewardFileAuth', flag: 'reward-file-auth', type: 'string', default: 'trusted', help: 'the reward file on disk: trusted = whoever can write it is trusted; signed = it needs a valid <file>.sig by an allowed key' },
   { key: 'watchReward', flag: 'watch-reward', type: 'boolean', default: true, help: 'reload the reward file when it changes on disk (--no-watch-reward to disable)' },
   { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
@@ -131,6 +133,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
   if (!['auto', 'tensorflow', 'wasm', 'cpu', 'onnx'].includes(cfg.policyBackend)) bad('policy-backend', 'auto, tensorflow, wasm, cpu or onnx', cfg.policyBackend);
   if (cfg.auth !== 'signed' && cfg.auth !== 'open') bad('auth', '"signed" or "open"', cfg.auth);
+  if (!['auto', 'start', 'command'].includes(cfg.arm)) bad('arm', 'auto, start or command', cfg.arm);
   if (cfg.rewardFileAuth !== 'trusted' && cfg.rewardFileAuth !== 'signed') bad('reward-file-auth', '"trusted" or "signed"', cfg.rewardFileAuth);
   if (!/^(sim|serial:.+|johnny-five:.+)$/.test(cfg.link)) bad('link', 'sim, serial:<path>[@baud] or johnny-five:<path>', cfg.link);
   if (cfg.mqtt !== 'embedded' && !/^(mqtts?|wss?|tcp|tls):\/\/[^/]+/.test(cfg.mqtt)) bad('mqtt', 'a URL like mqtt://host:1883, or "embedded"', cfg.mqtt);
@@ -164,4 +167,9 @@ export function runHelp(): string {
     ...lines,
     '  --help                         this text',
   ].join('\n');
+}
+
+/** Whether the control thread arms by itself once the link is up (at start, and after an e-stop reset). */
+export function armsItself(cfg: Pick<RunConfig, 'arm' | 'link'>): boolean {
+  return cfg.arm === 'start' || (cfg.arm === 'auto' && cfg.link === 'sim');
 }

@@ -11,6 +11,7 @@ import { SafetyFilter } from '../safety/index.js';
 import { ControlLoop } from './control-loop.js';
 import { RewardSlot } from './reward-slot.js';
 import { TickScheduler } from './tick-scheduler.js';
+import { armsItself } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 
 /**
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     batchCapacity: cfg.batchSteps,
     batchMaxAgeNs: BigInt(Math.round(cfg.batchMaxAgeMs * 1e6)),
     maxEpisodes: cfg.episodes,
-    autoArm: cfg.link === 'sim',
+    autoArm: armsItself(cfg),
     policy: data.policy,
     software: data.software,
     rewardSigner: (version) => signers.get(version) ?? null,
@@ -114,19 +115,22 @@ async function main(): Promise<void> {
         break;
       case 'estop-reset':
         safety.resetEstop();
-        // The sim arms itself (as at start); a real robot stays as it was until an explicit arm.
-        if (cfg.link === 'sim' && !safety.state().armed) {
+        // A robot that arms itself at start (the sim, by default) does so again; otherwise it
+        // stays disarmed until an explicit arm.
+        if (armsItself(cfg) && !safety.state().armed) {
           safety.arm();
           link.arm();
         }
         break;
       case 'arm':
-        safety.arm();
+        safety.arm(); // throws while the e-stop is latched: reported as "arm refused: ..."
         link.arm();
+        post({ type: 'notice', message: 'armed: actions now reach the actuators' });
         break;
       case 'disarm':
         safety.disarm();
         link.disarm();
+        post({ type: 'notice', message: 'disarmed: actuators held at their stop values' });
         break;
     }
   };

@@ -20,7 +20,7 @@ import { formatStatus } from './status-line.js';
 import { RewardFileWatcher } from './reward-watcher.js';
 import { RecentSteps, admitReward } from './reward-admission.js';
 import { LatchFileWatcher } from './latch-watcher.js';
-import { PushVerifier, RewardFilePolicy, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
+import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
@@ -178,6 +178,18 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         send({ type: 'estop-reset' });
       } else {
         io.log(`e-stop reset refused: ${d.error}`);
+      }
+    },
+    onArm: (_cmd, raw) => {
+      const d = decideArm(raw, verifier, { requireSignedArm: cfg.auth === 'signed' });
+      if (d.action === 'disarm') {
+        io.log(`disarm over MQTT: ${d.reason}`);
+        send({ type: 'disarm' });
+      } else if (d.action === 'arm') {
+        io.log(`arm over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
+        send({ type: 'arm' });
+      } else {
+        io.log(`arm refused: ${d.error}`);
       }
     },
   });

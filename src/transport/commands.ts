@@ -9,6 +9,9 @@ import type { RobotTopics } from './topics.js';
  *   envelope `{"source": "...", "correlation": "..."}` if it sent one.
  * - `estop`: `stop` / `reset` as plain text or `{"action": "stop"|"reset", "reason": "..."}`.
  *   Anything else is read as `stop`: an unreadable e-stop must still stop the robot.
+ * - `arm`: `arm` / `disarm` as plain text or `{"action": "arm"|"disarm", "reason": "..."}` (a
+ *   signed envelope when the robot requires one, see trust/arm.ts). Anything else is read as
+ *   `disarm`: a garbled command must never make the robot move.
  */
 export type RewardSetResult = { ok: true; version: string; name?: string } | { ok: false; error: string };
 
@@ -17,11 +20,18 @@ export interface EstopCommand {
   reason: string;
 }
 
+export interface ArmCommand {
+  action: 'arm' | 'disarm';
+  reason: string;
+}
+
 export interface CommandHandlers {
   /** `raw` is the whole payload: a signed envelope must be verified on it, not on the extracted source. */
   onRewardSet?(source: string, reply: (result: RewardSetResult) => void, raw: Buffer): void;
   /** `raw` is the whole payload, for checking a signed reset. */
   onEstop?(cmd: EstopCommand, raw: Buffer): void;
+  /** `raw` is the whole payload, for checking a signed arm. */
+  onArm?(cmd: ArmCommand, raw: Buffer): void;
 }
 
 /** Bound on a reward source accepted over MQTT; larger pushes are refused with a reason. */
@@ -40,9 +50,26 @@ export function parseEstop(payload: Buffer): EstopCommand {
   }
 }
 
+export function parseArm(payload: Buffer): ArmCommand {
+  const text = payload.toString('utf8').trim();
+  if (text === 'arm' || text === 'disarm') return { action: text, reason: 'mqtt' };
+  try {
+    const j = JSON.parse(text) as { action?: unknown; reason?: unknown };
+    const reason = typeof j.reason === 'string' ? j.reason : 'mqtt';
+    if (j.action === 'arm') return { action: 'arm', reason };
+    return { action: 'disarm', reason: j.action === 'disarm' ? reason : `unreadable arm command (action ${JSON.stringify(j.action) ?? 'missing'})` };
+  } catch {
+    return { action: 'disarm', reason: `unreadable arm command (${payload.length} bytes)` };
+  }
+}
+
 export function handleCommand(client: MqttClient, topics: RobotTopics, handlers: CommandHandlers, topic: string, payload: Buffer, packet: IPublishPacket): boolean {
   if (topic === topics.estop) {
     handlers.onEstop?.(parseEstop(payload), payload);
+    return true;
+  }
+  if (topic === topics.arm) {
+    handlers.onArm?.(parseArm(payload), payload);
     return true;
   }
   if (topic !== topics.rewardSet) return false;

@@ -125,7 +125,7 @@ export class EpisodePublisher {
     const c = this.mc.client;
     c.publish(this.topics.status, this.statusBody('online', 'connected'), { qos: 1, retain: true });
     if (this.rewardActive !== undefined) c.publish(this.topics.rewardActive, this.rewardActive, { qos: 1, retain: true });
-    if (this.handlers) c.subscribe([this.topics.rewardSet, this.topics.estop], { qos: 1 });
+    if (this.handlers) c.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
     this.pump();
   }
 
@@ -174,7 +174,7 @@ export class EpisodePublisher {
 
   subscribeCommands(handlers: CommandHandlers): void {
     this.handlers = handlers;
-    if (this.mc.client.connected) this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop], { qos: 1 });
+    if (this.mc.client.connected) this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
   }
 
   private pump(): void {

@@ -10,6 +10,7 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/reward/set                   command (MQTT 5 response topic + correlation data)
  *   <prefix>/<robot>/reward/set/result            reply topic for MQTT 3.1.1 senders (no response topic)
  *   <prefix>/<robot>/estop                        command
+ *   <prefix>/<robot>/arm                          command (arm / disarm)
  *   <prefix>/<robot>/live                         QoS 0, downsampled
  */
 export const DEFAULT_PREFIX = 'rewardd/v1';
@@ -43,6 +44,7 @@ export interface RobotTopics {
   readonly rewardSet: string;
   readonly rewardSetResult: string;
   readonly estop: string;
+  readonly arm: string;
   readonly live: string;
   episodeStart(episode: string): string;
   episodeSteps(episode: string): string;
@@ -64,6 +66,7 @@ export function episodeTopics(prefix: string = DEFAULT_PREFIX, robot: string): R
     rewardSet: `${base}/reward/set`,
     rewardSetResult: `${base}/reward/set/result`,
     estop: `${base}/estop`,
+    arm: `${base}/arm`,
     live: `${base}/live`,
     episodeStart: (id) => episode(id, 'start'),
     episodeSteps: (id) => episode(id, 'steps'),

@@ -30,6 +30,13 @@ export interface SignedEstopReset extends SignatureFields {
   reason: string;
 }
 
+export interface SignedArm extends SignatureFields {
+  action: 'arm';
+  reason: string;
+}
+
+export type ArmVerdict = EstopResetVerdict;
+
 export function signRewardPush(o: SignOptions & { source: string }): SignedRewardPush {
   if (typeof o.source !== 'string') throw new RewarddError('E_CONFIG', `source: expected the reward program text, found ${describeValue(o.source)}`);
   return { source: o.source, ...signFields('reward-push', o.source, o) };
@@ -39,6 +46,12 @@ export function signRewardPush(o: SignOptions & { source: string }): SignedRewar
 export function signEstopReset(o: SignOptions & { reason?: string }): SignedEstopReset {
   const reason = o.reason ?? 'signed reset';
   return { action: 'reset', reason, ...signFields('estop-reset', reason, o) };
+}
+
+/** An arm command that PushVerifier.verifyArm accepts; `parseArm` in transport/commands.ts reads it as an arm. */
+export function signArm(o: SignOptions & { reason?: string }): SignedArm {
+  const reason = o.reason ?? 'signed arm';
+  return { action: 'arm', reason, ...signFields('arm', reason, o) };
 }
 
 /** Largest signed payload looked at; the transport already caps reward sources at 256 KiB. */
@@ -96,6 +109,18 @@ export class PushVerifier {
     if (!parsed.ok) return parsed;
     const reason = parsed.env.reason as string;
     const checked = this.check('estop-reset', parsed.env, reason);
+    return checked.ok ? { ok: true, reason, signer: checked.signer, signerName: checked.signerName } : checked;
+  }
+
+  /** Verifies an `arm` payload: a signed {"action":"arm","reason"} for this robot (purpose "arm"). */
+  verifyArm(payload: string | Buffer): ArmVerdict {
+    const parsed = this.parse(payload, 'arm', (o) => {
+      if (o.action !== 'arm') return `field "action": expected "arm", found ${describeValue(o.action)}`;
+      return typeof o.reason === 'string' ? null : `field "reason": expected a string, found ${describeValue(o.reason)}`;
+    });
+    if (!parsed.ok) return parsed;
+    const reason = parsed.env.reason as string;
+    const checked = this.check('arm', parsed.env, reason);
     return checked.ok ? { ok: true, reason, signer: checked.signer, signerName: checked.signerName } : checked;
   }
 
