@@ -239,7 +239,7 @@ async function rewarddRun(url: string): Promise<{ ms: number; stagedMs: number; 
       const a = process.hrtime.bigint();
       pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
       appendUs.push(Number(process.hrtime.bigint() - a) / 1e3);
-    }, () => pub.stats().pending);
+    }, () => pub.pendingSteps);
     pub.publishEnd(endRecord('bench', 'ep'));
     const ps = pub.stats();
     if (ps.droppedSteps > 0) throw new Error(`bench: the outbox dropped ${ps.droppedSteps} steps (full-policy)`);

@@ -364,6 +364,11 @@ export class Outbox {
     while (this.writing) await this.writing;
   }
 
+  /** Steps appended and not yet acknowledged: the same as stats().pendingSteps, without building the object. */
+  get pendingSteps(): number {
+    return this.s.pendingSteps;
+  }
+
   stats(): OutboxStats {
     return {
       ...this.s,

@@ -129,6 +129,11 @@ export class EpisodePublisher {
     this.pump();
   }
 
+  /** Steps not yet acknowledged by the broker (stats().pending), cheap enough to read per batch for back-pressure. */
+  get pendingSteps(): number {
+    return this.outbox.pendingSteps;
+  }
+
   /** True unless the outbox full-policy refuses new episodes (the daemon should hold off and alarm). */
   get acceptingEpisodes(): boolean {
     return this.outbox.acceptingEpisodes;

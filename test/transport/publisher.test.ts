@@ -28,7 +28,10 @@ describe.each(brokers())('EpisodePublisher against %s', (_name, url) => {
     pub.publishStart(fakeStart('e1', 'r1'));
     for (let i = 0; i < 50; i++) pub.publishBatch('e1', i * 10, 10, opaque(i * 10));
     pub.publishEnd(fakeEnd('e1', 'r1', 500));
+    expect(pub.pendingSteps).toBe(pub.stats().pending);
+    expect(pub.pendingSteps).toBeGreaterThan(0); // nothing is acknowledged before the disk write
     await waitFor(() => pub.stats().published === 500 && pub.stats().pending === 0, 5000, 'all steps acked');
+    expect(pub.pendingSteps).toBe(0);
     await waitFor(() => sub.messages.filter((m) => m.topic.endsWith('/end')).length === 1, 5000, 'end record');
     const ep = sub.messages.filter((m) => m.topic.includes('/episodes/e1/'));
     expect(ep[0]!.topic).toBe(`${prefix}/r1/episodes/e1/start`);
