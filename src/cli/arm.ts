@@ -4,10 +4,10 @@
  * broker's PUBACK. An arm is signed with --key (robots run with --auth signed by default and
  * refuse an unsigned arm); a disarm never needs a key, like an e-stop.
  */
-import { RewarddError } from '../core/errors.js';
 import { episodeTopics, DEFAULT_PREFIX } from '../transport/topics.js';
 import { readPrivateKeyFile, signArm } from '../trust/index.js';
 import { parseFlags, type FlagSpec } from './args.js';
+import { publishCommand } from './publish-command.js';
 
 export type ArmAction = 'arm' | 'disarm';
 
@@ -59,22 +59,7 @@ export function armPayload(req: Pick<ArmRequest, 'action' | 'robot' | 'reason' |
 export async function sendArm(req: ArmRequest): Promise<string> {
   const topic = episodeTopics(req.prefix, req.robot).arm;
   const payload = armPayload(req);
-  const { connectAsync } = await import('mqtt');
-  let client;
-  try {
-    client = await connectAsync(req.mqtt, { connectTimeout: req.timeoutMs, reconnectPeriod: 0, clientId: `rewardd-${req.action}-${process.pid}` });
-  } catch (e) {
-    throw new RewarddError('E_MQTT', `${req.action}: expected a broker at ${req.mqtt}, ${(e as Error).message}`);
-  }
-  try {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RewarddError('E_MQTT', `${req.action}: expected PUBACK on ${topic} within ${req.timeoutMs} ms, found none`)), req.timeoutMs);
-    });
-    await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), timeout]).finally(() => clearTimeout(timer));
-  } finally {
-    await client.endAsync(true);
-  }
+  await publishCommand({ url: req.mqtt, topic, payload, timeoutMs: req.timeoutMs, what: req.action });
   return topic;
 }
 

@@ -6,11 +6,11 @@
  * filter re-persists whatever it latches, so the two paths cannot disagree
  * for long; when in doubt, it stays stopped.
  */
-import { RewarddError } from '../core/errors.js';
 import { join } from 'node:path';
 import { readLatch, writeLatch } from '../safety/latch.js';
 import { episodeTopics, DEFAULT_PREFIX } from '../transport/topics.js';
 import { parseFlags, type FlagSpec } from './args.js';
+import { publishCommand } from './publish-command.js';
 
 export const help = [
   'Usage: rewardd estop stop|reset|status [options]',
@@ -57,23 +57,7 @@ export async function sendEstop(req: EstopRequest): Promise<{ latchFile: string 
   if (req.latchFile) writeLatch(req.latchFile, { latched: req.action === 'stop', reason: req.action === 'stop' ? req.reason : '', wallMs: Date.now() });
   if (!req.mqtt) return { latchFile: req.latchFile, topic: null };
   const topic = episodeTopics(req.prefix, req.robot).estop;
-  const { connectAsync } = await import('mqtt');
-  let client;
-  try {
-    client = await connectAsync(req.mqtt, { connectTimeout: req.timeoutMs, reconnectPeriod: 0, clientId: `rewardd-estop-${process.pid}` });
-  } catch (e) {
-    throw new RewarddError('E_MQTT', `estop: expected a broker at ${req.mqtt}, ${(e as Error).message}`);
-  }
-  try {
-    const sent = client.publishAsync(topic, JSON.stringify({ action: req.action, reason: req.reason }), { qos: 1 });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RewarddError('E_MQTT', `estop: expected PUBACK on ${topic} within ${req.timeoutMs} ms, found none`)), req.timeoutMs);
-    });
-    await Promise.race([sent, timeout]).finally(() => clearTimeout(timer));
-  } finally {
-    await client.endAsync(true);
-  }
+  await publishCommand({ url: req.mqtt, topic, payload: JSON.stringify({ action: req.action, reason: req.reason }), timeoutMs: req.timeoutMs, what: 'estop' });
   return { latchFile: req.latchFile, topic };
 }
 

@@ -102,25 +102,23 @@ export class PushVerifier {
 
   /** Verifies an `estop` reset payload. Stops need no signature; see estop-reset.ts for the whole rule. */
   verifyEstopReset(payload: string | Buffer): EstopResetVerdict {
-    const parsed = this.parse(payload, 'e-stop reset', (o) => {
-      if (o.action !== 'reset') return `field "action": expected "reset", found ${describeValue(o.action)}`;
-      return typeof o.reason === 'string' ? null : `field "reason": expected a string, found ${describeValue(o.reason)}`;
-    });
-    if (!parsed.ok) return parsed;
-    const reason = parsed.env.reason as string;
-    const checked = this.check('estop-reset', parsed.env, reason);
-    return checked.ok ? { ok: true, reason, signer: checked.signer, signerName: checked.signerName } : checked;
+    return this.verifyCommand(payload, 'estop-reset', 'reset', 'e-stop reset');
   }
 
-  /** Verifies an `arm` payload: a signed {"action":"arm","reason"} for this robot (purpose "arm"). */
+  /** Verifies an `arm` payload: a signed {"action":"arm","reason"} for this robot. Disarms need no signature; see arm.ts. */
   verifyArm(payload: string | Buffer): ArmVerdict {
-    const parsed = this.parse(payload, 'arm', (o) => {
-      if (o.action !== 'arm') return `field "action": expected "arm", found ${describeValue(o.action)}`;
+    return this.verifyCommand(payload, 'arm', 'arm', 'arm');
+  }
+
+  /** A signed `{"action": <action>, "reason": "..."}` command; the signature covers the reason under `purpose`. */
+  private verifyCommand(payload: string | Buffer, purpose: 'estop-reset' | 'arm', action: string, what: string): EstopResetVerdict {
+    const parsed = this.parse(payload, what, (o) => {
+      if (o.action !== action) return `field "action": expected "${action}", found ${describeValue(o.action)}`;
       return typeof o.reason === 'string' ? null : `field "reason": expected a string, found ${describeValue(o.reason)}`;
     });
     if (!parsed.ok) return parsed;
     const reason = parsed.env.reason as string;
-    const checked = this.check('arm', parsed.env, reason);
+    const checked = this.check(purpose, parsed.env, reason);
     return checked.ok ? { ok: true, reason, signer: checked.signer, signerName: checked.signerName } : checked;
   }
 
