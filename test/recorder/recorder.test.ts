@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { readEpisodeInfo, readEpisodeSteps } from '../../src/recorder/episode-reader.js';
-import { MQTT_URL, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
+import { brokersUnderTest, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
 import { syntheticEpisode } from './fixtures.js';
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
-const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+const brokers = brokersUnderTest();
 
-describe.each(brokers())('recorder against %s', (_name, url) => {
+describe.each(brokers)('recorder against %s', (_name, url) => {
   it('stores each episode as one MCAP file with every step once, in order, and catalogs it', async () => {
     const prefix = uniquePrefix();
     const out = tmpDir('rec');

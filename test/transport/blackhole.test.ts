@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { describe, expect, it } from 'vitest';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
-import { MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
+import { brokersUnderTest, tmpDir, uniquePrefix, waitFor } from './helpers.js';
 import { range, storedSeqs, syntheticEpisode } from '../recorder/fixtures.js';
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
-const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+const brokers = brokersUnderTest();
 
-describe.each(brokers())('a link that silently stops carrying traffic (%s)', (_name, url) => {
+describe.each(brokers)('a link that silently stops carrying traffic (%s)', (_name, url) => {
   it('is detected within about 1.5 x keepalive, and nothing is lost', async () => {
     const target = new URL(url());
     const proxy = await startBlackholeProxy(Number(target.port), target.hostname);

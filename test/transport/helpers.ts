@@ -4,9 +4,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import type { EpisodeEnd, EpisodeStart } from '../../src/core/records.js';
 
 export const MQTT_URL = process.env.MQTT_URL;
+
+/**
+ * The brokers a suite runs against, for describe.each: an embedded aedes started for the file
+ * (beforeAll / afterAll registered here), and the broker at MQTT_URL when it is set (Mosquitto
+ * in CI). Each entry is [name, url getter]; the getter is called inside the tests.
+ */
+export function brokersUnderTest(): [string, () => string][] {
+  let broker: EmbeddedBroker | undefined;
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({});
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+  const embedded = (): string => {
+    if (!broker) throw new Error('the embedded broker is not started yet (call the url getter inside a test)');
+    return broker.url;
+  };
+  return [['embedded aedes', embedded], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
+import { describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
-import { collect, fakeEnd, fakeStart, freePort, MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
+import { brokersUnderTest, collect, fakeEnd, fakeStart, freePort, tmpDir, uniquePrefix, waitFor } from './helpers.js';
 
 /** An opaque batch: its first 4 bytes say seq0, so order can be checked without the codec. */
 const opaque = (seq0: number, size = 256): Uint8Array => {
@@ -10,17 +10,9 @@ const opaque = (seq0: number, size = 256): Uint8Array => {
   return b;
 };
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
+const brokers = brokersUnderTest();
 
-const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
-
-describe.each(brokers())('EpisodePublisher against %s', (_name, url) => {
+describe.each(brokers)('EpisodePublisher against %s', (_name, url) => {
   it('publishes start, batches in order and end QoS 1, birth retained, and counts acked steps', async () => {
     const prefix = uniquePrefix();
     const sub = await collect(url(), `${prefix}/#`);

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { startBlackholeProxy } from './blackhole-proxy.js';
-import { MQTT_URL, tmpDir, uniquePrefix, waitFor } from './helpers.js';
+import { brokersUnderTest, tmpDir, uniquePrefix, waitFor } from './helpers.js';
 import { range, storedSeqs } from '../recorder/fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/publish-child.ts', import.meta.url));
@@ -28,16 +27,9 @@ function runChild(args: object): Child {
   return c;
 }
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
-const brokers = (): [string, () => string][] => [['embedded aedes', () => broker.url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+const brokers = brokersUnderTest();
 
-describe.each(brokers())('daemon killed with SIGKILL while steps are unacknowledged (%s)', (_name, url) => {
+describe.each(brokers)('daemon killed with SIGKILL while steps are unacknowledged (%s)', (_name, url) => {
   it('restarts, replays its outbox through a disconnect, and the store holds every step exactly once', async () => {
     const target = new URL(url());
     const proxy = await startBlackholeProxy(Number(target.port), target.hostname);
