@@ -68,10 +68,19 @@ function stepInput(): StepInput {
   };
 }
 
+/** Step i of the bench episode, written into `s` (one object reused, as the control loop does). */
+function stepAt(s: StepInput, i: number): StepInput {
+  s.tNs = BigInt(i) * 1_000_000n;
+  s.wallMs = 1.7e12 + i;
+  s.obs[0] = i;
+  s.flags = i === 0 ? StepFlag.first : i === STEPS - 1 ? StepFlag.last : 0;
+  return s;
+}
+
 /**
- * Encodes an episode the way the daemon does: one push per step. With `yieldEvery`, gives the
- * event loop a turn after each batch, as the daemon's main thread has between batches posted by
- * its control worker (the outbox writes and MQTT I/O run in those turns).
+ * Encodes an episode the way the daemon does: one push per step, and an event-loop turn after
+ * each batch, as the daemon's main thread has between batches posted by its control worker (the
+ * outbox writes and MQTT I/O run in those turns).
  */
 async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b: EncodedBatch) => void, pending: () => number): Promise<void> {
   const batches: EncodedBatch[] = [];
@@ -80,15 +89,11 @@ async function encodeEpisodeYielding(robot: string, episode: string, onBatch: (b
   const s = stepInput();
   let sent = 0;
   for (let i = 0; i < STEPS; i++) {
-    s.tNs = BigInt(i) * 1_000_000n;
-    s.wallMs = 1.7e12 + i;
-    s.obs[0] = i;
-    s.flags = i === 0 ? StepFlag.first : i === STEPS - 1 ? StepFlag.last : 0;
-    batcher.push(s);
+    batcher.push(stepAt(s, i));
     if (batches.length > 0) {
       onBatch(batches.pop()!);
       await new Promise((r) => setImmediate(r));
-      if (++sent % 8 === 0) while (pending() > LEAD) await sleep(1); // every 8th batch: stats() is not free
+      if (++sent % 8 === 0) while (pending() > LEAD) await sleep(1); // the lead bound, checked every 8th batch
     }
   }
   batcher.flush();
@@ -100,11 +105,7 @@ function encodeEpisode(robot: string, episode: string, onBatch: (b: EncodedBatch
   batcher.beginEpisode(episode, 0);
   const s = stepInput();
   for (let i = 0; i < STEPS; i++) {
-    s.tNs = BigInt(i) * 1_000_000n;
-    s.wallMs = 1.7e12 + i;
-    s.obs[0] = i;
-    s.flags = i === 0 ? StepFlag.first : i === STEPS - 1 ? StepFlag.last : 0;
-    batcher.push(s);
+    batcher.push(stepAt(s, i));
   }
   batcher.flush();
 }

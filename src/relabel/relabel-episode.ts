@@ -12,19 +12,11 @@ export interface BatchRewardEvaluator {
 }
 
 /** One episode scored by one reward version: the columns stored beside the original. */
-export interface RelabelResult {
+export interface RelabelResult extends RewardBatchOutput {
   episode: string;
   rewardVersion: string;
+  /** Column names of `terms` (count × termNames.length, row-major; NaN where the step failed). */
   termNames: string[];
-  count: number;
-  status: Uint8Array;
-  total: Float64Array;
-  /** count × termNames.length, row-major; NaN where the step failed. */
-  terms: Float64Array;
-  success: Uint8Array;
-  done: Uint8Array;
-  /** Reasons of the first MAX_BATCH_REASONS failed steps (per evaluated segment), by row. */
-  reasons: Map<number, string>;
 }
 
 /**

@@ -41,15 +41,9 @@ export interface RewardIdentity {
   filename: string;
 }
 
-export interface StoredRelabel {
-  episode: string;
+/** A stored relabel's row: the episode summary it was computed with, and where its columns are. */
+export interface StoredRelabel extends Pick<EpisodeSummary, 'episode' | 'robot' | 'steps' | 'failed' | 'return' | 'returnByTerm' | 'success'> {
   rewardVersion: string;
-  robot: string;
-  steps: number;
-  failed: number;
-  return: number;
-  returnByTerm: Record<string, number>;
-  success: boolean;
   file: string;
   verifyVerdict: string | null;
 }
