@@ -81,6 +81,8 @@ export class ControlLoop {
   private readonly applied: Float32Array;
   private episodeIndex = -1;
   private episodeId = '';
+  /** The current episode as the reward slot and runtime take it: made once per episode, not per tick. */
+  private episodeRef = { index: 0, id: '' };
   private step = 0;
   private inEpisode = false;
   private scenario: Record<string, unknown> = {};
@@ -134,10 +136,10 @@ export class ControlLoop {
         this.o.events.notice(`link lost: ${reason}`);
       },
     });
-    if (this.o.autoArm && !this.o.safety.state().estop.latched) {
+    if (this.o.autoArm && !this.o.safety.estopLatched) {
       this.o.safety.arm();
       this.o.link.arm();
-    } else if (this.o.safety.state().estop.latched) {
+    } else if (this.o.safety.estopLatched) {
       this.o.events.notice('e-stop is latched (from before this start): nothing moves until it is reset and the robot is armed');
     }
     this.scenario = this.o.link.resetScenario(0);
@@ -159,7 +161,7 @@ export class ControlLoop {
     if (!this.inEpisode) {
       // No new episode while the link is down or the e-stop is latched: the robot holds still
       // (zero commands keep a live MCU's watchdog fed) until the link returns or the e-stop is reset.
-      if (!this.linkUp || o.safety.state().estop.latched) {
+      if (!this.linkUp || o.safety.estopLatched) {
         this.applied.fill(0);
         o.link.sendCommand(this.applied);
         return;
@@ -184,7 +186,7 @@ export class ControlLoop {
     this.lastSafety = safety;
 
     // Reward, off the actuator path.
-    const ep = { index: this.episodeIndex, id: this.episodeId };
+    const ep = this.episodeRef;
     const first = this.step === 0;
     o.reward.beforeStep(first, ep);
     const rt = o.reward.active;
@@ -199,7 +201,7 @@ export class ControlLoop {
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
     else if (!this.linkUp) end = 'link_lost';
-    else if (o.safety.state().estop.latched) end = 'estop';
+    else if (o.safety.estopLatched) end = 'estop';
     else if (this.stopReason) end = this.stopReason;
     else if (this.step + 1 >= o.stepLimit) end = 'step_limit';
     let flags = first ? StepFlag.first : 0;
@@ -239,12 +241,13 @@ export class ControlLoop {
     this.inEpisode = true;
     const wall = o.clock.wallMs();
     this.episodeId = this.nextId(this.episodeIndex, wall);
+    this.episodeRef = { index: this.episodeIndex, id: this.episodeId };
     this.batcher.beginEpisode(this.episodeId);
     this.acc = { ret: 0, byTerm: new Map(), failures: 0, versions: new Set(), interventions: 0 };
     // A swap queued for "next episode" lands here, so the start record names the version in force.
-    o.reward.beforeStep(true, { index: this.episodeIndex, id: this.episodeId });
+    o.reward.beforeStep(true, this.episodeRef);
     const rt = o.reward.active;
-    rt.beginEpisode({ index: this.episodeIndex, id: this.episodeId });
+    rt.beginEpisode(this.episodeRef);
     const r = o.robot;
     o.events.episodeStart({
       schema: RECORD_SCHEMA,
@@ -350,7 +353,7 @@ export class ControlLoop {
       terms: Array.from(out.terms),
       safety: this.lastSafety,
       armed: this.o.safety.state().armed,
-      estopped: this.o.safety.state().estop.latched,
+      estopped: this.o.safety.estopLatched,
       linkUp: this.linkUp,
       episodesDone: this.episodesDone,
       linkCounters: { ...this.o.link.counters() },

@@ -31,5 +31,7 @@ export interface ActionFilter {
   resetEstop(): void;
   arm(): void;
   disarm(): void;
+  /** Read every tick: a field, where state() builds a snapshot object. */
+  readonly estopLatched: boolean;
   state(): { armed: boolean; estop: { latched: boolean } };
 }

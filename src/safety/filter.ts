@@ -128,6 +128,10 @@ export class SafetyFilter {
     this.armed = false;
   }
 
+  get estopLatched(): boolean {
+    return this.latch.latched;
+  }
+
   state(): SafetyState {
     return { armed: this.armed, estop: { ...this.latch }, lastFlags: this.lastFlags, interventions: this.interventions };
   }
