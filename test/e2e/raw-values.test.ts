@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RewardStatus, type StepRecord } from '../../src/core/records.js';
 import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
@@ -12,6 +11,7 @@ import { readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js'
 import { readEpisodeColumnsFast } from '../../src/relabel/mcap-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { until } from '../helpers/wait.js';
+import { tempDirs } from '../helpers/temp.js';
 
 /**
  * Raw values end to end: the daemon runs the sim rover with a calibration that
@@ -21,13 +21,7 @@ import { until } from '../helpers/wait.js';
  * relabel --verify on the store reproduces the terms bit for bit.
  */
 const REWARD = fileURLToPath(new URL('../reward/fixtures/raw-range.reward.js', import.meta.url));
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = (p: string): string => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempDirs();
 
 
 describe('raw values in reward programs, daemon to relabel', () => {

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { EpisodeEnd, EpisodeStart } from '../../src/core/records.js';
 import { decodeStepBatch } from '../../src/episode/batch-codec.js';
 import type { StepBatch } from '../../src/episode/batch.js';
+import { until } from './wait.js';
 
 export interface CapturedEpisode {
   start?: EpisodeStart;
@@ -37,11 +38,5 @@ export async function captureEpisodes(url: string, prefix: string): Promise<{ ep
   return { episodes, other, client, close: () => client.endAsync() };
 }
 
-/** Waits until cond() holds, polling; fails with `what` after timeoutMs. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** until() with the argument order these suites use. */
+export const waitFor = (cond: () => boolean, timeoutMs: number, what: string): Promise<void> => until(cond, what, timeoutMs);

@@ -1,25 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { until } from '../helpers/wait.js';
+import { tempDirs } from '../helpers/temp.js';
 
 /**
  * The whole path: `rewardd run` (sim rover, policy, safety filter, reward in
  * the control thread) -> MQTT -> `rewardd record` -> relabel --verify. The
  * relabel reproduces what the daemon logged, bit for bit.
  */
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = (p: string): string => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempDirs();
 
 
 describe('relabel of episodes recorded from the running daemon', () => {

@@ -1,8 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RewardStatus } from '../../src/core/records.js';
 import { decodeStepBatch } from '../../src/episode/batch-codec.js';
 import type { StepBatch } from '../../src/episode/batch.js';
@@ -14,15 +13,10 @@ import { readEpisodeColumnsFast } from '../../src/relabel/mcap-columns.js';
 import { relabelEpisode } from '../../src/relabel/relabel-episode.js';
 import { RewardRuntime } from '../../src/reward/index.js';
 import { ACT, OBS, recordRoverEpisodes } from './fixtures.js';
+import { tempDirs } from '../helpers/temp.js';
 
 const RAW_RANGE = readFileSync(fileURLToPath(new URL('../reward/fixtures/raw-range.reward.js', import.meta.url)), 'utf8');
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = (p: string): string => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
+const tmp = tempDirs();
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /** One short episode as the batcher logs it, with raw = calibrated × 3 (a calibration that is not the identity). */

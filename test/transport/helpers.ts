@@ -7,6 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import type { EpisodeEnd, EpisodeStart } from '../../src/core/records.js';
+import { until } from '../helpers/wait.js';
 
 export const MQTT_URL = process.env.MQTT_URL;
 
@@ -46,13 +47,8 @@ export const tmpDir = (tag: string): string => mkdtempSync(join(tmpdir(), `rewar
 /** A topic prefix no other test file uses, so parallel files share a broker safely. */
 export const uniquePrefix = (): string => `rwtest/${randomBytes(5).toString('hex')}`;
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** until() with the argument order these suites use. */
+export const waitFor = (cond: () => boolean, timeoutMs: number, what: string): Promise<void> => until(cond, what, timeoutMs);
 
 export interface Collected {
   client: MqttClient;
