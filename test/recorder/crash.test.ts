@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Catalog } from '../../src/store/catalog.js';
-import { tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
+import { embeddedBrokerForFile, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
 import { range, storedSeqs, syntheticEpisode } from './fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/recorder-child.ts', import.meta.url));
@@ -20,20 +19,14 @@ function recorderProcess(args: object): { proc: ChildProcess; connected: () => b
   return { proc, connected: () => connected, exit: new Promise((r) => proc.once('exit', r)) };
 }
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
+const embedded = embeddedBrokerForFile();
 
 describe('recorder killed with SIGKILL mid-episode', () => {
   it('leaves no corrupt file, and once restarted (same client id) stores every step exactly once', async () => {
     const prefix = uniquePrefix();
     const out = tmpDir('rec');
-    const args = { url: broker.url, out, prefix, clientId: `rec-${prefix.slice(-10)}` };
-    const pub = await EpisodePublisher.open({ mqttUrl: broker.url, robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    const args = { url: embedded().url, out, prefix, clientId: `rec-${prefix.slice(-10)}` };
+    const pub = await EpisodePublisher.open({ mqttUrl: embedded().url, robot: 'rover', prefix, outboxDir: tmpDir('ob') });
     let a = recorderProcess(args);
     let b: ReturnType<typeof recorderProcess> | undefined;
     try {

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Catalog } from '../../src/store/catalog.js';
 import { Staging } from '../../src/store/staging.js';
 import { resolveGroupCommit } from '../../src/store/ingest-queue.js';
 import { parseRecord } from '../../src/outbox/record-format.js';
 import type { RecorderStats } from '../../src/recorder/recorder.js';
-import { tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
+import { embeddedBrokerForFile, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
 import { range, storedSeqs, syntheticEpisode } from './fixtures.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/recorder-child.ts', import.meta.url));
@@ -29,22 +28,16 @@ function recorderProcess(args: object): { proc: ChildProcess; stats: () => Recor
   return { proc, stats: () => last, exit: new Promise((r) => proc.once('exit', r)) };
 }
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
+const embedded = embeddedBrokerForFile();
 
 describe('recorder group commit', () => {
   it('holds every PUBACK until its group is staged: a SIGKILL before the commit loses nothing and stores nothing twice', async () => {
     const prefix = uniquePrefix();
     const out = tmpDir('rec');
     const clientId = `rec-${prefix.slice(-10)}`;
-    const pub = await EpisodePublisher.open({ mqttUrl: broker.url, robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    const pub = await EpisodePublisher.open({ mqttUrl: embedded().url, robot: 'rover', prefix, outboxDir: tmpDir('ob') });
     // A group that never commits by itself: received messages stay unacknowledged until the kill.
-    let a = recorderProcess({ url: broker.url, out, prefix, clientId, groupCommit: { maxMessages: 10_000, maxBytes: 1 << 30, maxDelayMs: 600_000 } });
+    let a = recorderProcess({ url: embedded().url, out, prefix, clientId, groupCommit: { maxMessages: 10_000, maxBytes: 1 << 30, maxDelayMs: 600_000 } });
     let b: ReturnType<typeof recorderProcess> | undefined;
     try {
       await waitFor(() => a.stats()?.connected === true, 15_000, 'first recorder connected');
@@ -65,7 +58,7 @@ describe('recorder group commit', () => {
       await a.exit;
       for (const x of e.batches.slice(10)) pub.publishBatch(x.episode, x.seq0, x.count, x.bytes);
       pub.publishEnd(e.end);
-      b = recorderProcess({ url: broker.url, out, prefix, clientId });
+      b = recorderProcess({ url: embedded().url, out, prefix, clientId });
       const cat = new Catalog(out);
       await waitFor(() => cat.get('ep-group')?.status === 'complete', 20_000, 'episode complete after the restart');
       const row = cat.get('ep-group')!;

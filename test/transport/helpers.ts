@@ -11,12 +11,8 @@ import { until } from '../helpers/wait.js';
 
 export const MQTT_URL = process.env.MQTT_URL;
 
-/**
- * The brokers a suite runs against, for describe.each: an embedded aedes started for the file
- * (beforeAll / afterAll registered here), and the broker at MQTT_URL when it is set (Mosquitto
- * in CI). Each entry is [name, url getter]; the getter is called inside the tests.
- */
-export function brokersUnderTest(): [string, () => string][] {
+/** An embedded aedes broker for the file's tests (started in beforeAll, closed in afterAll); call the getter inside a test. */
+export function embeddedBrokerForFile(): () => EmbeddedBroker {
   let broker: EmbeddedBroker | undefined;
   beforeAll(async () => {
     broker = await startEmbeddedBroker({});
@@ -24,11 +20,20 @@ export function brokersUnderTest(): [string, () => string][] {
   afterAll(async () => {
     await broker?.close();
   });
-  const embedded = (): string => {
-    if (!broker) throw new Error('the embedded broker is not started yet (call the url getter inside a test)');
-    return broker.url;
+  return () => {
+    if (!broker) throw new Error('the embedded broker is not started yet (call the getter inside a test)');
+    return broker;
   };
-  return [['embedded aedes', embedded], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
+}
+
+/**
+ * The brokers a suite runs against, for describe.each: an embedded aedes started for the file
+ * (beforeAll / afterAll registered here), and the broker at MQTT_URL when it is set (Mosquitto
+ * in CI). Each entry is [name, url getter]; the getter is called inside the tests.
+ */
+export function brokersUnderTest(): [string, () => string][] {
+  const embedded = embeddedBrokerForFile();
+  return [['embedded aedes', () => embedded().url], ...(MQTT_URL ? [['MQTT_URL', () => MQTT_URL] as [string, () => string]] : [])];
 }
 
 export async function freePort(): Promise<number> {

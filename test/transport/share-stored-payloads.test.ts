@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt, { type IPublishPacket, type Packet } from 'mqtt';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { shareStoredPayloads } from '../../src/transport/share-stored-payloads.js';
-import { collect, MQTT_URL, uniquePrefix, waitFor } from './helpers.js';
+import { embeddedBrokerForFile, collect, MQTT_URL, uniquePrefix, waitFor } from './helpers.js';
 
-let broker: EmbeddedBroker;
-beforeAll(async () => {
-  broker = await startEmbeddedBroker({});
-});
-afterAll(async () => {
-  await broker.close();
-});
+const embedded = embeddedBrokerForFile();
 
 const brokers = (): [string, () => string, 4 | 5][] => [
-  ['embedded aedes (MQTT 3.1.1)', () => broker.url, 4],
+  ['embedded aedes (MQTT 3.1.1)', () => embedded().url, 4],
   ...(MQTT_URL ? [['MQTT_URL (MQTT 5)', () => MQTT_URL, 5] as [string, () => string, 4 | 5]] : []),
 ];
 
