@@ -1,5 +1,6 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { McapWriter, type IWritable } from '@mcap/core';
+import type { IWritable } from '@mcap/core';
+import { McapFileWriter } from './mcap-file-writer.js';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import type { StepBatch } from '../episode/batch.js';
 import { RewardStatus, StepFlag } from '../core/records.js';
@@ -30,27 +31,21 @@ export interface EpisodeFileSummary {
   endedWallMs: number | undefined;
 }
 
-/** Buffers MCAP's many small writes into large file writes. Bound: flushAt bytes. */
+/**
+ * Writes each record straight to the file. McapWriter already gathers messages into 1 MiB
+ * chunks and awaits every write before it reuses its buffer, so an extra buffering layer only
+ * cost a copy of every byte (it had sliced each buffer to keep it past the await).
+ */
 class FileWritable implements IWritable {
   private pos = 0n;
-  private parts: Uint8Array[] = [];
-  private buffered = 0;
-  constructor(private readonly fh: FileHandle, private readonly flushAt = 4 * 1024 * 1024) {}
+  constructor(private readonly fh: FileHandle) {}
   position(): bigint {
     return this.pos;
   }
   async write(buffer: Uint8Array): Promise<void> {
-    this.parts.push(buffer.slice());
-    this.buffered += buffer.byteLength;
+    let done = 0;
+    while (done < buffer.byteLength) done += (await this.fh.write(buffer, done, buffer.byteLength - done)).bytesWritten;
     this.pos += BigInt(buffer.byteLength);
-    if (this.buffered >= this.flushAt) await this.flush();
-  }
-  async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const parts = this.parts;
-    this.parts = [];
-    this.buffered = 0;
-    await this.fh.writev(parts);
   }
 }
 
@@ -66,7 +61,7 @@ export async function writeEpisodeMcap(
   const sum: EpisodeFileSummary = { steps: 0, missing: 0, firstSeq: -1, lastSeq: -1, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: input.start?.startedWallMs, endedWallMs: input.end?.endedWallMs };
   try {
     const out = new FileWritable(fh);
-    const w = new McapWriter({ writable: out, chunkSize: 1024 * 1024 });
+    const w = new McapFileWriter({ writable: out, chunkSize: 1024 * 1024 });
     await w.start({ profile: '', library: 'rewardd' });
     const { start, end } = input;
     if (start) {
@@ -91,16 +86,16 @@ export async function writeEpisodeMcap(
       if (obsCh < 0) {
         const meta = new Map([['episode', input.episode], ['robot', input.robot]]);
         withRaw = b.obsRaw !== undefined;
-        const os = await w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames, withRaw)) });
+        const os = w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames, withRaw)) });
         const obsMeta: Array<[string, string]> = [...meta, ['names', JSON.stringify(b.observationNames)], ...(withRaw ? [['raw', 'true'] as [string, string]] : [])];
-        obsCh = await w.registerChannel({ schemaId: os, topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map(obsMeta) });
-        const as = await w.registerSchema({ name: 'rewardd/Action', encoding: SCHEMA_ENCODING, data: te.encode(actionSchema(b.actionNames)) });
-        actCh = await w.registerChannel({ schemaId: as, topic: ACTION_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.actionNames)]]) });
+        obsCh = w.registerChannel({ schemaId: os, topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map(obsMeta) });
+        const as = w.registerSchema({ name: 'rewardd/Action', encoding: SCHEMA_ENCODING, data: te.encode(actionSchema(b.actionNames)) });
+        actCh = w.registerChannel({ schemaId: as, topic: ACTION_TOPIC, messageEncoding: ENCODING, metadata: new Map([...meta, ['names', JSON.stringify(b.actionNames)]]) });
       }
       let rewCh = rewardChannels.get(b.rewardVersion);
       if (rewCh === undefined) {
-        const rs = await w.registerSchema({ name: `rewardd/Reward_${b.rewardVersion}`, encoding: SCHEMA_ENCODING, data: te.encode(rewardSchema(b.termNames)) });
-        rewCh = await w.registerChannel({ schemaId: rs, topic: REWARD_TOPIC, messageEncoding: ENCODING, metadata: new Map([['version', b.rewardVersion], ['terms', JSON.stringify(b.termNames)]]) });
+        const rs = w.registerSchema({ name: `rewardd/Reward_${b.rewardVersion}`, encoding: SCHEMA_ENCODING, data: te.encode(rewardSchema(b.termNames)) });
+        rewCh = w.registerChannel({ schemaId: rs, topic: REWARD_TOPIC, messageEncoding: ENCODING, metadata: new Map([['version', b.rewardVersion], ['terms', JSON.stringify(b.termNames)]]) });
         rewardChannels.set(b.rewardVersion, rewCh);
         sum.rewardVersions.push(b.rewardVersion);
       }
@@ -115,10 +110,15 @@ export async function writeEpisodeMcap(
         sum.lastSeq = seq;
         sum.steps += 1;
         const logTime = ns(b.wallMs[i]!);
-        const publishTime = b.tNs[i]! < 0n ? 0n : b.tNs[i]!;
-        await w.addMessage({ channelId: obsCh, sequence: seqNo++, logTime, publishTime, data: enc.observation(b, i, withRaw) });
-        await w.addMessage({ channelId: actCh, sequence: seqNo++, logTime, publishTime, data: enc.action(b, i) });
-        await w.addMessage({ channelId: rewCh, sequence: seqNo++, logTime, publishTime, data: enc.reward(b, i, reasons?.get(i)) });
+        const t = b.tNs[i]!;
+        const publishTime = t < 0n ? 0n : t;
+        // addMessage returns a promise only when a chunk is written (see McapFileWriter).
+        let full = w.addMessage(obsCh, seqNo++, logTime, publishTime, enc.observation(b, i, withRaw));
+        if (full) await full;
+        full = w.addMessage(actCh, seqNo++, logTime, publishTime, enc.action(b, i));
+        if (full) await full;
+        full = w.addMessage(rewCh, seqNo++, logTime, publishTime, enc.reward(b, i, reasons?.get(i)));
+        if (full) await full;
         if (b.rewardStatus[i] === RewardStatus.ok) {
           sum.return += b.rewardTotal[i]!;
           for (let k = 0; k < nt; k++) sum.returnByTerm[b.termNames[k]!] = (sum.returnByTerm[b.termNames[k]!] ?? 0) + b.rewardTerms[i * nt + k]!;
@@ -146,7 +146,6 @@ export async function writeEpisodeMcap(
       ]),
     });
     await w.end();
-    await out.flush();
     await fh.datasync();
     await fh.close();
     await rename(tmp, path);
