@@ -37,6 +37,11 @@ import { startEmbeddedBroker } from '../src/transport/embedded-broker.js';
 import { Outbox } from '../src/outbox/outbox.js';
 import { RecordKind } from '../src/outbox/record-format.js';
 import { summarise, table } from './stats.js';
+import { McapWriter } from '@mcap/core';
+import { crc32 } from 'node:zlib';
+import { McapFileWriter } from '../src/recorder/mcap-file-writer.js';
+import { decodeStepBatch } from '../src/episode/batch-codec.js';
+import { ENCODING, OBS_TOPIC, ACTION_TOPIC, REWARD_TOPIC, SCHEMA_ENCODING, RowEncoder, actionSchema, observationSchema, rewardSchema } from '../src/recorder/mcap-schemas.js';
 
 const STEPS = Number(process.env.BENCH_TRANSPORT_STEPS ?? 200_000);
 const BATCH = Number(process.env.BENCH_TRANSPORT_BATCH ?? 100);
@@ -333,6 +338,49 @@ async function outboxRun(payloads: Uint8Array[], fsync: 'never' | 'interval' | '
   return { appendUs, writeUsPerBatch };
 }
 
+/**
+ * The episode file alone (what the recorder does after "staged"): the bench episode's messages
+ * through McapFileWriter and, as the baseline, through @mcap/core's McapWriter with the same
+ * calls, into memory (no disk in either). Both must produce the same bytes.
+ */
+async function mcapWriteRun(payloads: Uint8Array[], kind: 'rewardd' | 'mcap-core'): Promise<{ ms: number; sha: string }> {
+  let crc = 0; // the file's CRC-32 and length stand for its bytes (a cryptographic hash would cost more than the writing)
+  let pos = 0n;
+  const writable = { position: () => pos, write: async (b: Uint8Array) => void ((crc = crc32(b, crc)), (pos += BigInt(b.byteLength))) };
+  const mine = kind === 'rewardd' ? new McapFileWriter({ writable }) : undefined;
+  const ref = kind === 'mcap-core' ? new McapWriter({ writable }) : undefined;
+  const te = new TextEncoder();
+  const enc = new RowEncoder();
+  const t0 = nowMs();
+  const w = (mine ?? ref)!;
+  await w.start({ profile: '', library: 'rewardd' });
+  let obs = -1;
+  let act = -1;
+  let rew = -1;
+  let seq = 0;
+  const add = async (channelId: number, logTime: bigint, publishTime: bigint, data: Uint8Array): Promise<void> => {
+    if (mine) await mine.addMessage(channelId, seq++, logTime, publishTime, data);
+    else await ref!.addMessage({ channelId, sequence: seq++, logTime, publishTime, data });
+  };
+  for (const bytes of payloads) {
+    const b = decodeStepBatch(bytes);
+    if (obs < 0) {
+      obs = await w.registerChannel({ schemaId: await w.registerSchema({ name: 'rewardd/Observation', encoding: SCHEMA_ENCODING, data: te.encode(observationSchema(b.observationNames, true)) }), topic: OBS_TOPIC, messageEncoding: ENCODING, metadata: new Map() });
+      act = await w.registerChannel({ schemaId: await w.registerSchema({ name: 'rewardd/Action', encoding: SCHEMA_ENCODING, data: te.encode(actionSchema(b.actionNames)) }), topic: ACTION_TOPIC, messageEncoding: ENCODING, metadata: new Map() });
+      rew = await w.registerChannel({ schemaId: await w.registerSchema({ name: 'rewardd/Reward', encoding: SCHEMA_ENCODING, data: te.encode(rewardSchema(b.termNames)) }), topic: REWARD_TOPIC, messageEncoding: ENCODING, metadata: new Map() });
+    }
+    for (let i = 0; i < b.count; i++) {
+      const logTime = BigInt(Math.round(b.wallMs[i]!)) * 1_000_000n;
+      const t = b.tNs[i]!;
+      await add(obs, logTime, t, enc.observation(b, i, true));
+      await add(act, logTime, t, enc.action(b, i));
+      await add(rew, logTime, t, enc.reward(b, i, undefined));
+    }
+  }
+  await w.end();
+  return { ms: nowMs() - t0, sha: `${crc}/${pos}` };
+}
+
 export async function run(): Promise<void> {
   let embedded: Awaited<ReturnType<typeof startEmbeddedBroker>> | undefined;
   const own = process.env.MQTT_URL ? undefined : await privateMosquitto();
@@ -385,6 +433,23 @@ export async function run(): Promise<void> {
       { 'CPU per step (median, µs)': 'rewardd until staged (sender: encoder + outbox + MQTT; receiver: recorder)', 'sender process': perStep(e2eCpu, 'sender'), 'receiver process': perStep(e2eCpu, 'receiver') },
     ];
     process.stdout.write(`${table(cpuRows)}\n\n`);
+
+    // The episode file alone, interleaved with its baseline; both decode the batches.
+    const mcapMine: number[] = [];
+    const mcapRef: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await mcapWriteRun(payloads, 'mcap-core');
+      const m = await mcapWriteRun(payloads, 'rewardd');
+      if (m.sha !== r.sha) throw new Error('bench: McapFileWriter and McapWriter wrote different bytes for the same calls');
+      mcapRef.push(r.ms);
+      mcapMine.push(m.ms);
+    }
+    const refMs = summarise(mcapRef).p50;
+    const mineMs = summarise(mcapMine).p50;
+    process.stdout.write(`${table([
+      { 'episode MCAP file alone (decode + 3 messages per step, in memory; same bytes)': '@mcap/core McapWriter (baseline)', 'steps/s': (STEPS / refMs) * 1000, 'µs per step': (refMs * 1000) / STEPS, 'vs baseline': 1 },
+      { 'episode MCAP file alone (decode + 3 messages per step, in memory; same bytes)': 'McapFileWriter (the recorder)', 'steps/s': (STEPS / mineMs) * 1000, 'µs per step': (mineMs * 1000) / STEPS, 'vs baseline': refMs / mineMs },
+    ])}\n\n`);
 
     const obRows = [];
     const pubAppend = summarise(appendE2e);
