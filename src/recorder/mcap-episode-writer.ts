@@ -32,9 +32,9 @@ export interface EpisodeFileSummary {
 }
 
 /**
- * Writes each record straight to the file. McapWriter already gathers messages into 1 MiB
- * chunks and awaits every write before it reuses its buffer, so an extra buffering layer only
- * cost a copy of every byte (it had sliced each buffer to keep it past the await).
+ * The file under McapFileWriter, which queues its writes one after another and keeps each
+ * buffer untouched until its write completes, so this writes straight through (no buffering,
+ * no copy).
  */
 class FileWritable implements IWritable {
   private pos = 0n;

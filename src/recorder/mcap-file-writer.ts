@@ -18,8 +18,8 @@ import { McapRecordBuilder, Opcode, type IWritable, type McapTypes } from '@mcap
  * @mcap/core's McapRecordBuilder. The writer counts file positions itself (it does not call
  * IWritable.position()).
  *
- * Bound: two chunk buffers (chunkSize plus the largest message each: one filling, one being
- * written), plus the summary (one index entry per chunk, attachment and metadata record).
+ * Bound: two chunk buffers (chunkSize + 64 KiB each, or chunkSize plus the largest message:
+ * one filling, one being written), plus the summary (one index entry per chunk, attachment and metadata record).
  */
 export interface McapFileWriterOptions {
   writable: IWritable;
@@ -36,6 +36,9 @@ interface ChannelIndex {
 }
 
 const MESSAGE_HEAD = 1 + 8 + 2 + 4 + 8 + 8;
+const U64_MAX = (1n << 64n) - 1n;
+/** Room past chunkSize for the message that makes a chunk full, so a chunk buffer rarely grows. */
+const CHUNK_HEADROOM = 64 * 1024;
 
 export class McapFileWriter {
   private readonly out: IWritable;
@@ -60,7 +63,8 @@ export class McapFileWriter {
   private lastLogTime = 0n;
   private readonly perChannel = new Map<number, number>();
   // The open chunk.
-  private chunk = Buffer.allocUnsafe(1 << 20);
+  // Sized on first use (chunkSize plus headroom for the message that overflows it).
+  private chunk = Buffer.alloc(0);
   private view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
   private chunkBytes = 0;
   private chunkMessages = 0;
@@ -69,7 +73,9 @@ export class McapFileWriter {
   /** In the order McapWriter's ChunkBuilder keeps them: first channel written, then first message. */
   private readonly indexes = new Map<number, ChannelIndex>();
   /** The chunk being written to disk while the next one fills (two chunk buffers at most). */
-  private spare = Buffer.allocUnsafe(1 << 20);
+  private spare = Buffer.alloc(0);
+  /** A full chunk is being handed to the write chain: another call now would corrupt it. */
+  private flushing = false;
   /** File writes run one after another on this chain; `pos` counts the bytes queued on it. */
   private writing: Promise<void> = Promise.resolve();
   private pos = 0n;
@@ -103,6 +109,11 @@ export class McapFileWriter {
    * costs no promise. `data` is copied before the call returns.
    */
   addMessage(channelId: number, sequence: number, logTime: bigint, publishTime: bigint, data: Uint8Array): Promise<void> | undefined {
+    this.notFlushing('addMessage');
+    // McapWriter's DataView would wrap these silently; a file with wrapped times sorts wrongly.
+    if (logTime < 0n || logTime > U64_MAX || publishTime < 0n || publishTime > U64_MAX) {
+      throw new RangeError(`McapFileWriter.addMessage: expected logTime and publishTime in 0..2^64-1 ns, found ${logTime} and ${publishTime}`);
+    }
     if (!this.writtenChannels.has(channelId)) this.writeChannelRecords(channelId);
     if (this.chunkMessages === 0 || logTime < this.chunkStart) this.chunkStart = logTime;
     if (this.chunkMessages === 0 || logTime > this.chunkEnd) this.chunkEnd = logTime;
@@ -129,6 +140,7 @@ export class McapFileWriter {
   }
 
   async addAttachment(a: McapTypes.Attachment): Promise<void> {
+    this.notFlushing('addAttachment');
     const length = this.rb.writeAttachment(a);
     this.attachmentCount += 1;
     this.attachmentIndexes.push({
@@ -139,6 +151,7 @@ export class McapFileWriter {
   }
 
   async addMetadata(m: McapTypes.Metadata): Promise<void> {
+    this.notFlushing('addMetadata');
     const length = this.rb.writeMetadata(m);
     this.metadataCount += 1;
     this.metadataIndexes.push({ name: m.name, offset: this.pos, length });
@@ -147,6 +160,7 @@ export class McapFileWriter {
 
   /** Writes the last chunk, the data end and the summary (schemas, channels, statistics, indexes, offsets) and the footer. */
   async end(): Promise<void> {
+    this.notFlushing('end');
     await this.finishChunk();
     this.rb.writeDataEnd({ dataSectionCrc: this.dataCrc });
     await this.emit(this.rb.buffer);
@@ -213,11 +227,16 @@ export class McapFileWriter {
     this.chunk.set(records, at);
   }
 
+  /** Every call must await the previous one's promise (as with McapWriter); this catches the one that did not. */
+  private notFlushing(call: string): void {
+    if (this.flushing) throw new Error(`McapFileWriter.${call}: called while a full chunk is being written; await the promise the previous addMessage returned`);
+  }
+
   /** Room for `bytes` more at the end of the chunk; returns where they go. */
   private reserve(bytes: number): number {
     const at = this.chunkBytes;
     if (at + bytes > this.chunk.byteLength) {
-      const grown = Buffer.allocUnsafe(Math.max(this.chunk.byteLength * 2, at + bytes));
+      const grown = Buffer.allocUnsafe(Math.max(this.chunk.byteLength * 2, this.chunkSize + CHUNK_HEADROOM, at + bytes));
       this.chunk.copy(grown, 0, 0, at);
       this.chunk = grown;
       this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
@@ -228,6 +247,7 @@ export class McapFileWriter {
 
   private async finishChunk(): Promise<void> {
     if (this.chunkMessages === 0) return;
+    this.flushing = true;
     this.chunkCount += 1;
     const records = this.chunk.subarray(0, this.chunkBytes);
     const size = BigInt(records.byteLength);
@@ -248,6 +268,7 @@ export class McapFileWriter {
     void this.emitData(head);
     void this.emitData(records);
     [this.chunk, this.spare] = [this.spare, this.chunk];
+    this.flushing = false;
     this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
 
     const messageIndexStart = this.pos;

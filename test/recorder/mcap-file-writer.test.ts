@@ -92,6 +92,59 @@ describe('McapFileWriter', () => {
     expect(viaIndex).toBe(200); // i = 200..399
   });
 
+  it('writes the same bytes as McapWriter for random call sequences (seeded), with writes completing late', async () => {
+    let seed = 20261127;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    for (let run = 0; run < 60; run++) {
+      const chunkSize = [0, 1, 100, 700, 4096, 20000][rnd(6)]!;
+      type Call = (w: McapWriter | McapFileWriter) => Promise<unknown> | unknown;
+      const calls: Call[] = [];
+      let schemas = 0;
+      let channels = 0;
+      let t = 1000n;
+      for (let i = 0, n = rnd(400); i < n; i++) {
+        const r = rnd(100);
+        const k = i;
+        // Every value is drawn here, once, so both writers get the same calls.
+        if (r < 4) {
+          const data = new Uint8Array(rnd(50)).fill(k & 255);
+          schemas += 1;
+          calls.push((w) => w.registerSchema({ name: `s${k}`, encoding: 'e', data }));
+        }
+        else if (r < 9) {
+          const schemaId = rnd(schemas + 1); // 0: a schemaless channel
+          channels += 1;
+          calls.push((w) => w.registerChannel({ schemaId, topic: `/c${k}`, messageEncoding: 'm', metadata: new Map([['k', String(k)]]) }));
+        } else if (r < 11) {
+          const a = att(`a${k}`, t);
+          calls.push((w) => w.addAttachment(a));
+        }
+        else if (r < 13) calls.push((w) => w.addMetadata({ name: `m${k}`, metadata: new Map([['i', String(k)]]) }));
+        else if (channels > 0) {
+          const step = BigInt(rnd(100)) - 30n; // sometimes backwards
+          t = t + step > 0n ? t + step : 0n;
+          const channelId = rnd(channels);
+          const data = new Uint8Array(rnd(300)).map((_, j) => (j * 7 + k) & 255);
+          const logTime = t;
+          calls.push((w) => (w instanceof McapWriter ? w.addMessage({ channelId, sequence: k, logTime, publishTime: 7n, data }) : w.addMessage(channelId, k, logTime, 7n, data)));
+        }
+      }
+      const outputs: Buffer[] = [];
+      for (const make of [(m: Memory) => new McapWriter({ writable: m, chunkSize }), (m: Memory) => new McapFileWriter({ writable: m, chunkSize })]) {
+        const mem = new Memory();
+        const writer = make(mem);
+        await writer.start({ profile: 'p', library: 'l' });
+        for (const call of calls) await call(writer);
+        await writer.end();
+        outputs.push(mem.bytes());
+      }
+      expect({ run, chunkSize, same: outputs[1]!.equals(outputs[0]!) }).toEqual({ run, chunkSize, same: true });
+    }
+  });
+
   it('writes the same bytes as McapWriter for an episode with no steps (closed incomplete before its first batch)', async () => {
     const ref = new Memory();
     const mw = new McapWriter({ writable: ref });
@@ -104,6 +157,20 @@ describe('McapFileWriter', () => {
       await w.end();
     }
     expect(mine.bytes().equals(ref.bytes())).toBe(true);
+  });
+
+  it('refuses what McapWriter would write wrongly: a time outside uint64, a call while a full chunk is being written', async () => {
+    const fw = new McapFileWriter({ writable: new Memory(), chunkSize: 256 });
+    await fw.start({ profile: '', library: 'rewardd' });
+    const ch = fw.registerChannel({ schemaId: 0, topic: '/x', messageEncoding: 'json', metadata: new Map() });
+    expect(() => fw.addMessage(ch, 0, -1n, 0n, new Uint8Array(4))).toThrow(/expected logTime and publishTime in 0\.\.2\^64-1 ns, found -1 and 0/);
+    expect(() => fw.addMessage(ch, 0, 0n, 1n << 64n, new Uint8Array(4))).toThrow(/found 0 and 18446744073709551616/);
+    let full: Promise<void> | undefined;
+    for (let i = 0; !full; i++) full = fw.addMessage(ch, i, BigInt(i), 0n, new Uint8Array(100));
+    expect(() => fw.addMessage(ch, 99, 99n, 0n, new Uint8Array(100))).toThrow(/await the promise the previous addMessage returned/);
+    await full;
+    expect(fw.addMessage(ch, 100, 100n, 0n, new Uint8Array(100))).toBeUndefined(); // fine once awaited
+    await fw.end();
   });
 
   it('reports a failed file write from end(), not as an unhandled rejection', async () => {
