@@ -1,5 +1,6 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writevAll } from '../core/write-all.js';
 import { RewarddError } from '../core/errors.js';
 import { encodeRecordHead, parseRecord, RecordKind, type OutboxMessage, type RecordKindCode } from './record-format.js';
 import { recoverOutbox, segmentName } from './recovery.js';
@@ -197,13 +198,19 @@ export class Outbox {
           cur.seg.live += 1;
           frames.push(head, payload); // the payload is not copied
         }
-        if (frames.length > 0) await cur.fh.writev(frames);
+        try {
+          if (frames.length > 0) await writevAll(cur.fh, frames);
+        } catch (e) {
+          await this.afterFailedWrite(cur, batch);
+          throw e;
+        }
         cur.seg.bytes = off;
         this.dirty = true;
         await this.maybeSync(cur.fh, false);
         if (cur.seg.bytes >= this.o.segmentBytes) await this.rotate();
       } catch {
-        // Disk failed (full, removed): keep the records in memory and still publish them.
+        // Disk failed (full, removed): the records that did not reach it stay in memory and are
+        // still published (afterFailedWrite); the next write starts a new segment.
         this.s.writeErrors += 1;
       }
       for (const e of batch) {
@@ -215,6 +222,26 @@ export class Outbox {
       this.onReady();
     }
     this.writing = undefined;
+  }
+
+  /**
+   * A write failed part-way (disk full, or removed). What reached the file is what its size says;
+   * a record not wholly inside it is not on disk: it keeps its payload in memory (segment 0, never
+   * evicted) and no longer counts in the segment. The segment is closed: writing on after a torn
+   * record would put later records where the index does not expect them; at the next start-up
+   * the torn tail is quarantined like any other.
+   */
+  private async afterFailedWrite(cur: { seg: Segment; fh: FileHandle }, batch: readonly Entry[]): Promise<void> {
+    const onDisk = await cur.fh.stat().then((st) => st.size, () => cur.seg.bytes);
+    for (const e of batch) {
+      if (e.segment !== cur.seg.n || e.offset + e.size <= onDisk) continue;
+      if (e.state !== 'done') cur.seg.live -= 1; // a record finished meanwhile was already uncounted
+      e.segment = 0;
+    }
+    cur.seg.bytes = onDisk;
+    this.current = undefined;
+    await cur.fh.close().catch(() => {});
+    if (cur.seg.live === 0) await this.removeSegment(cur.seg).catch(() => {});
   }
 
   private async currentSegment(): Promise<{ seg: Segment; fh: FileHandle }> {

@@ -18,6 +18,8 @@ import {
 export type EpisodeFileStatus = 'complete' | 'incomplete';
 
 export interface EpisodeFileSummary {
+  /** 'complete' only if asked for and every step up to the end record's count is in the file. */
+  status: EpisodeFileStatus;
   steps: number;
   /** Sequence numbers missing between the first and last step written. */
   missing: number;
@@ -58,7 +60,7 @@ export async function writeEpisodeMcap(
 ): Promise<EpisodeFileSummary> {
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w');
-  const sum: EpisodeFileSummary = { steps: 0, missing: 0, firstSeq: -1, lastSeq: -1, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: input.start?.startedWallMs, endedWallMs: input.end?.endedWallMs };
+  const sum: EpisodeFileSummary = { status: input.status, steps: 0, missing: 0, firstSeq: -1, lastSeq: -1, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: input.start?.startedWallMs, endedWallMs: input.end?.endedWallMs };
   try {
     const out = new FileWritable(fh);
     const w = new McapFileWriter({ writable: out, chunkSize: 1024 * 1024 });
@@ -128,13 +130,15 @@ export async function writeEpisodeMcap(
         if (input.end === undefined) sum.endedWallMs = b.wallMs[i]!;
       }
     }
+    // A batch that could not be read (see the recorder) is a gap: the file is then not complete.
+    if (sum.missing > 0 || (end !== undefined && sum.steps < end.steps)) sum.status = 'incomplete';
     if (end) await w.addAttachment({ name: 'end.json', logTime: ns(end.endedWallMs), createTime: ns(end.endedWallMs), mediaType: 'application/json', data: te.encode(JSON.stringify(end)) });
     await w.addMetadata({
       name: 'rewardd.episode',
       metadata: new Map([
         ['episode', input.episode],
         ['robot', input.robot],
-        ['status', input.status],
+        ['status', sum.status],
         ['steps', String(sum.steps)],
         ['missing', String(sum.missing)],
         ['reward_versions', JSON.stringify(sum.rewardVersions)],

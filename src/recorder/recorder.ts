@@ -48,6 +48,8 @@ export interface RecorderStats {
   episodesWritten: number;
   episodesIncomplete: number;
   writeErrors: number;
+  /** Staged batches that could not be read back when their episode was written (left out as gaps). */
+  unreadableBatches: number;
   /** Records committed (staged) and group commits that did it. */
   committed: number;
   groups: number;
@@ -73,7 +75,7 @@ export class Recorder {
   private readonly seen = new Map<string, { activity: number; sinceNs: bigint }>();
   private finalizing: Promise<void> | undefined;
   private closed = false;
-  private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0 };
+  private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0, unreadableBatches: 0 };
   private lastError: string | undefined;
 
   constructor(private readonly o: RecorderOptions) {
@@ -208,22 +210,32 @@ export class Recorder {
       mkdirSync(dir, { recursive: true });
       const { start, end } = this.catalog.records(episode);
       const staging = this.staging;
+      const unreadable = (seq0: number, e: Error): void => {
+        this.s.unreadableBatches += 1;
+        this.lastError = `episode ${episode}: staged batch at step ${seq0} left out: ${e.message}`;
+      };
       const batches = (function* (cat: Catalog) {
-        for (const bytes of cat.stagedBatches(episode, staging)) {
-          // Checked at ingest already; a batch that still cannot be read becomes a gap ("missing"), not a stuck episode.
+        for (const staged of cat.stagedBatches(episode, staging)) {
+          // Checked at ingest already; a batch that can no longer be read or decoded (a damaged
+          // staging file) becomes a gap, counted in "missing", not a stuck episode.
+          if ('error' in staged) {
+            unreadable(staged.seq0, staged.error);
+            continue;
+          }
           let batch;
           try {
-            batch = decodeStepBatch(bytes);
-          } catch {
+            batch = decodeStepBatch(staged.bytes);
+          } catch (e) {
+            unreadable(staged.seq0, e as Error);
             continue;
           }
           yield batch;
         }
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
-      this.catalog.finish(episode, { status, file, ...sum });
+      this.catalog.finish(episode, { file, ...sum });
       this.staging.remove(episode);
-      if (status === 'complete') this.s.episodesWritten += 1;
+      if (sum.status === 'complete') this.s.episodesWritten += 1;
       else this.s.episodesIncomplete += 1;
       const row = this.catalog.get(episode);
       if (row) this.o.onEpisode?.(row);

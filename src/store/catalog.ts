@@ -195,13 +195,23 @@ export class Catalog {
    * Staged batch payloads in seq order, read in pages of `page` rows: the connection is never
    * held by an open cursor, so ingest can go on while the file is written. Bound: one page.
    */
-  *stagedBatches(episode: string, staging: Staging, page = 64): Generator<Uint8Array> {
+  /** The episode's staged batches in seq0 order; a batch that cannot be read comes as its error, so the caller can leave a gap and go on. */
+  *stagedBatches(episode: string, staging: Staging, page = 64): Generator<{ seq0: number; bytes: Uint8Array } | { seq0: number; error: Error }> {
     const q = this.db.prepare<[string, number, number], { seq0: number; file: string; offset: number; length: number }>(
       'SELECT seq0, file, offset, length FROM batches WHERE episode = ? AND seq0 > ? ORDER BY seq0 LIMIT ?',
     );
     for (let after = -1; ; ) {
       const rows = q.all(episode, after, page);
-      for (const r of rows) yield staging.read(r.file, r.offset, r.length);
+      for (const r of rows) {
+        let bytes: Uint8Array;
+        try {
+          bytes = staging.read(r.file, r.offset, r.length);
+        } catch (e) {
+          yield { seq0: r.seq0, error: e as Error };
+          continue;
+        }
+        yield { seq0: r.seq0, bytes };
+      }
       if (rows.length < page) return;
       after = rows[rows.length - 1]!.seq0;
     }

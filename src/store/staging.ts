@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { writevAllSync } from '../core/write-all.js';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { RecordKind, encodeRecordHead, parseRecord } from '../outbox/record-format.js';
@@ -78,10 +79,17 @@ export class Staging {
           at[i] = { file, offset: f.size + bytes, length: head.length + b.bytes.byteLength };
           bytes += head.length + b.bytes.byteLength;
         }
-        for (let written = 0; written < bytes; ) {
-          // A short write (rare: signal, disk full) continues where it stopped.
-          const n = written === 0 ? writevSync(f.fd, iov) : writevSync(f.fd, remaining(iov, written));
-          written += n;
+        try {
+          writevAllSync(f.fd, iov);
+        } catch (e) {
+          // The caller rolls the group's index rows back; the bytes that did reach the file must
+          // go too, or every later batch of this file would be indexed at the wrong offset.
+          try {
+            ftruncateSync(f.fd, f.size);
+          } catch {
+            f.size = fstatSync(f.fd).size; // cannot cut: at least index what follows where it lands
+          }
+          throw e;
         }
         f.size += bytes;
       }
@@ -135,14 +143,4 @@ export class Staging {
     for (const f of this.open.values()) closeSync(f.fd);
     this.open.clear();
   }
-}
-
-/** The buffers of `iov` after its first `skip` bytes. */
-function remaining(iov: readonly Uint8Array[], skip: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of iov) {
-    if (skip >= b.byteLength) skip -= b.byteLength;
-    else (out.push(skip > 0 ? b.subarray(skip) : b), (skip = 0));
-  }
-  return out;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { encodeRecord, RecordKind, type OutboxMessage } from '../../src/outbox/record-format.js';
 import { tmpDir } from '../transport/helpers.js';
@@ -140,6 +142,18 @@ describe('Outbox', () => {
     writeFileSync(join(dir, 'lock'), '999999999'); // no such process: a daemon that was killed
     const b = await Outbox.open({ dir });
     await b.close();
+  });
+
+  it('loses no record when the disk fills up part-way through a write, and writes on once it has room', () => {
+    const dir = tmpDir('ob-full');
+    const child = fileURLToPath(new URL('./fixtures/disk-full-child.ts', import.meta.url));
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', child, dir], { encoding: 'utf8' })) as {
+      errorsWhileFull: number; sent: { topic: string; intact: boolean }[]; corrupt: number; pending: number;
+    };
+    expect(out.errorsWhileFull).toBeGreaterThanOrEqual(1);
+    expect(out.sent.map((r) => r.topic)).toEqual(Array.from({ length: 10 }, (_, i) => `t/${i + 1}`));
+    expect(out.sent.every((r) => r.intact)).toBe(true);
+    expect({ corrupt: out.corrupt, pending: out.pending }).toEqual({ corrupt: 0, pending: 0 });
   });
 
   it('rejects bad options with the expected value in the message', async () => {

@@ -85,7 +85,7 @@ describe('recorder group commit', () => {
       const group = [steps(e.batches[0]!), steps(f.batches[0]!), steps(e.batches[1]!), steps(e.batches[0]!), steps(f.batches[1]!)];
       expect(cat.ingest(group, staging)).toBe(4);
       expect(cat.ingest([steps(e.batches[1]!), steps(e.batches[2]!)], staging)).toBe(1);
-      const back = [...cat.stagedBatches('ep-one', staging)].map((x) => Buffer.from(x));
+      const back = [...cat.stagedBatches('ep-one', staging)].map((x) => Buffer.from('bytes' in x ? x.bytes : new Uint8Array(0)));
       expect(back).toEqual(e.batches.map((x) => Buffer.from(x.bytes)));
       // The staging file is a sequence of valid outbox records (torn-tail and CRC checks apply).
       const file = readFileSync(join(out, '.staging', 'ep-two~rec-a.part'));
