@@ -302,6 +302,8 @@ export class Outbox {
 
   /** The next written, not yet handed-out record, in id order; undefined if none is ready. */
   async takeNext(): Promise<ReadyRecord | undefined> {
+    // After a giveBack the cursor may point before records still out or already acknowledged.
+    while (this.cursor < this.entries.length && (this.entries[this.cursor]!.state === 'sent' || this.entries[this.cursor]!.state === 'done')) this.cursor++;
     const e = this.entries[this.cursor];
     if (!e || e.state === 'queued') return undefined;
     this.cursor += 1;
@@ -334,8 +336,9 @@ export class Outbox {
 
   /** PUBACK received for a record: it is done and its bytes are released. */
   ack(id: number): void {
-    // Acks arrive in order almost always; search from the head.
-    for (let i = this.head; i < this.cursor; i++) {
+    // Acks arrive in order almost always; search from the head (and past the cursor: a giveBack
+    // may have moved it back behind records still out).
+    for (let i = this.head; i < this.entries.length && this.entries[i]!.id <= id; i++) {
       const e = this.entries[i]!;
       if (e.id !== id) continue;
       if (e.state === 'done') return;
@@ -379,9 +382,27 @@ export class Outbox {
     await unlink(seg.path).catch(() => {});
   }
 
+  /**
+   * A record handed out whose publish failed (its connection closed before the client sent it,
+   * or the broker refused it): it is handed out again before any record not handed out yet, so
+   * the send order stays the id order. Records still out are not handed out twice.
+   */
+  giveBack(id: number): void {
+    // Not only below the cursor: an earlier giveBack may have moved it back past this record.
+    for (let i = this.head; i < this.entries.length && this.entries[i]!.id <= id; i++) {
+      const e = this.entries[i]!;
+      if (e.id !== id) continue;
+      if (e.state === 'sent') {
+        e.state = 'written';
+        this.cursor = Math.min(this.cursor, i);
+      }
+      return;
+    }
+  }
+
   /** Records handed out but not acknowledged go back to the front (a new MQTT session). */
   rewind(): void {
-    for (let i = this.head; i < this.cursor; i++) if (this.entries[i]!.state === 'sent') this.entries[i]!.state = 'written';
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.state === 'sent') this.entries[i]!.state = 'written';
     this.cursor = this.head;
     while (this.cursor < this.entries.length && this.entries[this.cursor]!.state === 'done') this.cursor++;
   }

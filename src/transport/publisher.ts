@@ -56,13 +56,17 @@ export interface PublisherStats {
   acceptingEpisodes: boolean;
   outboxFull: boolean;
   reconnects: number;
+  /** Publishes that came back with an error (each is sent again; see publishFailed). */
   publishErrors: number;
+  lastPublishError?: string;
   writeErrors: number;
   lastError?: string;
 }
 
 export const DEFAULT_INFLIGHT_WINDOW = 256;
 const REFUSED_MEMORY = 1024;
+/** Pause before a record the broker refused is offered again. */
+const REFUSAL_RETRY_MS = 2000;
 
 export class EpisodePublisher {
   readonly topics: RobotTopics;
@@ -75,6 +79,7 @@ export class EpisodePublisher {
   private inflight = 0;
   private pumping = false;
   private publishErrors = 0;
+  private lastPublishError: string | undefined;
   private rewardActive: string | undefined;
   private handlers: CommandHandlers | undefined;
   /** Episodes whose start the full-policy refused: their steps and end are refused too. */
@@ -194,10 +199,8 @@ export class EpisodePublisher {
           const p = r.payload;
           this.mc.client.publish(r.topic, Buffer.from(p.buffer, p.byteOffset, p.byteLength), { qos: 1 }, (err) => {
             this.inflight -= 1;
-            // An error here is a broker refusal (v5 reason code) or a forced end: the record stays
-            // in the outbox and is replayed at the next start.
-            if (err) this.publishErrors += 1;
-            else this.outbox.ack(r.id);
+            if (!err) this.outbox.ack(r.id);
+            else this.publishFailed(r.id, err);
             this.pump();
           });
         }
@@ -205,6 +208,25 @@ export class EpisodePublisher {
         this.pumping = false;
       }
     })();
+  }
+
+  /**
+   * A publish that came back with an error is sent again, never left behind: mqtt.js fails the
+   * publishes it had queued when the link drops again while it is still resending its stored
+   * ones (they were never stored, so no reconnect resends them). Those go back at once (the pump
+   * runs only while connected). A broker refusal (an MQTT 5 reason code, e.g. not authorised) is
+   * retried after a pause, so a misconfigured ACL costs one attempt per record per pause, not a
+   * busy loop; it shows in stats().lastPublishError.
+   */
+  private publishFailed(id: number, err: Error): void {
+    this.publishErrors += 1;
+    this.lastPublishError = err.message;
+    if (typeof (err as { code?: unknown }).code !== 'number') return this.outbox.giveBack(id);
+    const t = setTimeout(() => {
+      this.outbox.giveBack(id);
+      this.pump();
+    }, REFUSAL_RETRY_MS);
+    t.unref();
   }
 
   stats(): PublisherStats {
@@ -226,6 +248,7 @@ export class EpisodePublisher {
       outboxFull: s.full,
       reconnects: this.mc.reconnects(),
       publishErrors: this.publishErrors,
+      ...(this.lastPublishError !== undefined ? { lastPublishError: this.lastPublishError } : {}),
       writeErrors: s.writeErrors,
       ...(last !== undefined ? { lastError: last } : {}),
     };

@@ -54,6 +54,29 @@ describe('Outbox', () => {
     await ob.close();
   });
 
+  it('hands a record given back (its publish failed) out again in id order, without repeating records still out', async () => {
+    const ob = await Outbox.open({ dir: tmpDir('ob-give') });
+    for (let i = 1; i <= 8; i++) ob.append(msg(RecordKind.steps, i));
+    await ob.flushed();
+    const out = [];
+    for (let k = 0; k < 6; k++) out.push((await ob.takeNext())!);
+    const tag = (r: { payload: Uint8Array }): number => new DataView(r.payload.buffer, r.payload.byteOffset).getUint32(0, true);
+    // 3 and 4 failed (their connection dropped); 5 is still out and is acknowledged afterwards.
+    ob.giveBack(out[2]!.id);
+    ob.giveBack(out[3]!.id);
+    ob.ack(out[4]!.id);
+    ob.ack(out[0]!.id);
+    ob.ack(out[1]!.id);
+    const again = await drain(ob);
+    expect(again.map((r) => r.tag)).toEqual([3, 4, 7, 8]); // not 5 (acked) or 6 (still out)
+    for (const r of again) ob.ack(r.id);
+    expect(ob.stats().pendingRecords).toBe(1); // 6
+    ob.rewind(); // a new session: 6 goes out again
+    expect((await drain(ob)).map((r) => r.tag)).toEqual([6]);
+    expect(tag(out[5]!)).toBe(6);
+    await ob.close();
+  });
+
   it('quarantines a corrupted record and a torn tail at start-up, counts them, and replays the rest', async () => {
     const dir = tmpDir('ob');
     const a = await Outbox.open({ dir });
