@@ -53,6 +53,8 @@ export interface RecorderStats {
   /** Records committed (staged) and group commits that did it. */
   committed: number;
   groups: number;
+  /** Received records held, unacknowledged, after a failed commit until it is retried. */
+  waitingRetry: number;
   lastError?: string;
 }
 
@@ -248,7 +250,7 @@ export class Recorder {
 
   stats(): RecorderStats {
     const q = this.queue.stats();
-    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
   async close(): Promise<void> {
@@ -264,6 +266,7 @@ export class Recorder {
     while (this.finalizing) await this.finalizing;
     this.queue.commit(); // staged; the broker resends these (unacknowledged) and the catalog ignores them
     await this.finalizePass(true);
+    this.queue.close();
     this.staging.close();
     this.catalog.close();
   }

@@ -125,6 +125,9 @@ export class Catalog {
    */
   ingest(items: readonly IngestItem[], staging: Staging): number {
     const st = this.st!;
+    // IMMEDIATE: the write lock is taken (waiting up to busy_timeout) before the first read. A
+    // deferred transaction that reads and then writes gets SQLITE_BUSY at once, with no wait,
+    // when another recorder process of a shared group committed in between.
     return this.db.transaction(() => {
       const fresh: Extract<IngestItem, { kind: 'steps' }>[] = [];
       const inGroup = new Set<string>();
@@ -156,7 +159,7 @@ export class Catalog {
       const at = staging.appendAll(fresh);
       fresh.forEach((it, i) => st.batch.run(it.episode, it.seq0, it.count, at[i]!.file, at[i]!.offset, at[i]!.length));
       return fresh.length;
-    })();
+    }).immediate();
   }
 
   pending(): PendingEpisode[] {
@@ -194,8 +197,8 @@ export class Catalog {
   /**
    * Staged batch payloads in seq order, read in pages of `page` rows: the connection is never
    * held by an open cursor, so ingest can go on while the file is written. Bound: one page.
+   * A batch that cannot be read comes as its error, so the caller can leave a gap and go on.
    */
-  /** The episode's staged batches in seq0 order; a batch that cannot be read comes as its error, so the caller can leave a gap and go on. */
   *stagedBatches(episode: string, staging: Staging, page = 64): Generator<{ seq0: number; bytes: Uint8Array } | { seq0: number; error: Error }> {
     const q = this.db.prepare<[string, number, number], { seq0: number; file: string; offset: number; length: number }>(
       'SELECT seq0, file, offset, length FROM batches WHERE episode = ? AND seq0 > ? ORDER BY seq0 LIMIT ?',
@@ -224,7 +227,7 @@ export class Catalog {
           started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)
         .run(f.status, f.file, f.steps, f.missing, f.return, JSON.stringify(f.returnByTerm), f.success ? 1 : 0, JSON.stringify(f.rewardVersions), f.startedWallMs ?? null, f.endedWallMs ?? null, episode);
       this.db.prepare('DELETE FROM batches WHERE episode = ?').run(episode);
-    })();
+    }).immediate();
   }
 
   list(filter: { robot?: string; status?: EpisodeStatus; limit?: number } = {}): EpisodeRow[] {

@@ -12,6 +12,13 @@ import type { Staging } from './staging.js';
  * Bound: at most `maxMessages` records and `maxBytes` payload bytes wait; the push that
  * reaches either bound commits the group at once, and a group is never older than
  * `maxDelayMs` (a timer; Node timers run on the monotonic clock).
+ *
+ * A commit that fails (disk full, staging file unwritable, SQLite busy past its timeout) keeps
+ * its records, still unacknowledged, and is tried again after a pause that doubles from
+ * RETRY_MIN_MS to RETRY_MAX_MS; meanwhile new records join the waiting group. Dropping them
+ * instead would lose them for good: the broker only resends unacknowledged messages after a
+ * reconnect, and with nothing acknowledged it stops sending at the recorder's Receive Maximum,
+ * which is also what bounds the group while it waits.
  */
 export interface GroupCommitOptions {
   /** Default 64. */
@@ -23,6 +30,8 @@ export interface GroupCommitOptions {
 }
 
 export const GROUP_COMMIT_DEFAULTS = { maxMessages: 64, maxBytes: 8 * 1024 * 1024, maxDelayMs: 2 } as const;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5000;
 
 export function resolveGroupCommit(o: GroupCommitOptions = {}): Required<GroupCommitOptions> {
   const r = { ...GROUP_COMMIT_DEFAULTS, ...o };
@@ -32,10 +41,16 @@ export function resolveGroupCommit(o: GroupCommitOptions = {}): Required<GroupCo
   return r;
 }
 
+const sizeOf = (it: IngestItem): number => (it.kind === 'steps' ? it.bytes.byteLength : it.json.length);
+
 export interface IngestQueueStats {
   groups: number;
   committed: number;
   largestGroup: number;
+  /** Commits that failed (each is retried; see the class comment). */
+  failedCommits: number;
+  /** Records waiting for a retry after a failed commit. */
+  waitingRetry: number;
 }
 
 export class IngestQueue {
@@ -43,13 +58,16 @@ export class IngestQueue {
   private releases: (() => void)[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private readonly s: IngestQueueStats = { groups: 0, committed: 0, largestGroup: 0 };
+  private readonly s = { groups: 0, committed: 0, largestGroup: 0, failedCommits: 0 };
+  /** Set while a failed group waits for its retry; the pause before the next one. */
+  private retry: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_MIN_MS;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly staging: Staging,
     private readonly o: Required<GroupCommitOptions>,
-    /** A failed commit: its records stay unacknowledged (the broker resends them to the next session). */
+    /** A failed commit: its records stay queued, unacknowledged, and are committed again later. */
     private readonly onError: (e: Error) => void,
   ) {}
 
@@ -57,7 +75,8 @@ export class IngestQueue {
   push(item: IngestItem, release: () => void): void {
     this.items.push(item);
     this.releases.push(release);
-    this.bytes += item.kind === 'steps' ? item.bytes.byteLength : item.json.length;
+    this.bytes += sizeOf(item);
+    if (this.retry) return; // a failed group is waiting: this record joins it
     if (this.items.length >= this.o.maxMessages || this.bytes >= this.o.maxBytes) this.commit();
     else this.timer ??= this.o.maxDelayMs === 0 ? setImmediate(() => this.commit()) : setTimeout(() => this.commit(), this.o.maxDelayMs);
   }
@@ -75,16 +94,60 @@ export class IngestQueue {
     try {
       this.catalog.ingest(items, this.staging);
     } catch (e) {
+      this.s.failedCommits += 1;
       this.onError(e as Error);
+      // One episode's trouble (its staging file) must not hold up the others: commit the group
+      // episode by episode, and keep only what still fails.
+      const left = this.commitByEpisode(items, releases);
+      this.items = left.items.concat(this.items);
+      this.releases = left.releases.concat(this.releases);
+      this.bytes += left.items.reduce((n, it) => n + sizeOf(it), 0);
+      if (left.items.length === 0) return;
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.commit();
+      }, this.retryMs);
+      this.retry.unref(); // the MQTT connection keeps a running recorder alive; this must not keep a closed one
+      this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
       return;
     }
+    this.retryMs = RETRY_MIN_MS;
     this.s.groups += 1;
     this.s.committed += items.length;
     this.s.largestGroup = Math.max(this.s.largestGroup, items.length);
     for (const r of releases) r();
   }
 
+  private commitByEpisode(items: IngestItem[], releases: (() => void)[]): { items: IngestItem[]; releases: (() => void)[] } {
+    const byEpisode = new Map<string, number[]>();
+    items.forEach((it, i) => {
+      const list = byEpisode.get(it.episode);
+      if (list) list.push(i);
+      else byEpisode.set(it.episode, [i]);
+    });
+    const left: { items: IngestItem[]; releases: (() => void)[] } = { items: [], releases: [] };
+    for (const idx of byEpisode.values()) {
+      try {
+        this.catalog.ingest(idx.map((i) => items[i]!), this.staging);
+      } catch {
+        for (const i of idx) (left.items.push(items[i]!), left.releases.push(releases[i]!));
+        continue;
+      }
+      this.s.groups += 1;
+      this.s.committed += idx.length;
+      for (const i of idx) releases[i]!();
+    }
+    return left;
+  }
+
   stats(): IngestQueueStats {
-    return { ...this.s };
+    return { ...this.s, waitingRetry: this.retry ? this.items.length : 0 };
+  }
+
+  /** Stops the retry timer (the recorder is closing; what is still waiting was never acknowledged). */
+  close(): void {
+    clearTimeout(this.retry);
+    this.retry = undefined;
   }
 }

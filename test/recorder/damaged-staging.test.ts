@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Catalog } from '../../src/store/catalog.js';
 import { Staging } from '../../src/store/staging.js';
 import { Recorder } from '../../src/recorder/recorder.js';
+import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { readEpisodeSteps } from '../../src/recorder/episode-reader.js';
 import { embeddedBrokerForFile, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
-import { syntheticEpisode } from './fixtures.js';
+import { range, storedSeqs, syntheticEpisode } from './fixtures.js';
 
 const broker = embeddedBrokerForFile();
 
@@ -18,6 +19,40 @@ describe('recorder staging under a full or damaged disk', () => {
     const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', child, tmpDir('stg-full')], { encoding: 'utf8' })) as { refused: string; back: string[] };
     expect(out.refused).toMatch(/EFBIG|file too large|ENOSPC/i);
     expect(out.back).toEqual(Array.from({ length: 10 }, () => 'same'));
+  });
+
+  it('keeps a group whose commit failed, unacknowledged, and commits it once the fault clears; other episodes go on meanwhile', async () => {
+    const dir = tmpDir('stg-retry');
+    const clientId = `rec-${uniquePrefix().slice(-8)}`;
+    const prefix = uniquePrefix();
+    // A staging path that cannot be opened as a file: every commit of this episode fails (EISDIR).
+    const blocked = join(dir, '.staging', `ep-stuck~${clientId}.part`);
+    mkdirSync(blocked, { recursive: true });
+    const rec = new Recorder({ mqttUrl: broker().url, outDir: dir, prefix, clientId, finalizeIntervalMs: 50 });
+    const pub = await EpisodePublisher.open({ mqttUrl: broker().url, robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    try {
+      await waitFor(() => rec.stats().connected && pub.stats().connected, 5000, 'both connected');
+      await new Promise((r) => setTimeout(r, 100));
+      const stuck = syntheticEpisode('rover', 'ep-stuck', 0, 2000, 100);
+      const other = syntheticEpisode('rover', 'ep-other', 1, 1000, 100);
+      for (const e of [stuck, other]) {
+        pub.publishStart(e.start);
+        for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+        pub.publishEnd(e.end);
+      }
+      await waitFor(() => rec.catalog.get('ep-other')?.status === 'complete', 10_000, 'the other episode stored meanwhile');
+      expect(rec.stats().ingestErrors).toBeGreaterThanOrEqual(1);
+      expect(rec.stats().lastError).toMatch(/EISDIR/);
+      expect(rec.stats().waitingRetry).toBeGreaterThan(0); // held, unacknowledged, not dropped
+      expect(rec.catalog.get('ep-stuck')?.status).not.toBe('complete');
+      rmSync(blocked, { recursive: true }); // the fault clears
+      await waitFor(() => rec.catalog.get('ep-stuck')?.status === 'complete', 15_000, 'the stuck episode stored after the retry');
+      expect(await storedSeqs(rec.catalog.get('ep-stuck')!.file!)).toEqual(range(2000));
+      expect(rec.stats().waitingRetry).toBe(0);
+    } finally {
+      await pub.close(500);
+      await rec.close();
+    }
   });
 
   it('writes an episode with a damaged staged batch as incomplete, with the gap counted, instead of retrying it forever', async () => {
