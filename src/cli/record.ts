@@ -22,6 +22,8 @@ export const help = [
   '  --client-id ID              stable id = persistent session: messages queue at the',
   '                              broker while the recorder is away                (default: random, clean session)',
   '  --incomplete-timeout-ms N   close an episode with no progress as incomplete  (default: 60000)',
+  '  --incomplete-retention-h N  an incomplete episode keeps its staged batches   (default: 24)',
+  '                              this long: late records reopen and complete it',
   '  --keepalive S               MQTT keepalive seconds                           (default: 10)',
   '  --username U --password P   broker credentials                               (default: none)',
   '  --ca FILE                   CA certificate (PEM) of a TLS broker             (default: system CAs)',
@@ -39,6 +41,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'prefix', type: 'string' },
   { flag: 'client-id', type: 'string' },
   { flag: 'incomplete-timeout-ms', type: 'string' },
+  { flag: 'incomplete-retention-h', type: 'string' },
   { flag: 'keepalive', type: 'string' },
   { flag: 'username', type: 'string' },
   { flag: 'password', type: 'string' },
@@ -64,6 +67,7 @@ export function recorderOptions(values: Record<string, string | boolean>): Recor
     outDir: s('out') ?? 'episodes',
     prefix: s('prefix') ?? DEFAULT_PREFIX,
     incompleteTimeoutMs: positive('incomplete-timeout-ms', values['incomplete-timeout-ms'], 60_000),
+    incompleteRetentionMs: positive('incomplete-retention-h', values['incomplete-retention-h'], 24) * 3600_000,
     keepaliveS: positive('keepalive', values.keepalive, 10),
   };
   const opt = { robot: s('robot'), share: s('share'), clientId: s('client-id'), username: s('username'), password: s('password'), caFile: s('ca'), certFile: s('cert'), keyFile: s('key') };
@@ -91,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const progress = setInterval(() => {
     const s = recorder.stats();
-    process.stdout.write(`${s.connected ? 'connected' : 'DISCONNECTED'} | messages ${s.received} | episodes ${s.episodesWritten} complete, ${s.episodesIncomplete} incomplete${s.lastError ? ` | last error: ${s.lastError}` : ''}\n`);
+    process.stdout.write(`${s.connected ? 'connected' : 'DISCONNECTED'} | messages ${s.received} | episodes ${s.episodesWritten} complete, ${s.episodesIncomplete} incomplete${s.waitingRetry > 0 ? ` | ${s.waitingRetry} records waiting to be staged again` : ''}${s.lateDropped > 0 ? ` | ${s.lateDropped} late records dropped` : ''}${s.lastError ? ` | last error: ${s.lastError}` : ''}\n`);
   }, 5000);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -30,6 +30,12 @@ export interface RecorderOptions extends MqttConnectionOptions {
   share?: string;
   /** An episode without progress for this long is closed as incomplete. Default 60000 ms. */
   incompleteTimeoutMs?: number;
+  /**
+   * How long an incomplete episode keeps its staged batches, so that records arriving late (an
+   * outage longer than incompleteTimeoutMs) reopen it and it is written again with them.
+   * Default 24 h. Afterwards late records are counted (lateDropped) and dropped.
+   */
+  incompleteRetentionMs?: number;
   /** How often finished episodes are looked for. Default 250 ms. */
   finalizeIntervalMs?: number;
   /** Keep the broker session (messages queue at the broker while the recorder is away). Default: true when clientId is given. */
@@ -55,6 +61,8 @@ export interface RecorderStats {
   groups: number;
   /** Received records held, unacknowledged, after a failed commit until it is retried. */
   waitingRetry: number;
+  /** Records that came for an incomplete episode after its staged batches were purged (incompleteRetentionMs). */
+  lateDropped: number;
   lastError?: string;
 }
 
@@ -72,6 +80,7 @@ export class Recorder {
   private readonly prefix: string;
   private readonly clock: Clock;
   private readonly timeoutNs: bigint;
+  private readonly retentionMs: number;
   private readonly owner: string;
   private readonly timer: NodeJS.Timeout;
   private readonly seen = new Map<string, { activity: number; sinceNs: bigint }>();
@@ -88,6 +97,8 @@ export class Recorder {
     const timeoutMs = o.incompleteTimeoutMs ?? 60_000;
     if (!(timeoutMs > 0)) throw new RewarddError('E_CONFIG', `incompleteTimeoutMs: expected > 0, found ${describeValue(timeoutMs)}`);
     this.timeoutNs = BigInt(Math.round(timeoutMs * 1e6));
+    this.retentionMs = o.incompleteRetentionMs ?? 24 * 3600_000;
+    if (!(this.retentionMs >= 0)) throw new RewarddError('E_CONFIG', `incompleteRetentionMs: expected >= 0, found ${describeValue(o.incompleteRetentionMs)}`);
     this.clock = o.clock ?? systemClock;
     const conn = resolveConnection(o, 'recorder'); // bad options fail before anything is created on disk
     mkdirSync(o.outDir, { recursive: true });
@@ -96,7 +107,7 @@ export class Recorder {
     // Staging left by a crash between "file written" and "staging removed".
     for (const ep of this.staging.episodes()) {
       const st = this.catalog.get(ep)?.status;
-      if (st === 'complete' || st === 'incomplete') this.staging.remove(ep);
+      if (st === 'complete') this.staging.remove(ep);
     }
     this.queue = new IngestQueue(this.catalog, this.staging, group, (e) => {
       this.s.ingestErrors += 1;
@@ -194,6 +205,7 @@ export class Recorder {
   private async runFinalize(closing: boolean): Promise<void> {
     const now = this.clock.nowNs();
     this.catalog.releaseStale(this.clock.wallMs(), STALE_CLAIM_MS);
+    for (const ep of this.catalog.purgeIncomplete(this.clock.wallMs() - this.retentionMs)) this.staging.remove(ep);
     for (const p of this.catalog.pending()) {
       const seen = this.seen.get(p.episode);
       if (!seen || seen.activity !== p.activity) this.seen.set(p.episode, { activity: p.activity, sinceNs: now });
@@ -216,8 +228,10 @@ export class Recorder {
         this.s.unreadableBatches += 1;
         this.lastError = `episode ${episode}: staged batch at step ${seq0} left out: ${e.message}`;
       };
+      let rowsRead = 0;
       const batches = (function* (cat: Catalog) {
         for (const staged of cat.stagedBatches(episode, staging)) {
+          rowsRead += 1;
           // Checked at ingest already; a batch that can no longer be read or decoded (a damaged
           // staging file) becomes a gap, counted in "missing", not a stuck episode.
           if ('error' in staged) {
@@ -235,10 +249,12 @@ export class Recorder {
         }
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
-      this.catalog.finish(episode, { file, ...sum });
-      this.staging.remove(episode);
-      if (sum.status === 'complete') this.s.episodesWritten += 1;
-      else this.s.episodesIncomplete += 1;
+      const now = this.catalog.finish(episode, { file, ...sum }, rowsRead);
+      // Staging goes once the episode is complete; an incomplete one keeps it, so late records
+      // (after an outage longer than the timeout) can reopen it (Catalog.ingest, purgeIncomplete).
+      if (now === 'complete') this.staging.remove(episode);
+      if (now === 'complete') this.s.episodesWritten += 1;
+      else if (now === 'incomplete') this.s.episodesIncomplete += 1;
       const row = this.catalog.get(episode);
       if (row) this.o.onEpisode?.(row);
     } catch (e) {
@@ -250,7 +266,7 @@ export class Recorder {
 
   stats(): RecorderStats {
     const q = this.queue.stats();
-    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, lateDropped: this.catalog.lateDropped, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,8 @@ export const CATALOG_FILE = 'catalog.sqlite';
 
 export class Catalog {
   readonly db: Database.Database;
+  /** Records that arrived for an incomplete episode whose staged batches were already purged (dropped, acknowledged). */
+  lateDropped = 0;
   private readonly st;
   private pendingQuery: Database.Statement<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }> | undefined;
 
@@ -105,7 +107,9 @@ export class Catalog {
     }
     const db = this.db;
     this.st = opts.readonly ? undefined : {
-      status: db.prepare<[string], { status: EpisodeStatus }>('SELECT status FROM episodes WHERE episode = ?'),
+      status: db.prepare<[string], { status: EpisodeStatus; steps: number }>('SELECT status, steps FROM episodes WHERE episode = ?'),
+      anyBatch: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1'),
+      reopen: db.prepare(`UPDATE episodes SET status = 'recording', owner = NULL WHERE episode = ? AND status = 'incomplete'`),
       touch: db.prepare(`INSERT INTO episodes (episode, robot, status, activity) VALUES (?, ?, 'recording', 1)
         ON CONFLICT(episode) DO UPDATE SET activity = activity + 1`),
       start: db.prepare(`UPDATE episodes SET start_json = ?, idx = ?, started_wall_ms = ?, reward_hash = ?, policy_hash = ?,
@@ -133,10 +137,35 @@ export class Catalog {
       const inGroup = new Set<string>();
       const touched = new Set<string>();
       const status = new Map<string, EpisodeStatus | undefined>();
+      // Incomplete episodes that still keep their staged batches: reopened by news (below).
+      const reopenable = new Set<string>();
       for (const it of items) {
         let s = status.get(it.episode);
-        if (!status.has(it.episode)) status.set(it.episode, (s = st.status.get(it.episode)?.status));
-        if (s !== undefined && s !== 'recording') continue;
+        if (!status.has(it.episode)) {
+          const row = st.status.get(it.episode);
+          s = row?.status;
+          if (s === 'incomplete' && (row!.steps === 0 || st.anyBatch.get(it.episode))) reopenable.add(it.episode);
+          status.set(it.episode, s);
+        }
+        // 'complete': every step is in the file, so this is a replay. 'writing' goes on: what it
+        // stages is either in the file or reopens the episode (finish).
+        if (s === 'complete') continue;
+        if (s === 'incomplete') {
+          // Late records of an episode written as incomplete (an outage longer than the
+          // recorder's timeout). A batch it does not have, or its end record, reopens it: it is
+          // written again with them from its staged batches, which incomplete episodes keep.
+          // A replay of what it has changes nothing. Once the staged batches are purged
+          // (retention) a rewrite would lose the steps in the file, so late records are then
+          // counted and dropped.
+          const news = it.kind === 'end' || (it.kind === 'steps' && !st.has.get(it.episode, it.seq0));
+          if (!news) continue;
+          if (!reopenable.has(it.episode)) {
+            this.lateDropped += 1;
+            continue;
+          }
+          st.reopen.run(it.episode);
+          status.set(it.episode, (s = 'recording'));
+        }
         // Once per episode per group: creates the row, and marks the episode alive (activity
         // only has to change between two finalize passes, not count records).
         if (!touched.has(it.episode)) {
@@ -220,13 +249,36 @@ export class Catalog {
     }
   }
 
-  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }): void {
-    this.db.transaction(() => {
+  /**
+   * Records a written file. A complete episode's staged batches are deleted (the caller then
+   * removes its staging files). An incomplete one keeps them (see ingest; purgeIncomplete ends
+   * that), and if more batches were staged while the file was written than the writer read
+   * (`rowsRead`), it goes back to 'recording' to be written again with them. Returns the status
+   * the episode has now.
+   */
+  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, rowsRead = Infinity): EpisodeStatus {
+    return this.db.transaction((): EpisodeStatus => {
+      const rows = f.status === 'complete' ? 0 : this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM batches WHERE episode = ?').get(episode)!.n;
+      const status: EpisodeStatus = f.status === 'incomplete' && rows > rowsRead ? 'recording' : f.status;
       this.db
         .prepare(`UPDATE episodes SET status = ?, file = ?, steps = ?, missing = ?, return = ?, return_by_term = ?, success = ?, reward_versions = ?,
           started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)
-        .run(f.status, f.file, f.steps, f.missing, f.return, JSON.stringify(f.returnByTerm), f.success ? 1 : 0, JSON.stringify(f.rewardVersions), f.startedWallMs ?? null, f.endedWallMs ?? null, episode);
-      this.db.prepare('DELETE FROM batches WHERE episode = ?').run(episode);
+        .run(status, f.file, f.steps, f.missing, f.return, JSON.stringify(f.returnByTerm), f.success ? 1 : 0, JSON.stringify(f.rewardVersions), f.startedWallMs ?? null, f.endedWallMs ?? null, episode);
+      if (f.status === 'complete') this.db.prepare('DELETE FROM batches WHERE episode = ?').run(episode);
+      return status;
+    }).immediate();
+  }
+
+  /** Incomplete episodes written before `wallMs` whose staged batches are still kept: their index rows are deleted and they are returned (the caller removes their staging files). */
+  purgeIncomplete(wallMs: number): string[] {
+    return this.db.transaction((): string[] => {
+      const eps = this.db
+        .prepare<[number], { episode: string }>(`SELECT episode FROM episodes e WHERE status = 'incomplete' AND claimed_wall_ms < ? AND EXISTS (SELECT 1 FROM batches b WHERE b.episode = e.episode)`)
+        .all(wallMs)
+        .map((r) => r.episode);
+      const del = this.db.prepare('DELETE FROM batches WHERE episode = ?');
+      for (const e of eps) del.run(e);
+      return eps;
     }).immediate();
   }
 

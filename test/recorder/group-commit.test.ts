@@ -100,6 +100,26 @@ describe('recorder group commit', () => {
     }
   });
 
+  it('reopens an episode whose incomplete file missed batches staged while it was being written', () => {
+    const out = tmpDir('gc-late');
+    const cat = new Catalog(out);
+    const staging = new Staging(out, 'rec-a');
+    const e = syntheticEpisode('rover', 'ep-w', 0, 500, 100);
+    const steps = (x: (typeof e.batches)[number]) => ({ kind: 'steps' as const, robot: 'rover', episode: x.episode, seq0: x.seq0, count: x.count, bytes: x.bytes });
+    const summary = { file: join(out, 'ep-w.mcap'), missing: 0, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: undefined, endedWallMs: undefined };
+    cat.ingest(e.batches.slice(0, 2).map(steps), staging);
+    expect(cat.claim('ep-w', 'rec-a', 1)).toBe(true); // the writer reads 2 rows ...
+    cat.ingest([steps(e.batches[2]!)], staging); // ... while a late batch is staged
+    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 200 }, 2)).toBe('recording');
+    expect(cat.pending().find((p) => p.episode === 'ep-w')?.stagedSteps).toBe(300); // the rewrite has all three
+    expect(cat.claim('ep-w', 'rec-a', 2)).toBe(true);
+    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 300 }, 3)).toBe('incomplete');
+    expect(cat.purgeIncomplete(3)).toEqual(['ep-w']); // past retention: its staged rows go
+    expect(cat.purgeIncomplete(3)).toEqual([]);
+    staging.close();
+    cat.close();
+  });
+
   it('rejects bad group-commit bounds with a clear message', () => {
     expect(() => resolveGroupCommit({ maxMessages: 0 })).toThrow(/maxMessages: expected an integer >= 1, found 0/);
     expect(() => resolveGroupCommit({ maxDelayMs: -1 })).toThrow(/maxDelayMs: expected a number >= 0/);

@@ -5,7 +5,7 @@ import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Recorder } from '../../src/recorder/recorder.js';
 import { readEpisodeInfo, readEpisodeSteps } from '../../src/recorder/episode-reader.js';
 import { brokersUnderTest, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
-import { syntheticEpisode } from './fixtures.js';
+import { range, storedSeqs, syntheticEpisode } from './fixtures.js';
 
 const brokers = brokersUnderTest();
 
@@ -71,5 +71,54 @@ describe.each(brokers)('recorder against %s', (_name, url) => {
     expect(n).toBe(150);
     await pub.close();
     await rec.close();
+  });
+
+  it('reopens an episode written as incomplete when the rest arrives late (an outage longer than the timeout) and writes it again, complete', async () => {
+    const prefix = uniquePrefix();
+    const rec = new Recorder({ mqttUrl: url(), outDir: tmpDir('rec'), prefix, finalizeIntervalMs: 50, incompleteTimeoutMs: 300 });
+    const pub = await EpisodePublisher.open({ mqttUrl: url(), robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    try {
+      await waitFor(() => rec.stats().connected && pub.stats().connected, 5000, 'both connected');
+      await new Promise((r) => setTimeout(r, 100));
+      const e = syntheticEpisode('rover', 'ep-late', 0, 1000, 100);
+      pub.publishStart(e.start);
+      for (const b of e.batches.slice(0, 3)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      await waitFor(() => rec.catalog.get('ep-late')?.status === 'incomplete', 10_000, 'written as incomplete after the timeout');
+      expect(rec.catalog.get('ep-late')!.steps).toBe(300);
+      for (const b of e.batches.slice(3)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      pub.publishEnd(e.end);
+      await waitFor(() => rec.catalog.get('ep-late')?.status === 'complete', 10_000, 'reopened and written complete');
+      const row = rec.catalog.get('ep-late')!;
+      expect({ steps: row.steps, missing: row.missing }).toEqual({ steps: 1000, missing: 0 });
+      expect(await storedSeqs(row.file!)).toEqual(range(1000));
+      expect(rec.stats().lateDropped).toBe(0);
+    } finally {
+      await pub.close();
+      await rec.close();
+    }
+  });
+
+  it('drops and counts late records once an incomplete episode is past its retention, keeping the file it has', async () => {
+    const prefix = uniquePrefix();
+    const rec = new Recorder({ mqttUrl: url(), outDir: tmpDir('rec'), prefix, finalizeIntervalMs: 50, incompleteTimeoutMs: 300, incompleteRetentionMs: 0 });
+    const pub = await EpisodePublisher.open({ mqttUrl: url(), robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    try {
+      await waitFor(() => rec.stats().connected && pub.stats().connected, 5000, 'both connected');
+      await new Promise((r) => setTimeout(r, 100));
+      const e = syntheticEpisode('rover', 'ep-gone', 0, 500, 100);
+      pub.publishStart(e.start);
+      for (const b of e.batches.slice(0, 2)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      await waitFor(() => rec.catalog.get('ep-gone')?.status === 'incomplete', 10_000, 'written as incomplete');
+      await new Promise((r) => setTimeout(r, 200)); // a finalize pass purges its staging (retention 0)
+      for (const b of e.batches.slice(2)) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      pub.publishEnd(e.end);
+      await waitFor(() => rec.stats().lateDropped === 4, 10_000, 'the late records counted');
+      const row = rec.catalog.get('ep-gone')!;
+      expect({ status: row.status, steps: row.steps }).toEqual({ status: 'incomplete', steps: 200 });
+      expect(await storedSeqs(row.file!)).toEqual(range(200));
+    } finally {
+      await pub.close();
+      await rec.close();
+    }
   });
 });
