@@ -120,14 +120,18 @@ export class Outbox {
       this.setFull(true);
       return this.drop(m);
     }
+    // An end record is never refused for space: it is about 1 KiB, one per episode, and without
+    // it the recorder can only close the episode as incomplete after its timeout. (Under
+    // refuse-new-episodes no episode starts while full, which bounds how many can pass.)
+    const end = m.kind === RecordKind.end;
     // A stalled disk must not grow memory without bound: unwritten payloads count against memoryBytes.
-    if (this.queuedBytes + m.payload.byteLength > Math.max(this.o.memoryBytes, 4 * m.payload.byteLength)) {
+    if (!end && this.queuedBytes + m.payload.byteLength > Math.max(this.o.memoryBytes, 4 * m.payload.byteLength)) {
       this.setFull(true);
       return this.drop(m);
     }
     if (this.s.pendingBytes + size > this.o.maxBytes) {
       if (this.o.fullPolicy === 'drop-oldest') this.dropOldestEpisode(size);
-      if (this.s.pendingBytes + size > this.o.maxBytes) {
+      if (!end && this.s.pendingBytes + size > this.o.maxBytes) {
         this.setFull(true);
         return this.drop(m);
       }
