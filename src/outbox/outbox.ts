@@ -167,19 +167,29 @@ export class Outbox {
 
   /** 'drop-oldest': frees the oldest unsent episode run (start .. next start). */
   private dropOldestEpisode(need: number): void {
+    // Not yet handed out: only such records are this policy's to drop. (A giveBack can leave the
+    // cursor behind records that are out, awaiting their PUBACK, or already done.)
+    const notOut = (e: Entry): boolean => e.state === 'queued' || e.state === 'written';
+    let from = this.cursor;
     while (this.s.pendingBytes + need > this.o.maxBytes) {
-      let i = this.cursor;
-      while (i < this.entries.length && this.entries[i]!.kind !== RecordKind.start) i++;
+      let i = from;
+      while (i < this.entries.length && !(this.entries[i]!.kind === RecordKind.start && notOut(this.entries[i]!))) i++;
       let j = i + 1;
       while (j < this.entries.length && this.entries[j]!.kind !== RecordKind.start) j++;
       if (i >= this.entries.length || j >= this.entries.length) return; // only the running episode left
+      const kept: Entry[] = [];
       for (let k = i; k < j; k++) {
         const e = this.entries[k]!;
+        if (!notOut(e)) {
+          kept.push(e);
+          continue;
+        }
         this.s.droppedRecords += 1;
         this.s.droppedSteps += e.steps;
         this.finish(e);
       }
-      this.entries.splice(i, j - i);
+      this.entries.splice(i, j - i, ...kept);
+      from = i + kept.length;
     }
   }
 
@@ -359,6 +369,8 @@ export class Outbox {
       this.ackedId = this.entries[this.head]!.id;
       this.head += 1;
     }
+    // The cursor may lag behind done records after a giveBack; it never points before the head.
+    if (this.cursor < this.head) this.cursor = this.head;
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.cursor -= this.head;

@@ -77,6 +77,27 @@ describe('Outbox', () => {
     await ob.close();
   });
 
+  it('drop-oldest after a giveBack drops only what was never handed out, and every other record still arrives', async () => {
+    const ob = await Outbox.open({ dir: tmpDir('ob-dog'), maxBytes: 8192, segmentBytes: 9000, memoryBytes: 0, fsync: 'never', fullPolicy: 'drop-oldest' });
+    const kinds = [RecordKind.start, RecordKind.steps, RecordKind.steps, RecordKind.start, RecordKind.steps, RecordKind.start, RecordKind.steps] as const;
+    for (const [i, k] of kinds.entries()) {
+      expect(ob.append(msg(k, i + 1, 400))).toBe(true);
+      await ob.flushed(); // memoryBytes 0: unwritten payloads may not pile up
+    }
+    const out = [];
+    for (let k = 0; k < 5; k++) out.push((await ob.takeNext())!);
+    for (const r of out.slice(1)) ob.ack(r.id); // 2..5 acknowledged
+    ob.giveBack(out[0]!.id); // 1 refused by the broker and offered again
+    ob.append(msg(RecordKind.steps, 8, 6960)); // needs room: episode 1..3 is dropped, and of it only record 1
+    await ob.flushed();
+    expect(ob.stats()).toMatchObject({ droppedRecords: 1, pendingRecords: 3 }); // 6, 7, 8
+    const rest = await drain(ob);
+    expect(rest.map((r) => r.tag)).toEqual([6, 7, 8]);
+    for (const r of rest) ob.ack(r.id);
+    expect(ob.stats()).toMatchObject({ pendingRecords: 0, corruptRecords: 0 });
+    await ob.close();
+  });
+
   it('quarantines a corrupted record and a torn tail at start-up, counts them, and replays the rest', async () => {
     const dir = tmpDir('ob');
     const a = await Outbox.open({ dir });
