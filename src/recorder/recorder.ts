@@ -63,12 +63,32 @@ export interface RecorderStats {
   waitingRetry: number;
   /** Records that came for an incomplete episode after its staged batches were purged (incompleteRetentionMs). */
   lateDropped: number;
+  /** Records that could not be stored for a reason other than the disk or SQLite, given up on and acknowledged (see IngestQueue). */
+  refusedRecords: number;
   lastError?: string;
 }
 
 type SendPacket = (packet: Packet, cb?: (e?: Error) => void, ...rest: unknown[]) => void;
 
 const STALE_CLAIM_MS = 5 * 60_000;
+
+/**
+ * The fields of start and end records the catalog stores (paths, and their type when present).
+ * A record whose JSON parses but has, say, "steps": true would fail in SQLite on every commit;
+ * it is refused here as a bad message instead (counted and acknowledged).
+ */
+const START_FIELDS: [string[], 'number' | 'string'][] = [[['index'], 'number'], [['startedWallMs'], 'number'], [['reward', 'hash'], 'string'], [['policy', 'hash'], 'string'], [['calibration', 'hash'], 'string'], [['robotDescription', 'hash'], 'string']];
+const END_FIELDS: [string[], 'number' | 'string'][] = [[['steps'], 'number'], [['endedWallMs'], 'number'], [['reason'], 'string']];
+
+function checkFields(record: unknown, fields: [string[], 'number' | 'string'][]): unknown {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`expected a JSON object, found ${describeValue(record)}`);
+  for (const [path, type] of fields) {
+    let v: unknown = record;
+    for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    if (v !== undefined && v !== null && typeof v !== type) throw new Error(`${path.join('.')}: expected a ${type}, found ${describeValue(v)}`);
+  }
+  return record;
+}
 
 export class Recorder {
   readonly catalog: Catalog;
@@ -187,8 +207,9 @@ export class Recorder {
         return { kind: 'steps', robot: t.robot, episode: t.episode, seq0: b.seq0, count: b.count, bytes: payload };
       }
       const json = payload.toString('utf8');
-      if (t.kind === 'start') return { kind: 'start', robot: t.robot, episode: t.episode, start: JSON.parse(json) as EpisodeStart, json };
-      return { kind: 'end', robot: t.robot, episode: t.episode, end: JSON.parse(json) as EpisodeEnd, json };
+      const record = JSON.parse(json) as unknown;
+      if (t.kind === 'start') return { kind: 'start', robot: t.robot, episode: t.episode, start: checkFields(record, START_FIELDS) as EpisodeStart, json };
+      return { kind: 'end', robot: t.robot, episode: t.episode, end: checkFields(record, END_FIELDS) as EpisodeEnd, json };
     } catch (e) {
       // A message nobody can ever read must not block the session: count it and acknowledge it.
       this.s.badMessages += 1;
@@ -211,11 +232,11 @@ export class Recorder {
       if (!seen || seen.activity !== p.activity) this.seen.set(p.episode, { activity: p.activity, sinceNs: now });
       const ready = p.hasStart && p.hasEnd && p.expectedSteps !== null && p.stagedSteps >= p.expectedSteps;
       const stalled = !closing && seen !== undefined && seen.activity === p.activity && now - seen.sinceNs > this.timeoutNs;
-      if (ready || stalled) await this.writeEpisode(p.episode, p.robot, ready ? 'complete' : 'incomplete');
+      if (ready || stalled) await this.writeEpisode(p.episode, p.robot, ready ? 'complete' : 'incomplete', p.activity);
     }
   }
 
-  private async writeEpisode(episode: string, robot: string, status: 'complete' | 'incomplete'): Promise<void> {
+  private async writeEpisode(episode: string, robot: string, status: 'complete' | 'incomplete', activity: number): Promise<void> {
     if (!this.catalog.claim(episode, this.owner, this.clock.wallMs())) return;
     this.seen.delete(episode);
     const dir = join(this.o.outDir, checkTopicLevel('robot', robot));
@@ -249,7 +270,7 @@ export class Recorder {
         }
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
-      const now = this.catalog.finish(episode, { file, ...sum }, rowsRead);
+      const now = this.catalog.finish(episode, { file, ...sum }, rowsRead, activity);
       // Staging goes once the episode is complete; an incomplete one keeps it, so late records
       // (after an outage longer than the timeout) can reopen it (Catalog.ingest, purgeIncomplete).
       if (now === 'complete') this.staging.remove(episode);
@@ -266,7 +287,7 @@ export class Recorder {
 
   stats(): RecorderStats {
     const q = this.queue.stats();
-    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, lateDropped: this.catalog.lateDropped, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, refusedRecords: q.refused, lateDropped: this.catalog.lateDropped, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
   async close(): Promise<void> {

@@ -107,7 +107,9 @@ export class Catalog {
     }
     const db = this.db;
     this.st = opts.readonly ? undefined : {
-      status: db.prepare<[string], { status: EpisodeStatus; steps: number }>('SELECT status, steps FROM episodes WHERE episode = ?'),
+      status: db.prepare<[string], { status: EpisodeStatus; steps: number; has_start: number; has_end: number }>(
+        'SELECT status, steps, start_json IS NOT NULL AS has_start, end_json IS NOT NULL AS has_end FROM episodes WHERE episode = ?',
+      ),
       anyBatch: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1'),
       reopen: db.prepare(`UPDATE episodes SET status = 'recording', owner = NULL WHERE episode = ? AND status = 'incomplete'`),
       touch: db.prepare(`INSERT INTO episodes (episode, robot, status, activity) VALUES (?, ?, 'recording', 1)
@@ -139,12 +141,14 @@ export class Catalog {
       const status = new Map<string, EpisodeStatus | undefined>();
       // Incomplete episodes that still keep their staged batches: reopened by news (below).
       const reopenable = new Set<string>();
+      const known = new Map<string, { has_start: number; has_end: number }>();
       for (const it of items) {
         let s = status.get(it.episode);
         if (!status.has(it.episode)) {
           const row = st.status.get(it.episode);
           s = row?.status;
           if (s === 'incomplete' && (row!.steps === 0 || st.anyBatch.get(it.episode))) reopenable.add(it.episode);
+          if (row) known.set(it.episode, row);
           status.set(it.episode, s);
         }
         // 'complete': every step is in the file, so this is a replay. 'writing' goes on: what it
@@ -157,7 +161,8 @@ export class Catalog {
           // A replay of what it has changes nothing. Once the staged batches are purged
           // (retention) a rewrite would lose the steps in the file, so late records are then
           // counted and dropped.
-          const news = it.kind === 'end' || (it.kind === 'steps' && !st.has.get(it.episode, it.seq0));
+          const has = known.get(it.episode);
+          const news = it.kind === 'steps' ? !st.has.get(it.episode, it.seq0) : it.kind === 'end' ? has?.has_end !== 1 : has?.has_start !== 1;
           if (!news) continue;
           if (!reopenable.has(it.episode)) {
             this.lateDropped += 1;
@@ -256,10 +261,15 @@ export class Catalog {
    * (`rowsRead`), it goes back to 'recording' to be written again with them. Returns the status
    * the episode has now.
    */
-  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, rowsRead = Infinity): EpisodeStatus {
+  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, rowsRead = Infinity, activityAtClaim?: number): EpisodeStatus {
     return this.db.transaction((): EpisodeStatus => {
-      const rows = f.status === 'complete' ? 0 : this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM batches WHERE episode = ?').get(episode)!.n;
-      const status: EpisodeStatus = f.status === 'incomplete' && rows > rowsRead ? 'recording' : f.status;
+      let status: EpisodeStatus = f.status;
+      if (f.status === 'incomplete') {
+        // Anything staged while the file was written (a batch the writer did not read, or the
+        // end record that makes the episode whole) sends it back to be written again.
+        const now = this.db.prepare<[string, string], { n: number; activity: number }>('SELECT (SELECT COUNT(*) FROM batches WHERE episode = ?) AS n, activity FROM episodes WHERE episode = ?').get(episode, episode);
+        if (now && (now.n > rowsRead || (activityAtClaim !== undefined && now.activity !== activityAtClaim))) status = 'recording';
+      }
       this.db
         .prepare(`UPDATE episodes SET status = ?, file = ?, steps = ?, missing = ?, return = ?, return_by_term = ?, success = ?, reward_versions = ?,
           started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)

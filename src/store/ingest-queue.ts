@@ -41,6 +41,12 @@ export function resolveGroupCommit(o: GroupCommitOptions = {}): Required<GroupCo
   return r;
 }
 
+/** The disk's (a system call failed) or SQLite's (busy, locked, I/O, full) trouble: it may pass, so the records wait. */
+function transient(e: unknown): boolean {
+  const x = e as { syscall?: unknown; code?: unknown };
+  return typeof x.syscall === 'string' || (typeof x.code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|NOMEM|INTERRUPT|PROTOCOL|CORRUPT|NOTADB)/.test(x.code));
+}
+
 const sizeOf = (it: IngestItem): number => (it.kind === 'steps' ? it.bytes.byteLength : it.json.length);
 
 export interface IngestQueueStats {
@@ -51,6 +57,8 @@ export interface IngestQueueStats {
   failedCommits: number;
   /** Records waiting for a retry after a failed commit. */
   waitingRetry: number;
+  /** Records given up on: their commit failed for a reason other than the disk or SQLite (see commitOneByOne). */
+  refused: number;
 }
 
 export class IngestQueue {
@@ -58,7 +66,7 @@ export class IngestQueue {
   private releases: (() => void)[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private readonly s = { groups: 0, committed: 0, largestGroup: 0, failedCommits: 0 };
+  private readonly s = { groups: 0, committed: 0, largestGroup: 0, failedCommits: 0, refused: 0 };
   /** Set while a failed group waits for its retry; the pause before the next one. */
   private retry: NodeJS.Timeout | undefined;
   private retryMs = RETRY_MIN_MS;
@@ -130,8 +138,9 @@ export class IngestQueue {
     for (const idx of byEpisode.values()) {
       try {
         this.catalog.ingest(idx.map((i) => items[i]!), this.staging);
-      } catch {
-        for (const i of idx) (left.items.push(items[i]!), left.releases.push(releases[i]!));
+      } catch (e) {
+        if (transient(e)) for (const i of idx) (left.items.push(items[i]!), left.releases.push(releases[i]!));
+        else this.commitOneByOne(idx.map((i) => items[i]!), idx.map((i) => releases[i]!), left);
         continue;
       }
       this.s.groups += 1;
@@ -139,6 +148,26 @@ export class IngestQueue {
       for (const i of idx) releases[i]!();
     }
     return left;
+  }
+
+  /**
+   * An error that is not the disk's or SQLite's (a record SQLite cannot store, whatever the
+   * recorder's own checks let through) would fail the same way forever and hold its episode,
+   * and at Receive Maximum the whole session. Such a record is given up on: counted, reported
+   * and acknowledged, like an unreadable message. The others are committed one by one.
+   */
+  private commitOneByOne(items: IngestItem[], releases: (() => void)[], left: { items: IngestItem[]; releases: (() => void)[] }): void {
+    items.forEach((it, i) => {
+      try {
+        this.catalog.ingest([it], this.staging);
+      } catch (e) {
+        if (transient(e)) return void (left.items.push(it), left.releases.push(releases[i]!));
+        this.s.refused += 1;
+        this.onError(new Error(`record of episode ${it.episode} (${it.kind}) cannot be stored and was dropped: ${(e as Error).message}`));
+      }
+      this.s.committed += 1;
+      releases[i]!();
+    });
   }
 
   stats(): IngestQueueStats {

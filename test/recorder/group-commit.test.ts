@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Catalog } from '../../src/store/catalog.js';
 import { Staging } from '../../src/store/staging.js';
-import { resolveGroupCommit } from '../../src/store/ingest-queue.js';
+import { IngestQueue, resolveGroupCommit } from '../../src/store/ingest-queue.js';
 import { parseRecord } from '../../src/outbox/record-format.js';
 import type { RecorderStats } from '../../src/recorder/recorder.js';
 import { embeddedBrokerForFile, tmpDir, uniquePrefix, waitFor } from '../transport/helpers.js';
@@ -116,6 +116,50 @@ describe('recorder group commit', () => {
     expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 300 }, 3)).toBe('incomplete');
     expect(cat.purgeIncomplete(3)).toEqual(['ep-w']); // past retention: its staged rows go
     expect(cat.purgeIncomplete(3)).toEqual([]);
+    staging.close();
+    cat.close();
+  });
+
+  it('reopens an incomplete episode whose end record came while its file was written, and not for a replayed end', () => {
+    const out = tmpDir('gc-end');
+    const cat = new Catalog(out);
+    const staging = new Staging(out, 'rec-a');
+    const e = syntheticEpisode('rover', 'ep-e', 0, 300, 100);
+    const steps = (x: (typeof e.batches)[number]) => ({ kind: 'steps' as const, robot: 'rover', episode: x.episode, seq0: x.seq0, count: x.count, bytes: x.bytes });
+    const end = { kind: 'end' as const, robot: 'rover', episode: 'ep-e', end: e.end, json: JSON.stringify(e.end) };
+    const summary = { file: join(out, 'ep-e.mcap'), missing: 0, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: undefined, endedWallMs: undefined };
+    cat.ingest(e.batches.map(steps), staging);
+    const activity = cat.pending().find((p) => p.episode === 'ep-e')!.activity;
+    expect(cat.claim('ep-e', 'rec-a', 1)).toBe(true); // timed out without its end: written as incomplete ...
+    cat.ingest([end], staging); // ... while the end record arrives
+    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, 3, activity)).toBe('recording');
+    const p = cat.pending().find((x) => x.episode === 'ep-e')!;
+    expect({ hasEnd: p.hasEnd, staged: p.stagedSteps, expected: p.expectedSteps }).toEqual({ hasEnd: true, staged: 300, expected: 300 }); // ready: the next pass writes it complete
+    expect(cat.claim('ep-e', 'rec-a', 2)).toBe(true);
+    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, 3, p.activity)).toBe('incomplete'); // (say it still came out incomplete)
+    cat.ingest([end, steps(e.batches[0]!)], staging); // replays of what it has: nothing new
+    expect(cat.get('ep-e')!.status).toBe('incomplete');
+    staging.close();
+    cat.close();
+  });
+
+  it('gives up on a record SQLite can never store, instead of holding its episode (and at Receive Maximum the session) forever', async () => {
+    const out = tmpDir('gc-poison');
+    const cat = new Catalog(out);
+    const staging = new Staging(out, 'rec-a');
+    const errors: string[] = [];
+    const q = new IngestQueue(cat, staging, resolveGroupCommit({ maxDelayMs: 1 }), (e) => errors.push(e.message));
+    const e = syntheticEpisode('rover', 'ep-p', 0, 200, 100);
+    let released = 0;
+    const poisoned = { ...e.end, steps: true } as unknown as typeof e.end; // got past the recorder's checks somehow
+    q.push({ kind: 'start', robot: 'rover', episode: 'ep-p', start: e.start, json: JSON.stringify(e.start) }, () => released++);
+    q.push({ kind: 'end', robot: 'rover', episode: 'ep-p', end: poisoned, json: JSON.stringify(poisoned) }, () => released++);
+    for (const b of e.batches) q.push({ kind: 'steps', robot: 'rover', episode: 'ep-p', seq0: b.seq0, count: b.count, bytes: b.bytes }, () => released++);
+    await waitFor(() => released === 4, 5000, 'every record released');
+    expect(q.stats()).toMatchObject({ refused: 1, waitingRetry: 0 });
+    expect(errors.some((m) => /record of episode ep-p \(end\) cannot be stored and was dropped: SQLite3 can only bind/.test(m))).toBe(true);
+    expect(cat.pending().find((p) => p.episode === 'ep-p')).toMatchObject({ hasStart: true, stagedSteps: 200 });
+    q.close();
     staging.close();
     cat.close();
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
@@ -52,6 +53,32 @@ describe.each(brokers)('recorder against %s', (_name, url) => {
     expect(readdirSync(join(out, 'rover')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     await pub.close();
     await rec.close();
+  });
+
+  it('counts and acknowledges messages it can never store, and stores the rest of the episode', async () => {
+    const prefix = uniquePrefix();
+    const rec = new Recorder({ mqttUrl: url(), outDir: tmpDir('rec'), prefix, finalizeIntervalMs: 50 });
+    const pub = await EpisodePublisher.open({ mqttUrl: url(), robot: 'rover', prefix, outboxDir: tmpDir('ob') });
+    const raw = await mqtt.connectAsync(url());
+    try {
+      await waitFor(() => rec.stats().connected && pub.stats().connected, 5000, 'both connected');
+      await new Promise((r) => setTimeout(r, 100));
+      const e = syntheticEpisode('rover', 'ep-bad-end', 0, 200, 100);
+      pub.publishStart(e.start);
+      for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
+      // Not from rewardd: an end record whose JSON parses but whose steps is not a number, garbage on a steps topic.
+      await raw.publishAsync(`${prefix}/rover/episodes/ep-bad-end/end`, JSON.stringify({ ...e.end, steps: true }), { qos: 1 });
+      await raw.publishAsync(`${prefix}/rover/episodes/ep-bad-end/steps`, Buffer.from('not a batch'), { qos: 1 });
+      await waitFor(() => rec.stats().badMessages === 2, 5000, 'both bad messages counted');
+      expect(rec.stats().lastError).toMatch(/bad message on .*: (steps: expected a number, found true|.*batch)/);
+      pub.publishEnd(e.end); // the real end record
+      await waitFor(() => rec.catalog.get('ep-bad-end')?.status === 'complete', 10_000, 'the episode complete');
+      expect(await storedSeqs(rec.catalog.get('ep-bad-end')!.file!)).toEqual(range(200));
+    } finally {
+      await raw.endAsync();
+      await pub.close();
+      await rec.close();
+    }
   });
 
   it('closes an episode with no end record as incomplete after the timeout', async () => {
