@@ -127,7 +127,8 @@ export class Recorder {
     // Staging left by a crash between "file written" and "staging removed".
     for (const ep of this.staging.episodes()) {
       const st = this.catalog.get(ep)?.status;
-      if (st === 'complete') this.staging.remove(ep);
+      // Complete, or incomplete with its staged batches already purged (a crash between the purge and the unlink).
+      if (st === 'complete' || (st === 'incomplete' && !this.catalog.hasStagedBatches(ep))) this.staging.remove(ep);
     }
     this.queue = new IngestQueue(this.catalog, this.staging, group, (e) => {
       this.s.ingestErrors += 1;

@@ -279,6 +279,10 @@ export class Catalog {
     }).immediate();
   }
 
+  hasStagedBatches(episode: string): boolean {
+    return this.db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1').get(episode) !== undefined;
+  }
+
   /** Incomplete episodes written before `wallMs` whose staged batches are still kept: their index rows are deleted and they are returned (the caller removes their staging files). */
   purgeIncomplete(wallMs: number): string[] {
     return this.db.transaction((): string[] => {
