@@ -18,13 +18,17 @@ export function remainingIov(iov: readonly Uint8Array[], skip: number): Uint8Arr
   return out;
 }
 
+/** Shaped like the system error it stands for (code, syscall), so callers treat it as the disk's trouble, which may pass. */
+const noProgress = (written: number, bytes: number): Error =>
+  Object.assign(new Error(`EIO: writev wrote nothing (${written} of ${bytes} bytes written)`), { code: 'EIO', syscall: 'writev' });
+
 const total = (iov: readonly Uint8Array[]): number => iov.reduce((n, b) => n + b.byteLength, 0);
 
 export function writevAllSync(fd: number, iov: readonly Uint8Array[]): void {
   const bytes = total(iov);
   for (let written = 0; written < bytes; ) {
     const n = writevSync(fd, written === 0 ? (iov as Uint8Array[]) : remainingIov(iov, written));
-    if (n === 0) throw new Error(`writev wrote nothing (${written} of ${bytes} bytes written)`);
+    if (n === 0) throw noProgress(written, bytes);
     written += n;
   }
 }
@@ -33,7 +37,7 @@ export async function writevAll(fh: FileHandle, iov: readonly Uint8Array[]): Pro
   const bytes = total(iov);
   for (let written = 0; written < bytes; ) {
     const { bytesWritten } = await fh.writev(written === 0 ? (iov as Uint8Array[]) : remainingIov(iov, written));
-    if (bytesWritten === 0) throw new Error(`writev wrote nothing (${written} of ${bytes} bytes written)`);
+    if (bytesWritten === 0) throw noProgress(written, bytes);
     written += bytesWritten;
   }
 }

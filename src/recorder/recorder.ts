@@ -73,19 +73,32 @@ type SendPacket = (packet: Packet, cb?: (e?: Error) => void, ...rest: unknown[])
 const STALE_CLAIM_MS = 5 * 60_000;
 
 /**
- * The fields of start and end records the catalog stores (paths, and their type when present).
- * A record whose JSON parses but has, say, "steps": true would fail in SQLite on every commit;
- * it is refused here as a bad message instead (counted and acknowledged).
+ * The fields of start and end records that the catalog stores and the episode file is built
+ * from (path, type, required). A record whose JSON parses but has, say, "steps": true would fail
+ * in SQLite on every commit, and one without endedWallMs would fail the file on every pass; it
+ * is refused here as a bad message instead (counted and acknowledged).
  */
-const START_FIELDS: [string[], 'number' | 'string'][] = [[['index'], 'number'], [['startedWallMs'], 'number'], [['reward', 'hash'], 'string'], [['policy', 'hash'], 'string'], [['calibration', 'hash'], 'string'], [['robotDescription', 'hash'], 'string']];
-const END_FIELDS: [string[], 'number' | 'string'][] = [[['steps'], 'number'], [['endedWallMs'], 'number'], [['reason'], 'string']];
+type Field = [path: string[], type: 'number' | 'string' | 'object', required: boolean];
+const START_FIELDS: Field[] = [
+  [['index'], 'number', false], [['startedWallMs'], 'number', true],
+  [['reward'], 'object', true], [['reward', 'hash'], 'string', true], [['reward', 'name'], 'string', true], [['reward', 'content'], 'string', true],
+  [['policy'], 'object', true], [['policy', 'hash'], 'string', true],
+  [['calibration'], 'object', true], [['calibration', 'hash'], 'string', true],
+  [['robotDescription'], 'object', true], [['robotDescription', 'hash'], 'string', true],
+];
+const END_FIELDS: Field[] = [[['steps'], 'number', false], [['endedWallMs'], 'number', true], [['reason'], 'string', false]];
 
-function checkFields(record: unknown, fields: [string[], 'number' | 'string'][]): unknown {
+function checkFields(record: unknown, fields: Field[]): unknown {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`expected a JSON object, found ${describeValue(record)}`);
-  for (const [path, type] of fields) {
+  for (const [path, type, required] of fields) {
     let v: unknown = record;
     for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    if (v !== undefined && v !== null && typeof v !== type) throw new Error(`${path.join('.')}: expected a ${type}, found ${describeValue(v)}`);
+    if (v === undefined || v === null) {
+      if (required) throw new Error(`${path.join('.')}: expected a ${type}, found nothing`);
+      continue;
+    }
+    const ok = type === 'number' ? typeof v === 'number' && Number.isFinite(v) : type === 'object' ? typeof v === 'object' && !Array.isArray(v) : typeof v === type;
+    if (!ok) throw new Error(`${path.join('.')}: expected a ${type === 'number' ? 'finite number' : type}, found ${describeValue(v)}`);
   }
   return record;
 }
@@ -277,7 +290,7 @@ export class Recorder {
       if (now === 'complete') this.staging.remove(episode);
       if (now === 'complete') this.s.episodesWritten += 1;
       else if (now === 'incomplete') this.s.episodesIncomplete += 1;
-      const row = this.catalog.get(episode);
+      const row = now === 'recording' ? undefined : this.catalog.get(episode); // reopened: reported when it is written again
       if (row) this.o.onEpisode?.(row);
     } catch (e) {
       this.s.writeErrors += 1;

@@ -164,6 +164,7 @@ export class IngestQueue {
         if (transient(e)) return void (left.items.push(it), left.releases.push(releases[i]!));
         this.s.refused += 1;
         this.onError(new Error(`record of episode ${it.episode} (${it.kind}) cannot be stored and was dropped: ${(e as Error).message}`));
+        return void releases[i]!(); // acknowledged, not stored
       }
       this.s.committed += 1;
       releases[i]!();

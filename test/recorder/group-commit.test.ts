@@ -156,7 +156,7 @@ describe('recorder group commit', () => {
     q.push({ kind: 'end', robot: 'rover', episode: 'ep-p', end: poisoned, json: JSON.stringify(poisoned) }, () => released++);
     for (const b of e.batches) q.push({ kind: 'steps', robot: 'rover', episode: 'ep-p', seq0: b.seq0, count: b.count, bytes: b.bytes }, () => released++);
     await waitFor(() => released === 4, 5000, 'every record released');
-    expect(q.stats()).toMatchObject({ refused: 1, waitingRetry: 0 });
+    expect(q.stats()).toMatchObject({ refused: 1, committed: 3, waitingRetry: 0 });
     expect(errors.some((m) => /record of episode ep-p \(end\) cannot be stored and was dropped: SQLite3 can only bind/.test(m))).toBe(true);
     expect(cat.pending().find((p) => p.episode === 'ep-p')).toMatchObject({ hasStart: true, stagedSteps: 200 });
     q.close();

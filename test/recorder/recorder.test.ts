@@ -69,8 +69,11 @@ describe.each(brokers)('recorder against %s', (_name, url) => {
       // Not from rewardd: an end record whose JSON parses but whose steps is not a number, garbage on a steps topic.
       await raw.publishAsync(`${prefix}/rover/episodes/ep-bad-end/end`, JSON.stringify({ ...e.end, steps: true }), { qos: 1 });
       await raw.publishAsync(`${prefix}/rover/episodes/ep-bad-end/steps`, Buffer.from('not a batch'), { qos: 1 });
-      await waitFor(() => rec.stats().badMessages === 2, 5000, 'both bad messages counted');
-      expect(rec.stats().lastError).toMatch(/bad message on .*: (steps: expected a number, found true|.*batch)/);
+      // And one the episode file could not be built from (no endedWallMs): refused at once, not retried on every pass.
+      const { endedWallMs: _drop, ...noWallTime } = e.end;
+      await raw.publishAsync(`${prefix}/rover/episodes/ep-bad-end/end`, JSON.stringify(noWallTime), { qos: 1 });
+      await waitFor(() => rec.stats().badMessages === 3, 5000, 'the three bad messages counted');
+      expect(rec.stats().lastError).toMatch(/bad message on .*\/end: endedWallMs: expected a number, found nothing/);
       pub.publishEnd(e.end); // the real end record
       await waitFor(() => rec.catalog.get('ep-bad-end')?.status === 'complete', 10_000, 'the episode complete');
       expect(await storedSeqs(rec.catalog.get('ep-bad-end')!.file!)).toEqual(range(200));
