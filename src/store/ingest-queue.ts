@@ -157,11 +157,13 @@ export class IngestQueue {
    * and acknowledged, like an unreadable message. The others are committed one by one.
    */
   private commitOneByOne(items: IngestItem[], releases: (() => void)[], left: { items: IngestItem[]; releases: (() => void)[] }): void {
+    let waiting = false; // after a transient error the rest wait too (each try could block up to SQLite's busy timeout)
     items.forEach((it, i) => {
+      if (waiting) return void (left.items.push(it), left.releases.push(releases[i]!));
       try {
         this.catalog.ingest([it], this.staging);
       } catch (e) {
-        if (transient(e)) return void (left.items.push(it), left.releases.push(releases[i]!));
+        if (transient(e)) return void ((waiting = true), left.items.push(it), left.releases.push(releases[i]!));
         this.s.refused += 1;
         this.onError(new Error(`record of episode ${it.episode} (${it.kind}) cannot be stored and was dropped: ${(e as Error).message}`));
         return void releases[i]!(); // acknowledged, not stored
