@@ -79,10 +79,8 @@ export class ControlLoop {
   private readonly cmd64: Float64Array;
   private readonly commanded: Float32Array;
   private readonly applied: Float32Array;
-  private episodeIndex = -1;
-  private episodeId = '';
-  /** The current episode as the reward slot and runtime take it: made once per episode, not per tick. */
-  private episodeRef = { index: 0, id: '' };
+  /** The current episode (index -1 before the first): one object per episode, handed as it is to the reward slot and runtime. */
+  private episode: { readonly index: number; readonly id: string } = { index: -1, id: '' };
   private step = 0;
   private inEpisode = false;
   private scenario: Record<string, unknown> = {};
@@ -186,7 +184,7 @@ export class ControlLoop {
     this.lastSafety = safety;
 
     // Reward, off the actuator path.
-    const ep = this.episodeRef;
+    const ep = this.episode;
     const first = this.step === 0;
     o.reward.beforeStep(first, ep);
     const rt = o.reward.active;
@@ -236,24 +234,23 @@ export class ControlLoop {
 
   private startEpisode(nowNs: bigint): void {
     const o = this.o;
-    this.episodeIndex++;
     this.step = 0;
     this.inEpisode = true;
     const wall = o.clock.wallMs();
-    this.episodeId = this.nextId(this.episodeIndex, wall);
-    this.episodeRef = { index: this.episodeIndex, id: this.episodeId };
-    this.batcher.beginEpisode(this.episodeId);
+    const index = this.episode.index + 1;
+    this.episode = { index, id: this.nextId(index, wall) };
+    this.batcher.beginEpisode(this.episode.id);
     this.acc = { ret: 0, byTerm: new Map(), failures: 0, versions: new Set(), interventions: 0 };
     // A swap queued for "next episode" lands here, so the start record names the version in force.
-    o.reward.beforeStep(true, this.episodeRef);
+    o.reward.beforeStep(true, this.episode);
     const rt = o.reward.active;
-    rt.beginEpisode(this.episodeRef);
+    rt.beginEpisode(this.episode);
     const r = o.robot;
     o.events.episodeStart({
       schema: RECORD_SCHEMA,
-      episode: this.episodeId,
+      episode: this.episode.id,
       robot: r.robot.name,
-      index: this.episodeIndex,
+      index: this.episode.index,
       startedWallMs: wall,
       startedNs: nowNs.toString(),
       tickHz: o.tickHz,
@@ -297,7 +294,7 @@ export class ControlLoop {
     this.episodesDone++;
     o.events.episodeEnd({
       schema: RECORD_SCHEMA,
-      episode: this.episodeId,
+      episode: this.episode.id,
       robot: o.robot.robot.name,
       steps: this.step,
       endedWallMs: o.clock.wallMs(),
@@ -318,7 +315,7 @@ export class ControlLoop {
       return;
     }
     // Place the next scenario now, so the next tick already observes it.
-    this.scenario = o.link.resetScenario(this.episodeIndex + 1);
+    this.scenario = o.link.resetScenario(this.episode.index + 1);
   }
 
   /** A small snapshot for the `live` topic (QoS 0, downsampled): names with values, no arrays to decode. */
@@ -329,7 +326,7 @@ export class ControlLoop {
     const rt = this.o.reward.active;
     const names = asm.observation.names;
     return {
-      episode: this.episodeId,
+      episode: this.episode.id,
       step: this.step,
       obs: Object.fromEntries(names.map((n, i) => [n, asm.observation.values[i]])),
       commanded: Object.fromEntries(this.o.robot.robot.actions.map((a, i) => [a.name, this.commanded[i]])),
@@ -343,8 +340,8 @@ export class ControlLoop {
     const out = this.o.reward.out;
     const rt = this.o.reward.active;
     return {
-      episode: this.episodeId,
-      episodeIndex: this.episodeIndex,
+      episode: this.episode.id,
+      episodeIndex: this.episode.index,
       step: this.step,
       rewardVersion: rt.info.version,
       rewardStatus: out.status,
