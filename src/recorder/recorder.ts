@@ -263,10 +263,8 @@ export class Recorder {
         this.s.unreadableBatches += 1;
         this.lastError = `episode ${episode}: staged batch at step ${seq0} left out: ${e.message}`;
       };
-      let rowsRead = 0;
       const batches = (function* (cat: Catalog) {
         for (const staged of cat.stagedBatches(episode, staging)) {
-          rowsRead += 1;
           // Checked at ingest already; a batch that can no longer be read or decoded (a damaged
           // staging file) becomes a gap, counted in "missing", not a stuck episode.
           if ('error' in staged) {
@@ -284,12 +282,13 @@ export class Recorder {
         }
       })(this.catalog);
       const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
-      const now = this.catalog.finish(episode, { file, ...sum }, rowsRead, activity);
+      const now = this.catalog.finish(episode, { file, ...sum }, activity);
       // Staging goes once the episode is complete; an incomplete one keeps it, so late records
       // (after an outage longer than the timeout) can reopen it (Catalog.ingest, purgeIncomplete).
-      if (now === 'complete') this.staging.remove(episode);
-      if (now === 'complete') this.s.episodesWritten += 1;
-      else if (now === 'incomplete') this.s.episodesIncomplete += 1;
+      if (now === 'complete') {
+        this.staging.remove(episode);
+        this.s.episodesWritten += 1;
+      } else if (now === 'incomplete') this.s.episodesIncomplete += 1;
       const row = now === 'recording' ? undefined : this.catalog.get(episode); // reopened: reported when it is written again
       if (row) this.o.onEpisode?.(row);
     } catch (e) {

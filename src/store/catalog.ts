@@ -89,6 +89,7 @@ export class Catalog {
   /** Records that arrived for an incomplete episode whose staged batches were already purged (dropped, acknowledged). */
   lateDropped = 0;
   private readonly st;
+  private anyBatchQuery: Database.Statement<[string], { n: number }> | undefined;
   private pendingQuery: Database.Statement<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }> | undefined;
 
   constructor(readonly dir: string, opts: { readonly?: boolean } = {}) {
@@ -110,7 +111,6 @@ export class Catalog {
       status: db.prepare<[string], { status: EpisodeStatus; steps: number; has_start: number; has_end: number }>(
         'SELECT status, steps, start_json IS NOT NULL AS has_start, end_json IS NOT NULL AS has_end FROM episodes WHERE episode = ?',
       ),
-      anyBatch: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1'),
       reopen: db.prepare(`UPDATE episodes SET status = 'recording', owner = NULL WHERE episode = ? AND status = 'incomplete'`),
       touch: db.prepare(`INSERT INTO episodes (episode, robot, status, activity) VALUES (?, ?, 'recording', 1)
         ON CONFLICT(episode) DO UPDATE SET activity = activity + 1`),
@@ -137,47 +137,47 @@ export class Catalog {
     return this.db.transaction(() => {
       const fresh: Extract<IngestItem, { kind: 'steps' }>[] = [];
       const inGroup = new Set<string>();
-      const touched = new Set<string>();
-      const status = new Map<string, EpisodeStatus | undefined>();
-      // Incomplete episodes that still keep their staged batches: reopened by news (below).
-      const reopenable = new Set<string>();
-      const known = new Map<string, { has_start: number; has_end: number }>();
+      // What this group knows of each episode it touches, read once per episode.
+      const seen = new Map<string, { status: EpisodeStatus; hasStart: boolean; hasEnd: boolean; keepsBatches: boolean; touched: boolean }>();
       for (const it of items) {
-        let s = status.get(it.episode);
-        if (!status.has(it.episode)) {
+        let ep = seen.get(it.episode);
+        if (!ep) {
           const row = st.status.get(it.episode);
-          s = row?.status;
-          if (s === 'incomplete' && (row!.steps === 0 || st.anyBatch.get(it.episode))) reopenable.add(it.episode);
-          if (row) known.set(it.episode, row);
-          status.set(it.episode, s);
+          ep = {
+            status: row?.status ?? 'recording',
+            hasStart: row?.has_start === 1,
+            hasEnd: row?.has_end === 1,
+            // An incomplete episode still holding its staged batches (or one that never had any) can be reopened.
+            keepsBatches: row?.status === 'incomplete' && (row.steps === 0 || this.hasStagedBatches(it.episode)),
+            touched: false,
+          };
+          seen.set(it.episode, ep);
         }
         // 'complete': every step is in the file, so this is a replay. 'writing' goes on: what it
         // stages is either in the file or reopens the episode (finish).
-        if (s === 'complete') continue;
-        if (s === 'incomplete') {
+        if (ep.status === 'complete') continue;
+        if (ep.status === 'incomplete') {
           // Late records of an episode written as incomplete (an outage longer than the
           // recorder's timeout). A batch it does not have, or its end record, reopens it: it is
           // written again with them from its staged batches, which incomplete episodes keep.
           // A replay of what it has changes nothing. Once the staged batches are purged
           // (retention) a rewrite would lose the steps in the file, so late records are then
           // counted and dropped.
-          const has = known.get(it.episode);
-          const news = it.kind === 'steps' ? !st.has.get(it.episode, it.seq0) : it.kind === 'end' ? has?.has_end !== 1 : has?.has_start !== 1;
+          const news = it.kind === 'steps' ? !st.has.get(it.episode, it.seq0) : it.kind === 'end' ? !ep.hasEnd : !ep.hasStart;
           if (!news) continue;
-          if (!reopenable.has(it.episode)) {
+          if (!ep.keepsBatches) {
             this.lateDropped += 1;
             continue;
           }
           st.reopen.run(it.episode);
-          status.set(it.episode, (s = 'recording'));
+          ep.status = 'recording';
         }
         // Once per episode per group: creates the row, and marks the episode alive (activity
         // only has to change between two finalize passes, not count records).
-        if (!touched.has(it.episode)) {
+        if (!ep.touched) {
           st.touch.run(it.episode, it.robot);
-          touched.add(it.episode);
+          ep.touched = true;
         }
-        if (s === undefined) status.set(it.episode, 'recording');
         if (it.kind === 'start') {
           const p = it.start;
           st.start.run(it.json, p.index ?? null, p.startedWallMs ?? null, p.reward?.hash ?? null, p.policy?.hash ?? null, p.calibration?.hash ?? null, p.robotDescription?.hash ?? null, it.episode);
@@ -257,19 +257,14 @@ export class Catalog {
   /**
    * Records a written file. A complete episode's staged batches are deleted (the caller then
    * removes its staging files). An incomplete one keeps them (see ingest; purgeIncomplete ends
-   * that), and if more batches were staged while the file was written than the writer read
-   * (`rowsRead`), it goes back to 'recording' to be written again with them. Returns the status
-   * the episode has now.
+   * that), and if anything was staged for it while the file was written (its activity moved
+   * since `activityAtClaim`: a batch the writer may not have read, or the end record that makes
+   * it whole), it goes back to 'recording' to be written again. Returns the status it has now.
    */
-  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, rowsRead = Infinity, activityAtClaim?: number): EpisodeStatus {
+  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, activityAtClaim: number): EpisodeStatus {
     return this.db.transaction((): EpisodeStatus => {
-      let status: EpisodeStatus = f.status;
-      if (f.status === 'incomplete') {
-        // Anything staged while the file was written (a batch the writer did not read, or the
-        // end record that makes the episode whole) sends it back to be written again.
-        const now = this.db.prepare<[string, string], { n: number; activity: number }>('SELECT (SELECT COUNT(*) FROM batches WHERE episode = ?) AS n, activity FROM episodes WHERE episode = ?').get(episode, episode);
-        if (now && (now.n > rowsRead || (activityAtClaim !== undefined && now.activity !== activityAtClaim))) status = 'recording';
-      }
+      const activity = this.db.prepare<[string], { activity: number }>('SELECT activity FROM episodes WHERE episode = ?').get(episode)?.activity;
+      const status: EpisodeStatus = f.status === 'incomplete' && activity !== undefined && activity !== activityAtClaim ? 'recording' : f.status;
       this.db
         .prepare(`UPDATE episodes SET status = ?, file = ?, steps = ?, missing = ?, return = ?, return_by_term = ?, success = ?, reward_versions = ?,
           started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)
@@ -280,7 +275,8 @@ export class Catalog {
   }
 
   hasStagedBatches(episode: string): boolean {
-    return this.db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1').get(episode) !== undefined;
+    this.anyBatchQuery ??= this.db.prepare<[string], { n: number }>('SELECT 1 AS n FROM batches WHERE episode = ? LIMIT 1');
+    return this.anyBatchQuery.get(episode) !== undefined;
   }
 
   /** Incomplete episodes written before `wallMs` whose staged batches are still kept: their index rows are deleted and they are returned (the caller removes their staging files). */

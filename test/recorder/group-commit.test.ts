@@ -108,12 +108,15 @@ describe('recorder group commit', () => {
     const steps = (x: (typeof e.batches)[number]) => ({ kind: 'steps' as const, robot: 'rover', episode: x.episode, seq0: x.seq0, count: x.count, bytes: x.bytes });
     const summary = { file: join(out, 'ep-w.mcap'), missing: 0, return: 0, returnByTerm: {}, success: false, rewardVersions: [], startedWallMs: undefined, endedWallMs: undefined };
     cat.ingest(e.batches.slice(0, 2).map(steps), staging);
+    const activity = (): number => cat.pending().find((p) => p.episode === 'ep-w')!.activity;
+    const claimed = activity();
     expect(cat.claim('ep-w', 'rec-a', 1)).toBe(true); // the writer reads 2 rows ...
     cat.ingest([steps(e.batches[2]!)], staging); // ... while a late batch is staged
-    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 200 }, 2)).toBe('recording');
+    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 200 }, claimed)).toBe('recording');
     expect(cat.pending().find((p) => p.episode === 'ep-w')?.stagedSteps).toBe(300); // the rewrite has all three
+    const again = activity();
     expect(cat.claim('ep-w', 'rec-a', 2)).toBe(true);
-    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 300 }, 3)).toBe('incomplete');
+    expect(cat.finish('ep-w', { ...summary, status: 'incomplete', steps: 300 }, again)).toBe('incomplete');
     expect(cat.purgeIncomplete(3)).toEqual(['ep-w']); // past retention: its staged rows go
     expect(cat.purgeIncomplete(3)).toEqual([]);
     staging.close();
@@ -132,11 +135,11 @@ describe('recorder group commit', () => {
     const activity = cat.pending().find((p) => p.episode === 'ep-e')!.activity;
     expect(cat.claim('ep-e', 'rec-a', 1)).toBe(true); // timed out without its end: written as incomplete ...
     cat.ingest([end], staging); // ... while the end record arrives
-    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, 3, activity)).toBe('recording');
+    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, activity)).toBe('recording');
     const p = cat.pending().find((x) => x.episode === 'ep-e')!;
     expect({ hasEnd: p.hasEnd, staged: p.stagedSteps, expected: p.expectedSteps }).toEqual({ hasEnd: true, staged: 300, expected: 300 }); // ready: the next pass writes it complete
     expect(cat.claim('ep-e', 'rec-a', 2)).toBe(true);
-    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, 3, p.activity)).toBe('incomplete'); // (say it still came out incomplete)
+    expect(cat.finish('ep-e', { ...summary, status: 'incomplete', steps: 300 }, p.activity)).toBe('incomplete'); // (say it still came out incomplete)
     cat.ingest([end, steps(e.batches[0]!)], staging); // replays of what it has: nothing new
     expect(cat.get('ep-e')!.status).toBe('incomplete');
     staging.close();
