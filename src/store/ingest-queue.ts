@@ -61,9 +61,14 @@ export interface IngestQueueStats {
   refused: number;
 }
 
+/** A received record and what acknowledges it. */
+interface Waiting {
+  item: IngestItem;
+  release: () => void;
+}
+
 export class IngestQueue {
-  private items: IngestItem[] = [];
-  private releases: (() => void)[] = [];
+  private waiting: Waiting[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readonly s = { groups: 0, committed: 0, largestGroup: 0, failedCommits: 0, refused: 0 };
@@ -81,11 +86,10 @@ export class IngestQueue {
 
   /** Queues one record; `release` runs once it is committed, never before. */
   push(item: IngestItem, release: () => void): void {
-    this.items.push(item);
-    this.releases.push(release);
+    this.waiting.push({ item, release });
     this.bytes += sizeOf(item);
     if (this.retry) return; // a failed group is waiting: this record joins it
-    if (this.items.length >= this.o.maxMessages || this.bytes >= this.o.maxBytes) this.commit();
+    if (this.waiting.length >= this.o.maxMessages || this.bytes >= this.o.maxBytes) this.commit();
     else this.timer ??= this.o.maxDelayMs === 0 ? setImmediate(() => this.commit()) : setTimeout(() => this.commit(), this.o.maxDelayMs);
   }
 
@@ -93,24 +97,20 @@ export class IngestQueue {
   commit(): void {
     if (this.timer) (this.o.maxDelayMs === 0 ? clearImmediate(this.timer as NodeJS.Immediate) : clearTimeout(this.timer as NodeJS.Timeout));
     this.timer = undefined;
-    if (this.items.length === 0) return;
-    const items = this.items;
-    const releases = this.releases;
-    this.items = [];
-    this.releases = [];
+    const group = this.waiting;
+    if (group.length === 0) return;
+    this.waiting = [];
     this.bytes = 0;
     try {
-      this.catalog.ingest(items, this.staging);
+      this.catalog.ingest(group.map((w) => w.item), this.staging);
     } catch (e) {
       this.s.failedCommits += 1;
       this.onError(e as Error);
       // One episode's trouble (its staging file) must not hold up the others: commit the group
       // episode by episode, and keep only what still fails.
-      const left = this.commitByEpisode(items, releases);
-      this.items = left.items.concat(this.items);
-      this.releases = left.releases.concat(this.releases);
-      this.bytes += left.items.reduce((n, it) => n + sizeOf(it), 0);
-      if (left.items.length === 0) return;
+      this.waiting = this.commitByEpisode(group);
+      this.bytes = this.waiting.reduce((n, w) => n + sizeOf(w.item), 0);
+      if (this.waiting.length === 0) return;
       clearTimeout(this.retry);
       this.retry = setTimeout(() => {
         this.retry = undefined;
@@ -122,30 +122,31 @@ export class IngestQueue {
     }
     this.retryMs = RETRY_MIN_MS;
     this.s.groups += 1;
-    this.s.committed += items.length;
-    this.s.largestGroup = Math.max(this.s.largestGroup, items.length);
-    for (const r of releases) r();
+    this.s.committed += group.length;
+    this.s.largestGroup = Math.max(this.s.largestGroup, group.length);
+    for (const w of group) w.release();
   }
 
-  private commitByEpisode(items: IngestItem[], releases: (() => void)[]): { items: IngestItem[]; releases: (() => void)[] } {
-    const byEpisode = new Map<string, number[]>();
-    items.forEach((it, i) => {
-      const list = byEpisode.get(it.episode);
-      if (list) list.push(i);
-      else byEpisode.set(it.episode, [i]);
-    });
-    const left: { items: IngestItem[]; releases: (() => void)[] } = { items: [], releases: [] };
-    for (const idx of byEpisode.values()) {
+  /** Returns what still could not be committed. */
+  private commitByEpisode(group: Waiting[]): Waiting[] {
+    const byEpisode = new Map<string, Waiting[]>();
+    for (const w of group) {
+      const list = byEpisode.get(w.item.episode);
+      if (list) list.push(w);
+      else byEpisode.set(w.item.episode, [w]);
+    }
+    const left: Waiting[] = [];
+    for (const ep of byEpisode.values()) {
       try {
-        this.catalog.ingest(idx.map((i) => items[i]!), this.staging);
+        this.catalog.ingest(ep.map((w) => w.item), this.staging);
       } catch (e) {
-        if (transient(e)) for (const i of idx) (left.items.push(items[i]!), left.releases.push(releases[i]!));
-        else this.commitOneByOne(idx.map((i) => items[i]!), idx.map((i) => releases[i]!), left);
+        if (transient(e)) left.push(...ep);
+        else left.push(...this.commitOneByOne(ep));
         continue;
       }
       this.s.groups += 1;
-      this.s.committed += idx.length;
-      for (const i of idx) releases[i]!();
+      this.s.committed += ep.length;
+      for (const w of ep) w.release();
     }
     return left;
   }
@@ -154,27 +155,28 @@ export class IngestQueue {
    * An error that is not the disk's or SQLite's (a record SQLite cannot store, whatever the
    * recorder's own checks let through) would fail the same way forever and hold its episode,
    * and at Receive Maximum the whole session. Such a record is given up on: counted, reported
-   * and acknowledged, like an unreadable message. The others are committed one by one.
+   * and acknowledged, like an unreadable message. The others are committed one by one, up to
+   * the first transient error (each try can block up to SQLite's busy timeout); from there on
+   * they wait. Returns what waits.
    */
-  private commitOneByOne(items: IngestItem[], releases: (() => void)[], left: { items: IngestItem[]; releases: (() => void)[] }): void {
-    let waiting = false; // after a transient error the rest wait too (each try could block up to SQLite's busy timeout)
-    items.forEach((it, i) => {
-      if (waiting) return void (left.items.push(it), left.releases.push(releases[i]!));
+  private commitOneByOne(records: Waiting[]): Waiting[] {
+    for (let i = 0; i < records.length; i++) {
+      const w = records[i]!;
       try {
-        this.catalog.ingest([it], this.staging);
+        this.catalog.ingest([w.item], this.staging);
+        this.s.committed += 1;
       } catch (e) {
-        if (transient(e)) return void ((waiting = true), left.items.push(it), left.releases.push(releases[i]!));
+        if (transient(e)) return records.slice(i);
         this.s.refused += 1;
-        this.onError(new Error(`record of episode ${it.episode} (${it.kind}) cannot be stored and was dropped: ${(e as Error).message}`));
-        return void releases[i]!(); // acknowledged, not stored
+        this.onError(new Error(`record of episode ${w.item.episode} (${w.item.kind}) cannot be stored and was dropped: ${(e as Error).message}`));
       }
-      this.s.committed += 1;
-      releases[i]!();
-    });
+      w.release(); // stored, or given up on (acknowledged, not stored)
+    }
+    return [];
   }
 
   stats(): IngestQueueStats {
-    return { ...this.s, waitingRetry: this.retry ? this.items.length : 0 };
+    return { ...this.s, waitingRetry: this.retry ? this.waiting.length : 0 };
   }
 
   /** Stops the retry timer (the recorder is closing; what is still waiting was never acknowledged). */
