@@ -350,16 +350,12 @@ export class Outbox {
 
   /** PUBACK received for a record: it is done and its bytes are released. */
   ack(id: number): void {
-    // Acks arrive in order almost always; search from the head (and past the cursor: a giveBack
-    // may have moved it back behind records still out).
-    for (let i = this.head; i < this.entries.length && this.entries[i]!.id <= id; i++) {
-      const e = this.entries[i]!;
-      if (e.id !== id) continue;
-      if (e.state === 'done') return;
+    const e = this.entries[this.indexOf(id)];
+    if (e?.state === 'done') return;
+    if (e) {
       this.s.ackedSteps += e.steps;
       this.s.ackedRecords += 1;
       this.finish(e);
-      break;
     }
     this.advanceHead();
   }
@@ -404,23 +400,26 @@ export class Outbox {
    * the send order stays the id order. Records still out are not handed out twice.
    */
   giveBack(id: number): void {
-    // Not only below the cursor: an earlier giveBack may have moved it back past this record.
-    for (let i = this.head; i < this.entries.length && this.entries[i]!.id <= id; i++) {
-      const e = this.entries[i]!;
-      if (e.id !== id) continue;
-      if (e.state === 'sent') {
-        e.state = 'written';
-        this.cursor = Math.min(this.cursor, i);
-      }
-      return;
-    }
+    const i = this.indexOf(id);
+    if (this.entries[i]?.state !== 'sent') return;
+    this.entries[i]!.state = 'written';
+    this.cursor = Math.min(this.cursor, i);
+  }
+
+  /**
+   * Where a record handed out is in `entries` (-1 if it is not there any more). Ids increase
+   * along the array, and acks come in order almost always, so this searches from the head; not
+   * only below the cursor, which a giveBack may have moved back behind records still out.
+   */
+  private indexOf(id: number): number {
+    for (let i = this.head; i < this.entries.length && this.entries[i]!.id <= id; i++) if (this.entries[i]!.id === id) return i;
+    return -1;
   }
 
   /** Records handed out but not acknowledged go back to the front (a new MQTT session). */
   rewind(): void {
     for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.state === 'sent') this.entries[i]!.state = 'written';
-    this.cursor = this.head;
-    while (this.cursor < this.entries.length && this.entries[this.cursor]!.state === 'done') this.cursor++;
+    this.cursor = this.head; // takeNext steps over what is done
   }
 
   /** True when every queued record has reached the disk. */
