@@ -130,8 +130,12 @@ export class EpisodePublisher {
     const c = this.mc.client;
     c.publish(this.topics.status, this.statusBody('online', 'connected'), { qos: 1, retain: true });
     if (this.rewardActive !== undefined) c.publish(this.topics.rewardActive, this.rewardActive, { qos: 1, retain: true });
-    if (this.handlers) c.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
+    if (this.handlers) this.subscribeCommandTopics();
     this.pump();
+  }
+
+  private subscribeCommandTopics(): void {
+    this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
   }
 
   /** Steps not yet acknowledged by the broker (stats().pending), cheap enough to read per batch for back-pressure. */
@@ -184,7 +188,7 @@ export class EpisodePublisher {
 
   subscribeCommands(handlers: CommandHandlers): void {
     this.handlers = handlers;
-    if (this.mc.client.connected) this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
+    if (this.mc.client.connected) this.subscribeCommandTopics();
   }
 
   private pump(): void {
