@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { isRewarddError } from '../core/errors.js';
 import { loadRobot } from '../core/robot.js';
-import { checkRewardProgram, type CheckReport } from '../reward/check.js';
+import type { CheckReport } from '../reward/check.js';
+import { checkRewardProgram } from '../reward/check-isolated.js';
 import { formatDiagnostic } from '../reward/diagnostics.js';
 import { loadRewardFile, REWARD_RUNTIME_DEFAULTS } from '../reward/index.js';
 import { checkRewardOnStore, type StoreCheckReport } from '../relabel/check.js';

@@ -15,6 +15,10 @@ export const RewardStatus = {
   memory: 5,
   /** The sandbox was being rebuilt (after a memory bomb) or no program is loaded. */
   unavailable: 6,
+  /** The reward host process died under this step (a V8 abort, a segfault, a kill): docs/sandbox.md. */
+  crashed: 7,
+  /** The reward host did not answer before the step had to be logged (a stalled or overloaded host). */
+  late: 8,
 } as const;
 export type RewardStatusName = keyof typeof RewardStatus;
 export type RewardStatusCode = (typeof RewardStatus)[RewardStatusName];
@@ -122,6 +126,8 @@ export interface EpisodeEnd {
   return: number;
   returnByTerm: Record<string, number>;
   rewardFailures: number;
+  /** rewardFailures by status name (timeout, threw, crashed, late...); absent in records before 0.2. */
+  rewardFailuresByStatus?: Record<string, number>;
   rewardVersions: string[];
   safetyInterventions: number;
   linkCounters: Record<string, number>;

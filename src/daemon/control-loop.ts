@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { LoadedRobot } from '../core/robot.js';
 import type { Mailbox } from '../core/mailbox.js';
-import { RECORD_SCHEMA, RewardStatus, SafetyFlag, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../core/records.js';
+import { RECORD_SCHEMA, RewardStatus, rewardStatusName, SafetyFlag, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../core/records.js';
 import type { LoadedCalibration } from '../calibration/calibration.js';
 import { compileCalibration } from '../calibration/apply.js';
 import type { Link } from '../link/link.js';
@@ -11,6 +11,29 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { ActionFilter } from './ports.js';
 import type { RewardSlot } from './reward-slot.js';
 import { episodeIdFactory } from './episode-ids.js';
+import { RewardFailureLog } from './reward-failure-log.js';
+import type { RewardEvaluator } from './ports.js';
+
+/**
+ * A step whose command went out and whose reward is being computed by the
+ * reward host; it is logged when its reward is collected, at the start of the
+ * next tick. One object, reused: its arrays are copies of the tick's.
+ */
+interface PendingStep {
+  live: boolean;
+  index: number;
+  tNs: bigint;
+  wallMs: number;
+  obsTNs: bigint;
+  obs: Float32Array;
+  obsRaw: Float32Array;
+  commanded: Float32Array;
+  applied: Float32Array;
+  safety: number;
+  linkUp: boolean;
+  estop: boolean;
+  rt: RewardEvaluator | null;
+}
 
 export interface ControlLoopEvents {
   episodeStart(start: EpisodeStart): void;
@@ -41,6 +64,11 @@ export interface ControlLoopOptions {
   autoArm: boolean;
   policy: EpisodeStart['policy'];
   software: EpisodeStart['software'];
+  /**
+   * How long the start of a tick may wait for the previous step's reward, ms, when the reward
+   * host has not answered within the period it had. Default: a quarter of the period, at most 2 ms.
+   */
+  rewardWaitMs?: number;
   /** Who signed a reward version (key fingerprint), null for a trusted local file. */
   rewardSigner: (version: string) => string | null;
   clock: Clock;
@@ -90,7 +118,10 @@ export class ControlLoop {
   private linkUp = false;
   private lastSafety = 0;
   private hello: HelloFrame | null = null;
-  private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, versions: new Set<string>(), interventions: 0 };
+  private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, byStatus: {} as Record<string, number>, versions: new Set<string>(), interventions: 0 };
+  private readonly pending: PendingStep;
+  private readonly rewardWaitMs: number;
+  private readonly failureLog: RewardFailureLog;
   episodesDone = 0;
   /** True once maxEpisodes are done or a stop was requested and the episode ended. */
   finished = false;
@@ -100,6 +131,24 @@ export class ControlLoop {
     this.cmd64 = new Float64Array(this.na);
     this.commanded = new Float32Array(this.na);
     this.applied = new Float32Array(this.na);
+    const no = o.robot.robot.observations.length;
+    this.pending = {
+      live: false,
+      index: 0,
+      tNs: 0n,
+      wallMs: 0,
+      obsTNs: 0n,
+      obs: new Float32Array(no),
+      obsRaw: new Float32Array(no),
+      commanded: new Float32Array(this.na),
+      applied: new Float32Array(this.na),
+      safety: 0,
+      linkUp: false,
+      estop: false,
+      rt: null,
+    };
+    this.rewardWaitMs = o.rewardWaitMs ?? Math.min(2, 250 / o.tickHz);
+    this.failureLog = new RewardFailureLog((line) => o.events.notice(line));
     this.batcher = new StepBatcher(
       {
         robot: o.robot.robot.name,
@@ -153,6 +202,10 @@ export class ControlLoop {
   tick(nowNs: bigint): void {
     if (this.finished) return;
     const o = this.o;
+    // The previous step's reward came in while the thread waited for this deadline: log that step
+    // first. It may end the episode (and place the next scenario), so it precedes this observation.
+    if (this.pending.live) this.finishStep();
+    if (this.finished) return;
     o.link.poll(nowNs);
     const asm = this.assembler;
     if (!asm || asm.observation.samples === 0) return;
@@ -183,39 +236,65 @@ export class ControlLoop {
     o.link.sendCommand(this.applied);
     this.lastSafety = safety;
 
-    // Reward, off the actuator path.
+    // Reward, off the actuator path: submitted now, collected at the next tick.
     const ep = this.episode;
     const first = this.step === 0;
     o.reward.beforeStep(first, ep);
     const rt = o.reward.active;
-    const out = o.reward.out;
     const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
     // The raw row goes to every program; only those that declare meta.raw read it.
-    rt.evaluate(obs.values, this.applied, dt, out, obs.rawValues);
+    rt.submit(obs.values, this.applied, dt, obs.rawValues);
     this.prevTNs = nowNs;
+    const p = this.pending;
+    p.live = true;
+    p.index = this.step;
+    p.tNs = nowNs;
+    p.wallMs = o.clock.wallMs();
+    p.obsTNs = asm.oldestSampleNs();
+    p.obs.set(obs.values);
+    p.obsRaw.set(obs.rawValues);
+    p.commanded.set(this.commanded);
+    p.applied.set(this.applied);
+    p.safety = safety;
+    p.linkUp = this.linkUp;
+    p.estop = o.safety.estopLatched;
+    p.rt = rt;
+    this.step++;
+  }
 
+  /** Collects the pending step's reward, decides whether the episode ends there, and logs the step. */
+  private finishStep(): void {
+    const o = this.o;
+    const p = this.pending;
+    p.live = false;
+    const rt = p.rt!;
+    p.rt = null;
+    const out = o.reward.out;
+    rt.collect(out, performance.now() + this.rewardWaitMs);
+    const ep = this.episode;
     const ok = out.status === RewardStatus.ok;
+    if (!ok) this.failureLog.note(ep.id, rt.info.version, out.status, out.reason);
     let end: EpisodeEndReason | null = null;
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
-    else if (!this.linkUp) end = 'link_lost';
-    else if (o.safety.estopLatched) end = 'estop';
+    else if (!p.linkUp) end = 'link_lost';
+    else if (p.estop) end = 'estop';
     else if (this.stopReason) end = this.stopReason;
-    else if (this.step + 1 >= o.stepLimit) end = 'step_limit';
-    let flags = first ? StepFlag.first : 0;
+    else if (p.index + 1 >= o.stepLimit) end = 'step_limit';
+    let flags = p.index === 0 ? StepFlag.first : 0;
     if (end) flags |= StepFlag.last;
     if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
     if (ok && out.success) flags |= StepFlag.success;
 
     this.batcher.push({
-      tNs: nowNs,
-      wallMs: o.clock.wallMs(),
-      obsTNs: asm.oldestSampleNs(),
-      obs: obs.values,
-      obsRaw: obs.rawValues,
-      actionCommanded: this.commanded,
-      actionApplied: this.applied,
-      safety,
+      tNs: p.tNs,
+      wallMs: p.wallMs,
+      obsTNs: p.obsTNs,
+      obs: p.obs,
+      obsRaw: p.obsRaw,
+      actionCommanded: p.commanded,
+      actionApplied: p.applied,
+      safety: p.safety,
       flags,
       rewardVersion: rt.info.version,
       termNames: rt.info.termNames,
@@ -224,12 +303,11 @@ export class ControlLoop {
       rewardTerms: out.terms,
       rewardReason: out.reason,
     });
-    this.accumulate(rt.info.version, rt.info.termNames, out, safety);
+    this.accumulate(rt.info.version, rt.info.termNames, out, p.safety);
     o.reward.afterStep(ep);
-    this.step++;
-    if (end) this.endEpisode(end, nowNs);
-    else if (this.batcher.pendingRows === 1) this.batchFirstNs = nowNs;
-    else if (this.batcher.pendingRows > 1 && nowNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
+    if (end) this.endEpisode(end, p.tNs);
+    else if (this.batcher.pendingRows === 1) this.batchFirstNs = p.tNs;
+    else if (this.batcher.pendingRows > 1 && p.tNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
   }
 
   private startEpisode(nowNs: bigint): void {
@@ -240,7 +318,7 @@ export class ControlLoop {
     const index = this.episode.index + 1;
     this.episode = { index, id: this.nextId(index, wall) };
     this.batcher.beginEpisode(this.episode.id);
-    this.acc = { ret: 0, byTerm: new Map(), failures: 0, versions: new Set(), interventions: 0 };
+    this.acc = { ret: 0, byTerm: new Map(), failures: 0, byStatus: {}, versions: new Set(), interventions: 0 };
     // A swap queued for "next episode" lands here, so the start record names the version in force.
     o.reward.beforeStep(true, this.episode);
     const rt = o.reward.active;
@@ -281,6 +359,8 @@ export class ControlLoop {
     if (safety & ~SafetyFlag.no_action_yet) a.interventions++;
     if (out.status !== RewardStatus.ok) {
       a.failures++;
+      const name = rewardStatusName(out.status);
+      a.byStatus[name] = (a.byStatus[name] ?? 0) + 1;
       return;
     }
     a.ret += out.total;
@@ -291,6 +371,7 @@ export class ControlLoop {
     const o = this.o;
     this.batcher.flush();
     this.inEpisode = false;
+    this.failureLog.endEpisode(this.episode.id);
     this.episodesDone++;
     o.events.episodeEnd({
       schema: RECORD_SCHEMA,
@@ -304,6 +385,7 @@ export class ControlLoop {
       return: this.acc.ret,
       returnByTerm: Object.fromEntries(this.acc.byTerm),
       rewardFailures: this.acc.failures,
+      rewardFailuresByStatus: { ...this.acc.byStatus },
       rewardVersions: [...this.acc.versions],
       safetyInterventions: this.acc.interventions,
       linkCounters: { ...o.link.counters() },

@@ -50,7 +50,15 @@ export interface CheckReport {
   elapsedMs: number;
 }
 
-export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> {
+/** Statuses after which a program's sandbox is gone: the check stops probing at the first one. */
+const FATAL = new Set<number>([RewardStatus.timeout, RewardStatus.memory, RewardStatus.crashed]);
+
+/**
+ * The check itself, run in the calling process. Untrusted code must not run in
+ * a process that matters: callers use checkRewardProgram (check-isolated.ts),
+ * which runs this inside a disposable reward host process.
+ */
+export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckReport> {
   const t0 = performance.now();
   const file = o.filename;
   const obsNames = observationNames(o.robot);
@@ -89,13 +97,20 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
       ...(o.episodes ?? []).map((e) => ({ name: `episode ${e.id}`, obs: e.obs, raw: e.raw ?? null, actions: e.actions, dt: e.dt, describe: (i: number) => `logged step ${i}` })),
     ];
     let episodeIndex = 0;
+    let fatal = false;
     for (const run of runs) {
+      if (fatal) break;
       rt.beginEpisode({ index: episodeIndex++, id: `check-${run.name}` });
       const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt, undefined, run.raw);
       let failed = 0;
       for (let i = 0; i < b.count; i++) {
         if (b.status[i] !== RewardStatus.ok) {
           if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, run, rt, obsNames, file, o.source));
+          // Fail fast: once the sandbox is gone, every later step only says so again.
+          if (FATAL.has(b.status[i] as number)) {
+            fatal = true;
+            break;
+          }
           continue;
         }
         okSteps++;
@@ -121,6 +136,7 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
         report.diagnostics.push({ severity: 'warning', code: 'W_TERM_RANGE', file, line: at.line, column: at.column, lineText: at.lineText, message: `term "${name}" ranged over [${fmt(s.min)}, ${fmt(s.max)}] on the probes, outside its declared range [${declared[0]}, ${declared[1]}]` });
       }
     });
+    if (fatal) return done();
     report.timing = measureTiming(rt, probes[2] ?? probes[0]!, obsNames.length, actNames.length);
     if (report.timing.onlineP99Us > rt.budgetMs * 1000) {
       report.diagnostics.push({ severity: 'warning', code: 'W_SLOW', file, line: 0, column: 0, message: `p99 time per step online is ${fmt(report.timing.onlineP99Us)} µs, over the ${rt.budgetMs} ms budget` });

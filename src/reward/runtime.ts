@@ -115,6 +115,12 @@ export class RewardRuntime {
   get overBudgetSteps(): number {
     return this.overBefore + (this.sb?.overBudget ?? 0);
   }
+  get observationCount(): number {
+    return this.opts.observationNames.length;
+  }
+  get actionCount(): number {
+    return this.opts.actionNames.length;
+  }
   /** Index of the next step in the current episode. */
   get stepIndex(): number {
     return this.step;

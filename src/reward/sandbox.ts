@@ -5,6 +5,7 @@ import { PRELUDE_SOURCE, STDLIB_MODULE_SOURCE, STDLIB_SPECIFIERS } from './prelu
 import { DESCRIBE_SOURCE, checkDescribed, type ProgramMeta } from './program-info.js';
 import type { Transpiled } from './transpile.js';
 import { Watchdog } from './watchdog.js';
+import { watchSandbox } from './sandbox-watch.js';
 
 /**
  * One isolate holding one reward program, its harness and its watchdog.
@@ -36,6 +37,7 @@ export class Sandbox {
   readonly io: Float64Array;
   private readonly ctl: Int32Array;
   private disposed = false;
+  private readonly unwatch: () => void;
 
   private constructor(
     private readonly isolate: ivm.Isolate,
@@ -50,6 +52,7 @@ export class Sandbox {
   ) {
     this.io = new Float64Array(ioBuf);
     this.ctl = new Int32Array(ctlBuf);
+    this.unwatch = watchSandbox(this.ctl);
   }
 
   static build(t: Transpiled, source: string, file: string, o: SandboxOptions): { sandbox?: Sandbox; meta?: ProgramMeta; diagnostics: Diagnostic[] } {
@@ -177,6 +180,7 @@ export class Sandbox {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.unwatch();
     this.watchdog.stop();
     this.runRef.release();
     this.beginRef.release();
