@@ -40,14 +40,15 @@ const constant: RewardEvaluator = {
   info: { version: 'const', sha256: 'const', name: 'const', termNames: ['c'], weights: { c: 1 }, source: '', filename: '' },
   ready: true,
   beginEpisode: () => {},
-  submit: () => {},
-  collect: (out: RewardOutput) => {
+  submit: () => 1,
+  result: (_t: number, out: RewardOutput) => {
     out.status = 0;
     out.total = 1;
     out.terms[0] = 1;
     out.success = false;
     out.done = false;
     out.reason = '';
+    return true;
   },
   dispose: () => {},
 };
@@ -58,9 +59,11 @@ const inner: RewardEvaluator =
       ? new LiveReward(host!)
       : new InThreadReward(await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions }));
 while (!inner.ready) await new Promise((r) => setTimeout(r, 2));
-// The reward's share of each tick: submit (after the command) plus collect (at the next tick's start).
+// The reward's share of each tick: submit (after the command) plus every result() poll until the
+// next submit (the drains at the start and end of the next tick).
 const costs = new Float64Array(hz * seconds + 10);
 let nCost = 0;
+let cur = 0;
 const rt: RewardEvaluator = {
   info: inner.info,
   get ready() {
@@ -69,13 +72,16 @@ const rt: RewardEvaluator = {
   beginEpisode: (e) => inner.beginEpisode(e),
   submit: (o, a, dt, raw) => {
     const t0 = performance.now();
-    inner.submit(o, a, dt, raw);
-    if (nCost < costs.length) costs[nCost] = performance.now() - t0;
+    if (nCost < costs.length) costs[nCost++] = cur;
+    const ticket = inner.submit(o, a, dt, raw);
+    cur = performance.now() - t0;
+    return ticket;
   },
-  collect: (out, deadline) => {
+  result: (t, out) => {
     const t0 = performance.now();
-    inner.collect(out, deadline);
-    if (nCost < costs.length) costs[nCost] = (costs[nCost] as number) + performance.now() - t0, nCost++;
+    const got = inner.result(t, out);
+    cur += performance.now() - t0;
+    return got;
   },
   dispose: () => inner.dispose(),
 };

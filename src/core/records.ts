@@ -129,6 +129,11 @@ export interface EpisodeEnd {
   /** rewardFailures by status name (timeout, threw, crashed, late...); absent in records before 0.2. */
   rewardFailuresByStatus?: Record<string, number>;
   rewardVersions: string[];
+  /**
+   * Steps taken after the episode's last one, not logged: the reward host answered late, and the
+   * step it said was terminal (success/done) had already been followed by these. Absent when 0.
+   */
+  stepsAfterEnd?: number;
   safetyInterventions: number;
   linkCounters: Record<string, number>;
 }

@@ -12,28 +12,8 @@ import type { ActionFilter } from './ports.js';
 import type { RewardSlot } from './reward-slot.js';
 import { episodeIdFactory } from './episode-ids.js';
 import { RewardFailureLog } from './reward-failure-log.js';
-import type { RewardEvaluator } from './ports.js';
-
-/**
- * A step whose command went out and whose reward is being computed by the
- * reward host; it is logged when its reward is collected, at the start of the
- * next tick. One object, reused: its arrays are copies of the tick's.
- */
-interface PendingStep {
-  live: boolean;
-  index: number;
-  tNs: bigint;
-  wallMs: number;
-  obsTNs: bigint;
-  obs: Float32Array;
-  obsRaw: Float32Array;
-  commanded: Float32Array;
-  applied: Float32Array;
-  safety: number;
-  linkUp: boolean;
-  estop: boolean;
-  rt: RewardEvaluator | null;
-}
+import { PendingSteps, type PendingStep } from './pending-steps.js';
+import type { RewardEvaluator, RewardOutputLike } from './ports.js';
 
 export interface ControlLoopEvents {
   episodeStart(start: EpisodeStart): void;
@@ -65,10 +45,11 @@ export interface ControlLoopOptions {
   policy: EpisodeStart['policy'];
   software: EpisodeStart['software'];
   /**
-   * How long the start of a tick may wait for the previous step's reward, ms, when the reward
-   * host has not answered within the period it had. Default: a quarter of the period, at most 2 ms.
+   * A step whose reward has not come back from the reward host after this long is logged with
+   * status `late`, ms. The tick never waits for a reward; this bounds how long a step may stay
+   * unlogged (and sizes the pending ring: rewardLateMs × tickHz steps). Default 250.
    */
-  rewardWaitMs?: number;
+  rewardLateMs?: number;
   /** Who signed a reward version (key fingerprint), null for a trusted local file. */
   rewardSigner: (version: string) => string | null;
   clock: Clock;
@@ -119,9 +100,20 @@ export class ControlLoop {
   private lastSafety = 0;
   private hello: HelloFrame | null = null;
   private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, byStatus: {} as Record<string, number>, versions: new Set<string>(), interventions: 0 };
-  private readonly pending: PendingStep;
-  private readonly rewardWaitMs: number;
+  private readonly pending: PendingSteps;
+  private readonly rewardLateMs: number;
   private readonly failureLog: RewardFailureLog;
+  /** The episode's last step is taken (an end known at the time); no more steps until it is logged. */
+  private closing = false;
+  /** Steps of the current episode logged so far. */
+  private logged = 0;
+  /** Steps taken after their episode turned out (from a late reward) to have ended: not logged. */
+  private discarded = 0;
+  /** Output buffers by version (term counts differ); a pending step may outlive a swap. */
+  private readonly outs = new WeakMap<RewardEvaluator, RewardOutputLike>();
+  /** The last step's reward as logged: what status() and live() show. */
+  private lastOut: RewardOutputLike = { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(0), success: false, done: false, reason: '' };
+  private lastRt: RewardEvaluator | null = null;
   episodesDone = 0;
   /** True once maxEpisodes are done or a stop was requested and the episode ended. */
   finished = false;
@@ -131,23 +123,8 @@ export class ControlLoop {
     this.cmd64 = new Float64Array(this.na);
     this.commanded = new Float32Array(this.na);
     this.applied = new Float32Array(this.na);
-    const no = o.robot.robot.observations.length;
-    this.pending = {
-      live: false,
-      index: 0,
-      tNs: 0n,
-      wallMs: 0,
-      obsTNs: 0n,
-      obs: new Float32Array(no),
-      obsRaw: new Float32Array(no),
-      commanded: new Float32Array(this.na),
-      applied: new Float32Array(this.na),
-      safety: 0,
-      linkUp: false,
-      estop: false,
-      rt: null,
-    };
-    this.rewardWaitMs = o.rewardWaitMs ?? Math.min(2, 250 / o.tickHz);
+    this.rewardLateMs = o.rewardLateMs ?? REWARD_LATE_MS;
+    this.pending = new PendingSteps(Math.max(4, Math.ceil((this.rewardLateMs * o.tickHz) / 1000)), o.robot.robot.observations.length, this.na);
     this.failureLog = new RewardFailureLog((line) => o.events.notice(line));
     this.batcher = new StepBatcher(
       {
@@ -196,23 +173,23 @@ export class ControlLoop {
   /** Ends the current episode at the next tick (its last step is logged), then finishes. */
   requestStop(reason: EpisodeEndReason = 'shutdown'): void {
     this.stopReason = reason;
-    if (!this.inEpisode) this.finished = true;
+    if (!this.inEpisode && this.pending.count === 0) this.finished = true;
   }
 
   tick(nowNs: bigint): void {
     if (this.finished) return;
     const o = this.o;
-    // The previous step's reward came in while the thread waited for this deadline: log that step
-    // first. It may end the episode (and place the next scenario), so it precedes this observation.
-    if (this.pending.live) this.finishStep();
+    // Rewards that came in while the thread waited for this deadline: log those steps first. One
+    // may end the episode (and place the next scenario), so this precedes the observation.
+    this.drain();
     if (this.finished) return;
     o.link.poll(nowNs);
     const asm = this.assembler;
     if (!asm || asm.observation.samples === 0) return;
-    if (!this.inEpisode) {
-      // No new episode while the link is down or the e-stop is latched: the robot holds still
-      // (zero commands keep a live MCU's watchdog fed) until the link returns or the e-stop is reset.
-      if (!this.linkUp || o.safety.estopLatched) {
+    if (this.closing || !this.inEpisode) {
+      // Between episodes, or waiting for the reward of an episode's last step, or with the link down
+      // or the e-stop latched: the robot holds still (zero commands keep a live MCU's watchdog fed).
+      if (this.closing || !this.linkUp || o.safety.estopLatched) {
         this.applied.fill(0);
         o.link.sendCommand(this.applied);
         return;
@@ -236,17 +213,17 @@ export class ControlLoop {
     o.link.sendCommand(this.applied);
     this.lastSafety = safety;
 
-    // Reward, off the actuator path: submitted now, collected at the next tick.
-    const ep = this.episode;
+    // Reward, off the actuator path: sent to the reward host now, logged when it comes back.
+    if (this.pending.full) this.giveUp(this.pending.oldest()!);
     const first = this.step === 0;
-    o.reward.beforeStep(first, ep);
+    o.reward.beforeStep(first, this.episode);
     const rt = o.reward.active;
     const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
+    const p = this.pending.push();
     // The raw row goes to every program; only those that declare meta.raw read it.
-    rt.submit(obs.values, this.applied, dt, obs.rawValues);
-    this.prevTNs = nowNs;
-    const p = this.pending;
-    p.live = true;
+    p.ticket = rt.submit(obs.values, this.applied, dt, obs.rawValues);
+    p.rt = rt;
+    p.submittedMs = performance.now();
     p.index = this.step;
     p.tNs = nowNs;
     p.wallMs = o.clock.wallMs();
@@ -256,31 +233,47 @@ export class ControlLoop {
     p.commanded.set(this.commanded);
     p.applied.set(this.applied);
     p.safety = safety;
-    p.linkUp = this.linkUp;
-    p.estop = o.safety.estopLatched;
-    p.rt = rt;
+    p.end = !this.linkUp ? 'link_lost' : o.safety.estopLatched ? 'estop' : this.stopReason ? this.stopReason : this.step + 1 >= o.stepLimit ? 'step_limit' : null;
+    if (p.end) this.closing = true;
+    this.prevTNs = nowNs;
     this.step++;
+    // An evaluator that answers at once (in-thread) is logged in the same tick, as before hosts.
+    this.drain();
   }
 
-  /** Collects the pending step's reward, decides whether the episode ends there, and logs the step. */
-  private finishStep(): void {
-    const o = this.o;
-    const p = this.pending;
-    p.live = false;
+  /** Logs every pending step whose reward is in, oldest first; gives up on those past the late limit. */
+  private drain(): void {
+    const now = performance.now();
+    for (let p = this.pending.oldest(); p !== null; p = this.pending.oldest()) {
+      const rt = p.rt!;
+      const out = this.outFor(rt);
+      if (!rt.result(p.ticket, out)) {
+        if (now - p.submittedMs < this.rewardLateMs) return;
+        fail(out, RewardStatus.late, `E_REWARD_LATE: reward "${rt.info.name}" v${rt.info.version}: no answer from the reward host within ${this.rewardLateMs} ms for step ${p.index}`);
+      }
+      this.finishStep(p, rt, out);
+      if (this.finished) return;
+    }
+  }
+
+  /** The pending ring is full: the oldest step is logged as late now, to make room. */
+  private giveUp(p: PendingStep): void {
     const rt = p.rt!;
-    p.rt = null;
-    const out = o.reward.out;
-    rt.collect(out, performance.now() + this.rewardWaitMs);
+    const out = this.outFor(rt);
+    if (!rt.result(p.ticket, out)) fail(out, RewardStatus.late, `E_REWARD_LATE: reward "${rt.info.name}" v${rt.info.version}: ${this.pending.capacity} steps were waiting for the reward host; step ${p.index} was logged without its reward`);
+    this.finishStep(p, rt, out);
+  }
+
+  /** Logs one step with its reward, decides whether the episode ends there, and frees its slot. */
+  private finishStep(p: PendingStep, rt: RewardEvaluator, out: RewardOutputLike): void {
+    const o = this.o;
     const ep = this.episode;
     const ok = out.status === RewardStatus.ok;
     if (!ok) this.failureLog.note(ep.id, rt.info.version, out.status, out.reason);
     let end: EpisodeEndReason | null = null;
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
-    else if (!p.linkUp) end = 'link_lost';
-    else if (p.estop) end = 'estop';
-    else if (this.stopReason) end = this.stopReason;
-    else if (p.index + 1 >= o.stepLimit) end = 'step_limit';
+    else end = p.end;
     let flags = p.index === 0 ? StepFlag.first : 0;
     if (end) flags |= StepFlag.last;
     if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
@@ -303,16 +296,36 @@ export class ControlLoop {
       rewardTerms: out.terms,
       rewardReason: out.reason,
     });
+    this.logged++;
+    this.lastOut = out;
+    this.lastRt = rt;
     this.accumulate(rt.info.version, rt.info.termNames, out, p.safety);
-    o.reward.afterStep(ep);
-    if (end) this.endEpisode(end, p.tNs);
-    else if (this.batcher.pendingRows === 1) this.batchFirstNs = p.tNs;
-    else if (this.batcher.pendingRows > 1 && p.tNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
+    o.reward.afterStep(rt, out, ep);
+    const tNs = p.tNs;
+    this.pending.shift();
+    if (end) {
+      // Steps taken after this one (their rewards were not in yet) belong to no episode.
+      this.discarded += this.pending.clear();
+      this.endEpisode(end, tNs);
+    } else if (this.batcher.pendingRows === 1) this.batchFirstNs = tNs;
+    else if (this.batcher.pendingRows > 1 && tNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
+  }
+
+  private outFor(rt: RewardEvaluator): RewardOutputLike {
+    let out = this.outs.get(rt);
+    if (!out) {
+      const n = rt.info.termNames.length;
+      out = { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(n).fill(NaN), success: false, done: false, reason: '' };
+      this.outs.set(rt, out);
+    }
+    return out;
   }
 
   private startEpisode(nowNs: bigint): void {
     const o = this.o;
     this.step = 0;
+    this.logged = 0;
+    this.discarded = 0;
     this.inEpisode = true;
     const wall = o.clock.wallMs();
     const index = this.episode.index + 1;
@@ -371,13 +384,15 @@ export class ControlLoop {
     const o = this.o;
     this.batcher.flush();
     this.inEpisode = false;
+    this.closing = false;
     this.failureLog.endEpisode(this.episode.id);
     this.episodesDone++;
     o.events.episodeEnd({
       schema: RECORD_SCHEMA,
       episode: this.episode.id,
       robot: o.robot.robot.name,
-      steps: this.step,
+      steps: this.logged,
+      ...(this.discarded > 0 ? { stepsAfterEnd: this.discarded } : {}),
       endedWallMs: o.clock.wallMs(),
       endedNs: nowNs.toString(),
       reason,
@@ -404,8 +419,8 @@ export class ControlLoop {
   live(): Record<string, unknown> | null {
     const asm = this.assembler;
     if (!asm || !this.inEpisode) return null;
-    const out = this.o.reward.out;
-    const rt = this.o.reward.active;
+    const out = this.lastOut;
+    const rt = this.lastRt ?? this.o.reward.active;
     const names = asm.observation.names;
     return {
       episode: this.episode.id,
@@ -419,12 +434,12 @@ export class ControlLoop {
   }
 
   status(): LoopStatus {
-    const out = this.o.reward.out;
-    const rt = this.o.reward.active;
+    const out = this.lastOut;
+    const rt = this.lastRt ?? this.o.reward.active;
     return {
       episode: this.episode.id,
       episodeIndex: this.episode.index,
-      step: this.step,
+      step: this.logged,
       rewardVersion: rt.info.version,
       rewardStatus: out.status,
       rewardTotal: out.total,
@@ -438,4 +453,16 @@ export class ControlLoop {
       linkCounters: { ...this.o.link.counters() },
     };
   }
+}
+
+/** Default of ControlLoopOptions.rewardLateMs. */
+export const REWARD_LATE_MS = 250;
+
+function fail(out: RewardOutputLike, status: number, reason: string): void {
+  out.status = status;
+  out.total = NaN;
+  out.terms.fill(NaN);
+  out.success = false;
+  out.done = false;
+  out.reason = reason;
 }

@@ -9,13 +9,13 @@ import type { RewardOutput } from '../reward/output.js';
 export type RewardOutputLike = RewardOutput;
 
 /**
- * A reward version as the control loop drives it: pipelined, one step at a
- * time. `submit` sends the step right after the command went out; `collect`,
- * at the start of the next tick, writes its result (waiting at most until the
- * deadline, a performance.now() time). Neither throws: failures are statuses.
- * The daemon's evaluators run the program in a reward host process
- * (src/reward/host/live-reward.ts); tests and the bench also use an
- * in-thread one (src/reward/in-thread-reward.ts).
+ * A reward version as the control loop drives it: pipelined. `submit` sends a
+ * step right after its command went out and returns a ticket; `result` writes
+ * that step's result once it is known (true) and returns false while it is
+ * still being computed. Results come in submission order. Neither throws:
+ * failures are statuses. The daemon's evaluators run the program in a reward
+ * host process (src/reward/host/live-reward.ts); tests and the bench also use
+ * an in-thread one (src/reward/in-thread-reward.ts).
  */
 export interface RewardEvaluator {
   readonly info: {
@@ -31,8 +31,8 @@ export interface RewardEvaluator {
   readonly ready: boolean;
   beginEpisode(episode: { index: number; id: string }): void;
   /** `raw`: the float32-rounded raw observation (robot order), read only by programs that declare meta.raw. */
-  submit(obs: Float32Array, action: Float32Array, dt: number, raw?: Float32Array): void;
-  collect(out: RewardOutputLike, deadlineMs: number): void;
+  submit(obs: Float32Array, action: Float32Array, dt: number, raw?: Float32Array): number;
+  result(ticket: number, out: RewardOutputLike): boolean;
   dispose(): void;
 }
 

@@ -45,7 +45,6 @@ export class RewardSlot {
   private cleanRun = 0;
   private lastClean: { version: string; source: string; filename: string } | null = null;
   private lost = false;
-  private outRef: RewardOutputLike;
 
   constructor(
     initial: RewardEvaluator,
@@ -53,16 +52,10 @@ export class RewardSlot {
     private readonly onEvent: (e: RewardSlotEvent) => void,
   ) {
     this.activeRt = initial;
-    this.outRef = newOutput(initial.info.termNames.length);
   }
 
   get active(): RewardEvaluator {
     return this.activeRt;
-  }
-
-  /** The output buffer shaped for the active version's terms. */
-  get out(): RewardOutputLike {
-    return this.outRef;
   }
 
   /** Queues a checked evaluator; it becomes active at the next step boundary the mode allows, once ready. */
@@ -86,7 +79,6 @@ export class RewardSlot {
     }
     this.activeRt = p.rt;
     this.lost = false;
-    this.outRef = newOutput(p.rt.info.termNames.length);
     this.consecutiveFailures = 0;
     this.cleanRun = 0;
     // A mid-episode swap starts the new program with fresh per-episode state.
@@ -95,9 +87,14 @@ export class RewardSlot {
     return true;
   }
 
-  /** Called by the loop once a step's result is in `out`; may roll back for the *next* step. */
-  afterStep(episode: { index: number; id: string }): void {
-    const status = this.outRef.status;
+  /**
+   * Called by the loop as each step is logged with its reward (`out`, computed by `rt`); may roll
+   * back for the next step submitted. Results of a version that is no longer active (steps sent
+   * before a swap or a rollback) are logged but decide nothing.
+   */
+  afterStep(rt: RewardEvaluator, out: RewardOutputLike, episode: { index: number; id: string }): void {
+    if (rt !== this.activeRt) return;
+    const status = out.status;
     if (status === RewardStatus.ok) {
       this.consecutiveFailures = 0;
       if (++this.cleanRun === CLEAN_AFTER_STEPS) {
@@ -115,7 +112,7 @@ export class RewardSlot {
     this.cleanRun = 0;
     const from = this.activeRt;
     const cause: RollbackCause = fatal ?? 'failures';
-    const lastReason = this.outRef.reason;
+    const lastReason = out.reason;
     const to = this.previousRt;
     if (!to) {
       this.lost = true;
@@ -126,7 +123,6 @@ export class RewardSlot {
     }
     this.activeRt = to;
     this.previousRt = null;
-    this.outRef = newOutput(to.info.termNames.length);
     to.beginEpisode(episode);
     from.dispose();
     this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, cause, consecutiveFailures: this.consecutiveFailures, lastReason });
@@ -138,8 +134,4 @@ export class RewardSlot {
     if (this.previousRt && this.previousRt !== this.activeRt) this.previousRt.dispose();
     this.activeRt.dispose();
   }
-}
-
-function newOutput(terms: number): RewardOutputLike {
-  return { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(terms).fill(NaN), success: false, done: false, reason: '' };
 }

@@ -9,6 +9,7 @@ import type { RewardRuntime } from './runtime.js';
  */
 export class InThreadReward {
   private readonly last: RewardOutput;
+  private ticket = 0;
 
   constructor(readonly runtime: RewardRuntime) {
     this.last = newRewardOutput(runtime.info.termNames.length);
@@ -26,17 +27,21 @@ export class InThreadReward {
     this.runtime.beginEpisode(episode);
   }
 
-  submit(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, raw?: ArrayLike<number> | null): void {
+  submit(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, raw?: ArrayLike<number> | null): number {
     this.runtime.evaluate(obs, action, dt, this.last, raw);
+    return ++this.ticket;
   }
 
-  collect(out: RewardOutput, _deadlineMs: number): void {
+  /** Only the last ticket's result is kept: the loop reads each result before it submits the next step. */
+  result(ticket: number, out: RewardOutput): boolean {
+    if (ticket !== this.ticket) return false;
     out.status = this.last.status;
     out.total = this.last.total;
     out.terms.set(this.last.terms);
     out.success = this.last.success;
     out.done = this.last.done;
     out.reason = this.last.reason;
+    return true;
   }
 
   dispose(): void {

@@ -18,19 +18,23 @@ export interface LiveHostHandle {
 /**
  * Steps sent and not yet answered, at most. Past it a step is not sent
  * (status unavailable): a host this far behind is stuck, and the guard or the
- * hang check below will end it. At 1 kHz this is 64 ms of steps; the bytes
- * queued (64 × ~250) stay well inside a FIFO's 64 KiB.
+ * hang check below will end it. The control loop gives up on a step (late)
+ * well before this (its own pending ring is smaller). A FIFO holds 64 KiB:
+ * ~500 rover steps; a write that does not fit is refused (EAGAIN), and that
+ * step is unavailable too.
  */
-export const MAX_IN_FLIGHT = 64;
+export const MAX_IN_FLIGHT = 512;
+/** Results remembered by ticket (a ring; a result is read within MAX_IN_FLIGHT tickets of its step or not at all). */
+const RESULT_RING = 2 * MAX_IN_FLIGHT;
 /** A host with a request unanswered this long is killed from here (its own guard failed to). */
 export const HANG_KILL_MS = 10_000;
 
 /**
- * The control thread's end of a live reward host: one step at a time is
- * submitted after the command is sent, and its result is collected at the
- * start of the next tick (the host works while the tick thread waits for its
- * next deadline). Nothing here blocks: FIFO ends are non-blocking, and
- * collect() waits at most until the deadline it is given.
+ * The control thread's end of a live reward host: a step is submitted right
+ * after its command is sent, and its result is read when the control loop
+ * asks (normally at the start of the next tick: the host works while the tick
+ * thread waits for its deadline). Nothing here blocks or waits: FIFO ends are
+ * non-blocking, and a result not in yet is simply "not yet".
  *
  * Death: the reply FIFO reads EOF once the host is gone. If the host's guard
  * wrote a DEATH frame first, its status (memory, timeout) is the step's; else
@@ -47,10 +51,8 @@ export class LiveReward {
   private readonly readBuf = Buffer.alloc(16 * 1024);
   private helloSeen = false;
   private nextId = 1;
-  /** id of the step whose result collect() will look for; 0 when nothing is pending. */
-  private pendingId = 0;
-  private pendingFail: { status: number; reason: string } | null = null;
-  private result: { id: number; status: number; flags: number; total: number; terms: Float64Array; reason: string } | null = null;
+  /** Results by ticket % RESULT_RING, from the host or decided here (a step that could not be sent). */
+  private readonly results: Array<{ id: number; status: number; flags: number; total: number; terms: Float64Array | null; reason: string }>;
   private lastAnswered = 0;
   private oldestUnansweredMs = 0;
   private deathValue: HostDeath | null = null;
@@ -60,8 +62,8 @@ export class LiveReward {
   private diedAtStep = -1;
   private disposed = false;
   private step = 0;
-  /** Results that came after their step was logged as late (counted, dropped). */
-  lateResults = 0;
+  /** Episode step of each ticket in flight (for the death message). */
+  private readonly stepOf = new Int32Array(RESULT_RING);
 
   constructor(
     readonly handle: LiveHostHandle,
@@ -71,6 +73,7 @@ export class LiveReward {
     this.layout = { nObs: handle.observationCount, nAct: handle.actionCount, withRaw: handle.info.rawNames.length > 0, nTerms: handle.info.termNames.length };
     this.reader = new FrameReader(this.layout);
     this.stepBuf = Buffer.alloc(stepFrameBytes(this.layout));
+    this.results = Array.from({ length: RESULT_RING }, () => ({ id: 0, status: 0, flags: 0, total: NaN, terms: null, reason: '' }));
     try {
       // Read-write: never blocks and never fails for want of a reader; closing it is the host's EOF.
       this.req = openSync(handle.requestFifo, constants.O_RDWR | constants.O_NONBLOCK);
@@ -100,59 +103,43 @@ export class LiveReward {
     this.write(encodeBegin(this.nextId++, episode.index, episode.id));
   }
 
-  submit(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, raw?: ArrayLike<number> | null): void {
+  submit(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, raw?: ArrayLike<number> | null): number {
     const step = this.step++;
-    this.pendingFail = null;
-    this.pendingId = 0;
-    if (this.disposed) return this.failNext(RewardStatus.unavailable, `E_CONFIG: ${this.label} was retired`);
-    if (this.deathValue) {
-      if (this.diedAtStep >= 0) return this.failNext(RewardStatus.unavailable, `${this.deathText(this.diedAtStep)}; no reward until a fresh host is up`);
-      this.diedAtStep = step;
-      return this.failNext(this.deathValue.status, this.deathText(step));
-    }
-    const inFlight = this.nextId - 1 - this.lastAnswered;
+    const id = this.nextId++;
+    if (this.disposed) return this.decide(id, RewardStatus.unavailable, `E_CONFIG: ${this.label} was retired`);
+    this.poll();
+    if (this.deathValue) return this.decideDead(id, step);
+    const inFlight = id - 1 - this.lastAnswered;
     if (inFlight >= MAX_IN_FLIGHT) {
       this.checkHang();
-      return this.failNext(RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is ${inFlight} steps behind; step ${step} was not sent`);
+      return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is ${inFlight} steps behind; step ${step} was not sent`);
     }
-    const id = this.nextId++;
     const n = encodeStep(this.stepBuf, this.layout, id, dt, obs, action, raw ?? null);
-    if (!this.write(this.stepBuf.subarray(0, n))) return this.failNext(RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is not reading its steps; step ${step} was not sent`);
+    if (!this.write(this.stepBuf.subarray(0, n))) return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is not reading its steps; step ${step} was not sent`);
     if (this.lastAnswered === id - 1) this.oldestUnansweredMs = performance.now();
-    this.pendingId = id;
+    this.stepOf[id % RESULT_RING] = step;
+    return id;
   }
 
-  /**
-   * The result of the step submitted last, into out. Waits (spinning on a
-   * non-blocking read) until `deadlineMs` (performance.now() time) at most.
-   */
-  collect(out: RewardOutput, deadlineMs: number): void {
-    if (this.pendingFail) return fill(out, this.pendingFail.status, this.pendingFail.reason);
-    const id = this.pendingId;
-    if (id === 0) return fill(out, RewardStatus.unavailable, `E_CONFIG: ${this.label}: no step was submitted`);
-    for (;;) {
-      this.poll();
-      const r = this.result;
-      if (r !== null && r.id === id) {
-        this.pendingId = 0;
-        out.status = r.status;
-        out.total = r.total;
-        out.terms.set(r.terms.subarray(0, out.terms.length));
-        out.success = (r.flags & 1) !== 0;
-        out.done = (r.flags & 2) !== 0;
-        out.reason = r.reason;
-        return;
-      }
-      if (this.deathValue) {
-        this.pendingId = 0;
-        this.diedAtStep = this.step - 1;
-        return fill(out, this.deathValue.status, this.deathText(this.step - 1));
-      }
-      if (performance.now() >= deadlineMs) {
-        this.pendingId = 0;
-        return fill(out, RewardStatus.late, `E_REWARD_LATE: ${this.label}: no answer from the reward host by the next tick for step ${this.step - 1}`);
-      }
+  /** The result of `ticket` into out once it is known (true); false while the host is still on it. */
+  result(ticket: number, out: RewardOutput): boolean {
+    this.poll();
+    const r = this.results[ticket % RESULT_RING]!;
+    if (r.id === ticket) {
+      out.status = r.status;
+      out.total = r.total;
+      if (r.terms) out.terms.set(r.terms.subarray(0, out.terms.length));
+      else out.terms.fill(NaN);
+      out.success = (r.flags & 1) !== 0;
+      out.done = (r.flags & 2) !== 0;
+      out.reason = r.reason;
+      return true;
     }
+    if (this.deathValue && ticket > this.lastAnswered) {
+      this.decideDead(ticket, this.stepOf[ticket % RESULT_RING] ?? 0);
+      return this.result(ticket, out);
+    }
+    return false;
   }
 
   /** The main thread's classification of this host's exit (more precise than "crashed" after an EOF). */
@@ -181,8 +168,23 @@ export class LiveReward {
     return `${code}: ${this.label}: its reward host died (${d.reason}) at step ${step}: ${d.detail}`;
   }
 
-  private failNext(status: number, reason: string): void {
-    this.pendingFail = { status, reason };
+  /** Records a result decided here (not by the host) for ticket id; returns id. */
+  private decide(id: number, status: number, reason: string): number {
+    const r = this.results[id % RESULT_RING]!;
+    r.id = id;
+    r.status = status;
+    r.flags = 0;
+    r.total = NaN;
+    r.terms = null;
+    r.reason = reason;
+    return id;
+  }
+
+  /** The first step that meets the death carries its cause; later ones are unavailable. */
+  private decideDead(id: number, step: number): number {
+    if (this.diedAtStep >= 0 && this.diedAtStep !== step) return this.decide(id, RewardStatus.unavailable, `${this.deathText(this.diedAtStep)}; no reward until a fresh host is up`);
+    this.diedAtStep = step;
+    return this.decide(id, this.deathValue!.status, this.deathText(step));
   }
 
   private write(b: Buffer): boolean {
@@ -216,8 +218,13 @@ export class LiveReward {
       for (let f = this.reader.next(); f !== null; f = this.reader.next()) {
         if (f.kind === FrameKind.HELLO) this.helloSeen = true;
         else if (f.kind === FrameKind.RESULT) {
-          if (f.id !== this.pendingId) this.lateResults++;
-          this.result = f;
+          const r = this.results[f.id % RESULT_RING]!;
+          r.id = f.id;
+          r.status = f.status;
+          r.flags = f.flags;
+          r.total = f.total;
+          r.terms = f.terms;
+          r.reason = f.reason;
           this.lastAnswered = f.id;
           this.oldestUnansweredMs = performance.now();
         } else if (f.kind === FrameKind.DEATH) {
