@@ -109,7 +109,7 @@ export function formatReport(r: CheckReport): string {
     const i = r.info;
     lines.push(`${r.file}: reward "${i.name}" v${i.version}: ${i.termNames.length} terms; success() ${i.hasSuccess ? 'yes' : 'no'}; done() ${i.hasDone ? 'yes' : 'no'}`);
     lines.push(`  goal: ${i.goal}`);
-    for (const p of r.probes) lines.push(`  ${p.name}: ${p.steps} steps, ${p.failed === 0 ? 'all ok' : `${p.failed} failed`}`);
+    for (const p of r.probes) lines.push(`  ${p.name}: ${p.steps} steps, ${p.failed === 0 ? 'all ok' : 'failed (stopped at the first failure)'}`);
     if (r.timing) {
       const t = r.timing;
       lines.push(`  time per step: ${t.batchUsPerStep.toFixed(2)} µs batch, ${t.onlineUsPerStep.toFixed(2)} µs online (p99 ${t.onlineP99Us.toFixed(1)} µs); budget ${t.budgetMs} ms`);

@@ -52,6 +52,12 @@ export interface CheckReport {
 
 /** Statuses after which a program's sandbox is gone: the check stops probing at the first one. */
 const FATAL = new Set<number>([RewardStatus.timeout, RewardStatus.memory, RewardStatus.crashed]);
+/**
+ * Steps per sandbox call while probing, at most: chunks grow 1, 2, 4... up to this, and a probe
+ * stops at the first chunk with a failure, so a program that fails from its first step costs one
+ * step per probe (a failing allocation can cost a full GC each).
+ */
+const PROBE_CHUNK = 256;
 
 /**
  * The check itself, run in the calling process. Untrusted code must not run in
@@ -98,30 +104,38 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
     ];
     let episodeIndex = 0;
     let fatal = false;
+    const nO = obsNames.length;
+    const nA = actNames.length;
     for (const run of runs) {
       if (fatal) break;
       rt.beginEpisode({ index: episodeIndex++, id: `check-${run.name}` });
-      const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt, undefined, run.raw);
+      const total = run.obs.length / nO;
       let failed = 0;
-      for (let i = 0; i < b.count; i++) {
-        if (b.status[i] !== RewardStatus.ok) {
-          if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, run, rt, obsNames, file, o.source));
-          // Fail fast: once the sandbox is gone, every later step only says so again.
-          if (FATAL.has(b.status[i] as number)) {
-            fatal = true;
+      let done = 0;
+      // In growing chunks, so a probe stops at its first failing chunk: one failure per probe is what
+      // the report shows, and a program that fails slowly (a stack bomb per step) must not cost seconds.
+      for (let from = 0, size = 1; from < total && failed === 0; from += size, size = Math.min(PROBE_CHUNK, size * 2)) {
+        const to = Math.min(total, from + size);
+        const dt = typeof run.dt === 'number' ? run.dt : run.dt.subarray(from, to);
+        const b: RewardBatchOutput = rt.evaluateBatch(run.obs.subarray(from * nO, to * nO), run.actions.subarray(from * nA, to * nA), dt, undefined, run.raw?.subarray(from * nO, to * nO) ?? null);
+        for (let i = 0; i < b.count; i++) {
+          done++;
+          if (b.status[i] !== RewardStatus.ok) {
+            if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, from, run, rt, obsNames, file, o.source));
+            // Fail fast: once the sandbox is gone, every later step only says so again.
+            if (FATAL.has(b.status[i] as number)) fatal = true;
             break;
           }
-          continue;
-        }
-        okSteps++;
-        for (let t = 0; t < nT; t++) {
-          const v = b.terms[i * nT + t] as number;
-          sums[t] = (sums[t] as number) + v;
-          if (v < (mins[t] as number)) mins[t] = v;
-          if (v > (maxs[t] as number)) maxs[t] = v;
+          okSteps++;
+          for (let t = 0; t < nT; t++) {
+            const v = b.terms[i * nT + t] as number;
+            sums[t] = (sums[t] as number) + v;
+            if (v < (mins[t] as number)) mins[t] = v;
+            if (v > (maxs[t] as number)) maxs[t] = v;
+          }
         }
       }
-      report.probes.push({ name: run.name, steps: b.count, failed });
+      report.probes.push({ name: run.name, steps: done, failed });
     }
     rt.info.termNames.forEach((name, t) => {
       const declared = rt.info.ranges?.[name];
@@ -136,7 +150,9 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
         report.diagnostics.push({ severity: 'warning', code: 'W_TERM_RANGE', file, line: at.line, column: at.column, lineText: at.lineText, message: `term "${name}" ranged over [${fmt(s.min)}, ${fmt(s.max)}] on the probes, outside its declared range [${declared[0]}, ${declared[1]}]` });
       }
     });
-    if (fatal) return done();
+    // Timing a program that fails says nothing (and a failing step can cost ms: a GC per refused
+    // allocation), so only a program that passed every probe is timed.
+    if (fatal || report.probes.some((p) => p.failed > 0)) return done();
     report.timing = measureTiming(rt, probes[2] ?? probes[0]!, obsNames.length, actNames.length);
     if (report.timing.onlineP99Us > rt.budgetMs * 1000) {
       report.diagnostics.push({ severity: 'warning', code: 'W_SLOW', file, line: 0, column: 0, message: `p99 time per step online is ${fmt(report.timing.onlineP99Us)} µs, over the ${rt.budgetMs} ms budget` });
@@ -147,7 +163,7 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
   return done();
 }
 
-function probeFailure(b: RewardBatchOutput, i: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
+function probeFailure(b: RewardBatchOutput, i: number, from: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
   const reason = b.reasons.get(i) ?? `status ${b.status[i]}`;
   const code = (/^(E_[A-Z_]+):/.exec(reason)?.[1] ?? 'E_REWARD_OUTPUT') as Diagnostic['code'];
   const esc = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -161,7 +177,7 @@ function probeFailure(b: RewardBatchOutput, i: number, run: { name: string; obs:
     line,
     column: m ? Number(m[2]) : 0,
     ...(line > 0 ? { lineText: source.split('\n')[line - 1] ?? '' } : {}),
-    message: `${run.name}, ${run.describe(i)}: ${detail}; expected finite numbers for every term of meta.weights (${rt.info.termNames.join(', ')}); observation: ${formatStep(obsNames, run.obs, i * obsNames.length)}`,
+    message: `${run.name}, ${run.describe(from + i)}: ${detail}; expected finite numbers for every term of meta.weights (${rt.info.termNames.join(', ')}); observation: ${formatStep(obsNames, run.obs, (from + i) * obsNames.length)}`,
   };
 }
 
