@@ -1,7 +1,7 @@
 import { RewardStatus } from '../core/records.js';
 import { observationNames, actionNames, type RobotDescription } from '../core/robot.js';
 import { diagnosticsOf, locate, type Diagnostic } from './diagnostics.js';
-import { newRewardOutput, type RewardBatchOutput } from './output.js';
+import { newRewardBatchOutput, newRewardOutput, type RewardBatchOutput } from './output.js';
 import { buildProbes, formatStep, PROBE_DT_S, type Probe } from './probes.js';
 import { RewardRuntime, type RewardProgramInfo } from './runtime.js';
 import { checkFieldNames } from './static-check.js';
@@ -153,7 +153,12 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
     // Timing a program that fails says nothing (and a failing step can cost ms: a GC per refused
     // allocation), so only a program that passed every probe is timed.
     if (fatal || report.probes.some((p) => p.failed > 0)) return done();
-    report.timing = measureTiming(rt, probes[2] ?? probes[0]!, obsNames.length, actNames.length);
+    const timed = probes[2] ?? probes[0]!;
+    report.timing = measureTiming(rt, timed, obsNames.length, actNames.length, (b, i, what) => {
+      // The timing runs are probes too: a program that turns bad after its first thousand steps shows it here.
+      report.diagnostics.push(probeFailure(b, i, 0, { name: what, obs: timed.obs, describe: timed.describe }, rt, obsNames, file, o.source));
+    });
+    if (report.diagnostics.some((d) => d.severity === 'error')) return done();
     if (report.timing.onlineP99Us > rt.budgetMs * 1000) {
       report.diagnostics.push({ severity: 'warning', code: 'W_SLOW', file, line: 0, column: 0, message: `p99 time per step online is ${fmt(report.timing.onlineP99Us)} µs, over the ${rt.budgetMs} ms budget` });
     }
@@ -181,12 +186,14 @@ function probeFailure(b: RewardBatchOutput, i: number, from: number, run: { name
   };
 }
 
-function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): NonNullable<CheckReport['timing']> {
+function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number, failed: (b: RewardBatchOutput, i: number, what: string) => void): NonNullable<CheckReport['timing']> {
   const n = Math.min(1000, p.obs.length / nO);
   rt.beginEpisode({ index: 1_000_000, id: 'check-timing' });
   const t0 = performance.now();
-  rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S, undefined, p.raw.subarray(0, n * nO));
+  const b = rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S, undefined, p.raw.subarray(0, n * nO));
   const batchUs = ((performance.now() - t0) * 1000) / n;
+  const bad = b.status.findIndex((st) => st !== RewardStatus.ok);
+  if (bad >= 0) failed(b, bad, 'timing run (batch)');
   rt.beginEpisode({ index: 1_000_001, id: 'check-timing-online' });
   const out = newRewardOutput(rt.info.termNames.length);
   const per = new Float64Array(n);
@@ -194,6 +201,13 @@ function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): Non
     const s = performance.now();
     rt.evaluate(p.obs.subarray(i * nO, (i + 1) * nO), p.actions.subarray(i * nA, (i + 1) * nA), PROBE_DT_S, out, p.raw.subarray(i * nO, (i + 1) * nO));
     per[i] = (performance.now() - s) * 1000;
+    if (out.status !== RewardStatus.ok && bad < 0) {
+      const one = newRewardBatchOutput(1, rt.info.termNames.length);
+      one.status[0] = out.status;
+      one.reasons.set(0, out.reason);
+      failed(one, 0, `timing run (online), step ${i}`);
+      break;
+    }
   }
   const sorted = Float64Array.from(per).sort();
   const mean = per.reduce((a, b) => a + b, 0) / n;

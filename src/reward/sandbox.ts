@@ -159,8 +159,24 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Resets per-episode state in the isolate. Watched like a step (BUSY, a new SEQ): isolated-vm
+   * drains the isolate's microtask queue on any entry, so a program's promise flood can run here.
+   */
   begin(index: number, id: string): void {
-    this.beginRef.applySync(undefined, [index, id]);
+    Atomics.add(this.ctl, CTL.SEQ, 1);
+    Atomics.store(this.ctl, CTL.BUSY, 1);
+    this.watchdog.ensureRunning();
+    try {
+      this.beginRef.applySync(undefined, [index, id]);
+    } catch (e) {
+      const msg = String((e as Error)?.message ?? e);
+      const kind: Death = this.watchdog.killed ? 'timeout' : /memory limit/i.test(msg) ? 'memory' : 'broken';
+      this.dispose();
+      throw new SandboxDeath(kind, 0, msg);
+    } finally {
+      Atomics.store(this.ctl, CTL.BUSY, 0);
+    }
   }
 
   /** Heap in use, for the soft-limit check (isolated-vm's own limit can overshoot 2-3x). */

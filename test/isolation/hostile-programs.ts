@@ -14,8 +14,8 @@ export interface HostileProgram {
   source: string;
 }
 
-/** Evaluations a late program behaves for: more than a dry run (1000) and a reward check's probes. */
-export const LATE_AFTER = 4000;
+/** Evaluations a late program behaves for: more than a dry run of the last 1000 logged steps. */
+export const LATE_AFTER = 1500;
 
 function program(name: string, bad: string, late: boolean, extra = ''): string {
   return `// hostile: ${name}

@@ -1,6 +1,8 @@
 import { openSync, readSync, writeSync } from 'node:fs';
 import { newRewardOutput } from '../output.js';
 import type { RewardRuntime } from '../runtime.js';
+import { CTL } from '../harness.js';
+import { watchSandbox } from '../sandbox-watch.js';
 import { setGuardDeathFd } from './guard.js';
 import { FrameKind, FrameReader, encodeHello, encodeResult, resultFrameBytes, type StepLayout } from './wire.js';
 
@@ -25,11 +27,17 @@ export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: str
   const reply = Buffer.alloc(resultFrameBytes(layout));
   const out = newRewardOutput(layout.nTerms);
   const nAct = layout.nAct;
+  // The guard also watches each frame as a whole (BUSY/SEQ like a sandbox's): work the sandbox's
+  // own words do not cover (an isolate entry outside a step) cannot hang the host unseen.
+  const frame = new Int32Array(new SharedArrayBuffer(CTL.WORDS * 4));
+  watchSandbox(frame);
   for (;;) {
     const n = readSync(req, chunk, 0, chunk.length, null);
     if (n === 0) return;
     reader.push(chunk, n);
     for (let f = reader.next(); f !== null; f = reader.next()) {
+      Atomics.add(frame, CTL.SEQ, 1);
+      Atomics.store(frame, CTL.BUSY, 1);
       if (f.kind === FrameKind.STEP) {
         const v = f.values;
         const obs = v.subarray(1, 1 + nObs);
@@ -40,6 +48,7 @@ export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: str
       } else if (f.kind === FrameKind.BEGIN) {
         rt.beginEpisode({ index: f.index, id: f.episode });
       }
+      Atomics.store(frame, CTL.BUSY, 0);
     }
   }
 }

@@ -27,7 +27,7 @@ export const MAX_IN_FLIGHT = 512;
 /** Results remembered by ticket (a ring; a result is read within MAX_IN_FLIGHT tickets of its step or not at all). */
 const RESULT_RING = 2 * MAX_IN_FLIGHT;
 /** A host with a request unanswered this long is killed from here (its own guard failed to). */
-export const HANG_KILL_MS = 10_000;
+export const HANG_KILL_MS = 5_000;
 
 /**
  * The control thread's end of a live reward host: a step is submitted right
@@ -110,8 +110,8 @@ export class LiveReward {
     this.poll();
     if (this.deathValue) return this.decideDead(id, step);
     const inFlight = id - 1 - this.lastAnswered;
+    if (inFlight > 0 && this.checkHang()) return this.decideDead(id, step);
     if (inFlight >= MAX_IN_FLIGHT) {
-      this.checkHang();
       return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is ${inFlight} steps behind; step ${step} was not sent`);
     }
     const n = encodeStep(this.stepBuf, this.layout, id, dt, obs, action, raw ?? null);
@@ -242,14 +242,16 @@ export class LiveReward {
     }
   }
 
-  private checkHang(): void {
-    if (performance.now() - this.oldestUnansweredMs < HANG_KILL_MS) return;
+  /** True when the host had a step unanswered for HANG_KILL_MS and was killed. */
+  private checkHang(): boolean {
+    if (performance.now() - this.oldestUnansweredMs < HANG_KILL_MS) return false;
     try {
       process.kill(this.handle.pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
     this.die({ reason: 'timeout', detail: `it answered nothing for ${HANG_KILL_MS / 1000} s and was killed`, status: RewardStatus.timeout });
+    return true;
   }
 
   private die(d: HostDeath): void {
