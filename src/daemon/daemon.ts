@@ -27,6 +27,9 @@ import { decodeStepBatch } from '../episode/batch-codec.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
+/** First pause before a lost version is restored again after another loss; doubles up to the max. */
+const RESTORE_PAUSE_MS = 500;
+const RESTORE_PAUSE_MAX_MS = 60_000;
 /** How long a rollback's announcement may wait for the dead host's exit to be classified. */
 const DEATH_CLASSIFY_WAIT_MS = 1000;
 /** How long the control thread may take to end by itself after it stopped. */
@@ -168,8 +171,21 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     });
   };
   /** A version was lost with nothing warm to fall back on: a fresh host for the last clean version (or the same one). */
+  let losses = 0;
+  let lastLossMs = -Infinity;
   const restoreReward = (restore: { version: string; source: string; filename: string }, cause: string): void => {
+    const now = performance.now();
+    if (now - lastLossMs > RESTORE_PAUSE_MAX_MS) losses = 0;
+    lastLossMs = now;
+    // A version that keeps killing its host is restored after a pause that doubles (0.5 s .. 60 s),
+    // so a loop of crashes cannot keep the machine busy starting hosts.
+    const pauseMs = losses === 0 ? 0 : Math.min(RESTORE_PAUSE_MAX_MS, RESTORE_PAUSE_MS * 2 ** (losses - 1));
+    losses++;
     admitting = admitting.then(async () => {
+      if (pauseMs > 0) {
+        io.log(`restoring reward version ${restore.version} in ${(pauseMs / 1000).toFixed(1)} s (it lost its host ${losses} times in a row)`);
+        await new Promise((r) => setTimeout(r, pauseMs).unref());
+      }
       const verdict = await hosts.admit(restore.source, restore.filename, null);
       if (!verdict.ok) {
         io.log(`reward version ${restore.version} could not be restored after ${cause}: ${verdict.error}; no reward until a new version is pushed`);
@@ -281,6 +297,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
    */
   const onRewardEvent = async (e: RewardSlotEvent): Promise<void> => {
     if (e.type === 'activated') {
+      if (!e.restored) losses = 0;
       io.log(`reward version ${e.version} active (was ${e.previous}, swap ${e.mode}${e.restored ? ', restored after its host died' : ''})`);
       publisher.setRewardActive({ ...e });
       return;
