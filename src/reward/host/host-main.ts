@@ -26,7 +26,7 @@ const env = (name: string, fallback: number): number => {
 startGuard({
   rssCapBytes: env('REWARDD_HOST_RSS_CAP_MB', 256) * 1048576,
   stuckMs: env('REWARDD_HOST_STUCK_MS', 3000),
-  killedGraceMs: env('REWARDD_HOST_KILLED_GRACE_MS', 300),
+  killedGraceMs: env('REWARDD_HOST_KILLED_GRACE_MS', 100),
   busyPollMs: 2,
 });
 

@@ -72,6 +72,7 @@ export class LiveReward {
     this.info = handle.info;
     this.layout = { nObs: handle.observationCount, nAct: handle.actionCount, withRaw: handle.info.rawNames.length > 0, nTerms: handle.info.termNames.length };
     this.reader = new FrameReader(this.layout);
+    this.oldestUnansweredMs = performance.now();
     this.stepBuf = Buffer.alloc(stepFrameBytes(this.layout));
     this.results = Array.from({ length: RESULT_RING }, () => ({ id: 0, status: 0, flags: 0, total: NaN, terms: null, reason: '' }));
     try {
@@ -100,7 +101,8 @@ export class LiveReward {
   beginEpisode(episode: { index: number; id: string }): void {
     this.step = 0;
     if (this.deathValue || this.disposed) return;
-    this.write(encodeBegin(this.nextId++, episode.index, episode.id));
+    // Id 0: a BEGIN gets no reply, so it must not count as a step in flight.
+    this.write(encodeBegin(0, episode.index, episode.id));
   }
 
   submit(obs: ArrayLike<number>, action: ArrayLike<number>, dt: number, raw?: ArrayLike<number> | null): number {
