@@ -91,6 +91,7 @@ export class LiveReward {
   }
 
   get death(): HostDeath | null {
+    this.poll();
     return this.deathValue;
   }
 
