@@ -20,7 +20,8 @@ describe('pushedFilename', () => {
   it('detects TypeScript by what parses', () => {
     expect(pushedFilename({}, js)).toBe('reward-set.js');
     expect(pushedFilename({}, ts)).toBe('reward-set.ts');
-    // Neither parses: JavaScript, so the diagnostics are JavaScript's.
+    // Neither parses: the one that got further, so the diagnostic is about the real mistake.
     expect(pushedFilename({}, 'export const = ;')).toBe('reward-set.js');
+    expect(pushedFilename({}, ts.replace('export const meta', 'const oops: number = ;\nexport const meta'))).toBe('reward-set.ts');
   });
 });
