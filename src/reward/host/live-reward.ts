@@ -54,6 +54,9 @@ export class LiveReward {
   /** Results by ticket % RESULT_RING, from the host or decided here (a step that could not be sent). */
   private readonly results: Array<{ id: number; status: number; flags: number; total: number; terms: Float64Array | null; reason: string }>;
   private lastAnswered = 0;
+  /** Steps written to the host and steps it answered: every sent step gets exactly one RESULT, in order. */
+  private sent = 0;
+  private answered = 0;
   private oldestUnansweredMs = 0;
   private deathValue: HostDeath | null = null;
   /** The death was inferred from an EOF alone; the main thread's classification replaces it. */
@@ -112,14 +115,15 @@ export class LiveReward {
     if (this.disposed) return this.decide(id, RewardStatus.unavailable, `E_CONFIG: ${this.label} was retired`);
     this.poll();
     if (this.deathValue) return this.decideDead(id, step);
-    const inFlight = id - 1 - this.lastAnswered;
+    const inFlight = this.sent - this.answered;
     if (inFlight > 0 && this.checkHang()) return this.decideDead(id, step);
     if (inFlight >= MAX_IN_FLIGHT) {
       return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is ${inFlight} steps behind; step ${step} was not sent`);
     }
     const n = encodeStep(this.stepBuf, this.layout, id, dt, obs, action, raw ?? null);
     if (!this.write(this.stepBuf.subarray(0, n))) return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is not reading its steps; step ${step} was not sent`);
-    if (this.lastAnswered === id - 1) this.oldestUnansweredMs = performance.now();
+    if (this.sent === this.answered) this.oldestUnansweredMs = performance.now();
+    this.sent++;
     this.stepOf[id % RESULT_RING] = step;
     return id;
   }
@@ -229,6 +233,7 @@ export class LiveReward {
           r.terms = f.terms;
           r.reason = f.reason;
           this.lastAnswered = f.id;
+          this.answered++;
           this.oldestUnansweredMs = performance.now();
         } else if (f.kind === FrameKind.DEATH) {
           const reason = deathOfStatus(f.status);
