@@ -199,6 +199,9 @@ export async function run(): Promise<void> {
   for (const m of marks) console.log(`  ${m}`);
   soak.dispose();
   if (sink === 42) console.log('');
+  // Process isolation (issue 14): the reward host's cost on the tick, and its crash recovery.
+  console.log('\n--- process isolation (also: npm run bench -- isolation) ---');
+  await (await import('./isolation.js')).run();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -6,6 +6,9 @@ import { loadRobot } from '../src/core/robot.js';
 import { loadCalibration } from '../src/calibration/calibration.js';
 import { SimLink } from '../src/link/sim-link.js';
 import { RewardRuntime } from '../src/reward/index.js';
+import { InThreadReward } from '../src/reward/in-thread-reward.js';
+import { LiveReward, type LiveHostHandle } from '../src/reward/host/live-reward.js';
+import type { RewardOutput } from '../src/reward/output.js';
 import { SafetyFilter } from '../src/safety/index.js';
 import { ControlLoop } from '../src/daemon/control-loop.js';
 import { RewardSlot } from '../src/daemon/reward-slot.js';
@@ -19,28 +22,69 @@ import type { RewardEvaluator } from '../src/daemon/ports.js';
  * mode "setTimeout" it runs the naive drift-compensated setTimeout loop
  * instead: the baseline the scheduler is measured against.
  */
-const { hz, seconds, mode, sandbox = true, spinUs } = workerData as { hz: number; seconds: number; mode: 'scheduler' | 'setTimeout'; sandbox?: boolean; spinUs?: number };
+const { hz, seconds, mode, reward = 'in-thread', host, spinUs } = workerData as {
+  hz: number;
+  seconds: number;
+  mode: 'scheduler' | 'setTimeout';
+  /** host: a reward host process (what the daemon runs; `host` is its handle); in-thread: the sandbox on this thread; const: no sandbox. */
+  reward?: 'host' | 'in-thread' | 'const';
+  host?: LiveHostHandle;
+  spinUs?: number;
+};
 
 const robot = loadRobot('robots/rover.json');
 const source = readFileSync('rewards/reach-beacon.reward.js', 'utf8');
 const names = robot.robot.observations.map((f) => f.name);
 const actions = robot.robot.actions.map((f) => f.name);
-// sandbox: false swaps in a constant in-process reward, to separate the sandbox's share of the jitter.
-const rt: RewardEvaluator = sandbox
-  ? await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions })
-  : {
-      info: { version: 'const', sha256: 'const', name: 'const', termNames: ['c'], weights: { c: 1 }, source: '', filename: '' },
-      beginEpisode: () => {},
-      evaluate: (_o, _a, _dt, out) => {
-        out.status = 0;
-        out.total = 1;
-        out.terms[0] = 1;
-        out.success = false;
-        out.done = false;
-        out.reason = '';
-      },
-      dispose: () => {},
-    };
+const constant: RewardEvaluator = {
+  info: { version: 'const', sha256: 'const', name: 'const', termNames: ['c'], weights: { c: 1 }, source: '', filename: '' },
+  ready: true,
+  beginEpisode: () => {},
+  submit: () => 1,
+  result: (_t: number, out: RewardOutput) => {
+    out.status = 0;
+    out.total = 1;
+    out.terms[0] = 1;
+    out.success = false;
+    out.done = false;
+    out.reason = '';
+    return true;
+  },
+  dispose: () => {},
+};
+const inner: RewardEvaluator =
+  reward === 'const'
+    ? constant
+    : reward === 'host'
+      ? new LiveReward(host!)
+      : new InThreadReward(await RewardRuntime.create(source, 'reach-beacon.reward.js', { observationNames: names, actionNames: actions }));
+while (!inner.ready) await new Promise((r) => setTimeout(r, 2));
+// The reward's share of each tick: submit (after the command) plus every result() poll until the
+// next submit (the drains at the start and end of the next tick).
+const costs = new Float64Array(hz * seconds + 10);
+let nCost = 0;
+let cur = 0;
+const rt: RewardEvaluator = {
+  info: inner.info,
+  get ready() {
+    return inner.ready;
+  },
+  beginEpisode: (e) => inner.beginEpisode(e),
+  submit: (o, a, dt, raw) => {
+    const t0 = performance.now();
+    if (nCost < costs.length) costs[nCost++] = cur;
+    const ticket = inner.submit(o, a, dt, raw);
+    cur = performance.now() - t0;
+    return ticket;
+  },
+  result: (t, out) => {
+    const t0 = performance.now();
+    const got = inner.result(t, out);
+    cur += performance.now() - t0;
+    return got;
+  },
+  dispose: () => inner.dispose(),
+};
 const slot = new RewardSlot(rt, 20, () => {});
 const safety = new SafetyFilter(robot.robot, { latchFile: null });
 let batches = 0;
@@ -77,7 +121,9 @@ if (mode === 'scheduler') {
   const st = s.stats();
   const cpu = process.cpuUsage(usage0);
   const wall = Number(systemClock.nowNs() - t0) / 1e9;
-  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, late99: st.p99LateUs, spin: st.spinUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches });
+  const c = Float64Array.from(costs.subarray(Math.floor(nCost / 10), nCost)).sort();
+  const at = (q: number): number => (c.length ? (c[Math.min(c.length - 1, Math.floor(q * c.length))] as number) * 1000 : NaN);
+  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, late99: st.p99LateUs, spin: st.spinUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches, rewardP50Us: at(0.5), rewardP99Us: at(0.99), rewardMaxUs: at(1) });
 } else {
   const periodMs = 1000 / hz;
   const errors: number[] = [];

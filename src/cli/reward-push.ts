@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { RewarddError } from '../core/errors.js';
 import { resolveConnection } from '../transport/connection-options.js';
@@ -51,6 +52,8 @@ export interface PushReply {
  */
 export async function pushReward(o: {
   source: string;
+  /** The file's name: its extension tells the robot to compile TypeScript or JavaScript. */
+  filename?: string;
   robot: string;
   mqttUrl: string;
   prefix?: string;
@@ -67,7 +70,9 @@ export async function pushReward(o: {
   );
   const correlation = randomBytes(8).toString('hex');
   const responseTopic = `${topics.rewardSet}/result/${correlation}`;
-  const envelope = o.privateKeyPem ? { ...signRewardPush({ source: o.source, robot: o.robot, privateKeyPem: o.privateKeyPem }), correlation } : { source: o.source, correlation };
+  const filename = o.filename === undefined ? undefined : basename(o.filename).replace(/[^A-Za-z0-9_.+-]/g, '_').slice(-200);
+  const named = filename !== undefined ? { filename } : {};
+  const envelope = o.privateKeyPem ? { ...signRewardPush({ source: o.source, robot: o.robot, privateKeyPem: o.privateKeyPem, ...named }), correlation } : { source: o.source, ...named, correlation };
   let client: MqttClient;
   try {
     client = await mqtt.connectAsync(conn.url, { ...conn.client, protocolVersion: 5, reconnectPeriod: 0 });
@@ -129,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!(timeout > 0)) throw new RewarddError('E_CONFIG', `--timeout: expected seconds > 0, found ${String(values.timeout)}`);
   const r = await pushReward({
     source,
+    filename: file,
     robot: values.robot,
     mqttUrl: typeof values.mqtt === 'string' ? values.mqtt : 'mqtt://127.0.0.1:1884',
     timeoutMs: timeout * 1000,

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { isRewarddError } from '../core/errors.js';
 import { loadRobot } from '../core/robot.js';
-import { checkRewardProgram, type CheckReport } from '../reward/check.js';
+import type { CheckReport } from '../reward/check.js';
+import { checkRewardProgram } from '../reward/check-isolated.js';
 import { formatDiagnostic } from '../reward/diagnostics.js';
 import { loadRewardFile, REWARD_RUNTIME_DEFAULTS } from '../reward/index.js';
 import { checkRewardOnStore, type StoreCheckReport } from '../relabel/check.js';
@@ -108,7 +109,7 @@ export function formatReport(r: CheckReport): string {
     const i = r.info;
     lines.push(`${r.file}: reward "${i.name}" v${i.version}: ${i.termNames.length} terms; success() ${i.hasSuccess ? 'yes' : 'no'}; done() ${i.hasDone ? 'yes' : 'no'}`);
     lines.push(`  goal: ${i.goal}`);
-    for (const p of r.probes) lines.push(`  ${p.name}: ${p.steps} steps, ${p.failed === 0 ? 'all ok' : `${p.failed} failed`}`);
+    for (const p of r.probes) lines.push(`  ${p.name}: ${p.steps} steps, ${p.failed === 0 ? 'all ok' : 'failed (stopped at the first failure)'}`);
     if (r.timing) {
       const t = r.timing;
       lines.push(`  time per step: ${t.batchUsPerStep.toFixed(2)} µs batch, ${t.onlineUsPerStep.toFixed(2)} µs online (p99 ${t.onlineP99Us.toFixed(1)} µs); budget ${t.budgetMs} ms`);

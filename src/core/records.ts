@@ -15,6 +15,10 @@ export const RewardStatus = {
   memory: 5,
   /** The sandbox was being rebuilt (after a memory bomb) or no program is loaded. */
   unavailable: 6,
+  /** The reward host process died under this step (a V8 abort, a segfault, a kill): docs/sandbox.md. */
+  crashed: 7,
+  /** The reward host did not answer before the step had to be logged (a stalled or overloaded host). */
+  late: 8,
 } as const;
 export type RewardStatusName = keyof typeof RewardStatus;
 export type RewardStatusCode = (typeof RewardStatus)[RewardStatusName];
@@ -122,7 +126,14 @@ export interface EpisodeEnd {
   return: number;
   returnByTerm: Record<string, number>;
   rewardFailures: number;
+  /** rewardFailures by status name (timeout, threw, crashed, late...); absent in records before 0.2. */
+  rewardFailuresByStatus?: Record<string, number>;
   rewardVersions: string[];
+  /**
+   * Steps taken after the episode's last one, not logged: the reward host answered late, and the
+   * step it said was terminal (success/done) had already been followed by these. Absent when 0.
+   */
+  stepsAfterEnd?: number;
   safetyInterventions: number;
   linkCounters: Record<string, number>;
 }

@@ -28,6 +28,7 @@ export interface RunConfig {
   batchMaxAgeMs: number;
   rewardBudgetMs: number;
   rewardMemoryMb: number;
+  rewardHostMemoryMb: number;
   rollbackAfter: number;
   swap: 'now' | 'next-episode';
   dryRunSteps: number;
@@ -69,6 +70,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'batchMaxAgeMs', flag: 'batch-max-age', type: 'number', default: 250, help: 'publish a partial batch once its first step is this old, ms' },
   { key: 'rewardBudgetMs', flag: 'reward-budget', type: 'number', default: 2, help: 'per-step time budget of the reward program, ms' },
   { key: 'rewardMemoryMb', flag: 'reward-memory', type: 'number', default: 32, help: 'memory limit of the reward sandbox, MB' },
+  { key: 'rewardHostMemoryMb', flag: 'reward-host-memory', type: 'number', default: 256, help: 'hard memory cap of each reward host process (resident, MB): past it the host is killed, the step is out_of_memory and the previous version takes over; the daemon is never at risk' },
   { key: 'rollbackAfter', flag: 'rollback-after', type: 'number', default: 20, help: 'consecutive failed reward steps before the previous version is restored' },
   { key: 'swap', flag: 'swap', type: 'string', default: 'now', help: 'when a new reward version takes over: now (next step) | next-episode' },
   { key: 'dryRunSteps', flag: 'dry-run-steps', type: 'number', default: 1000, help: 'a new reward version must evaluate this many recent logged steps without failure before it is activated (0 = compile check only)' },
@@ -126,6 +128,8 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   if (cfg.batchMaxAgeMs < 1) bad('batch-max-age', 'ms >= 1', cfg.batchMaxAgeMs);
   if (!(cfg.rewardBudgetMs > 0 && cfg.rewardBudgetMs <= 1000)) bad('reward-budget', 'ms in (0, 1000]', cfg.rewardBudgetMs);
   intIn('reward-memory', cfg.rewardMemoryMb, 8, 4096);
+  intIn('reward-host-memory', cfg.rewardHostMemoryMb, 96, 65536);
+  if (cfg.rewardHostMemoryMb < 2 * cfg.rewardMemoryMb + 64) bad('reward-host-memory', `at least 2 × --reward-memory + 64 (${2 * cfg.rewardMemoryMb + 64})`, cfg.rewardHostMemoryMb);
   intIn('rollback-after', cfg.rollbackAfter, 1, 1_000_000);
   intIn('dry-run-steps', cfg.dryRunSteps, 0, 100_000);
   intIn('broker-port', cfg.brokerPort, 0, 65535);

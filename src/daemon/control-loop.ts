@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { LoadedRobot } from '../core/robot.js';
 import type { Mailbox } from '../core/mailbox.js';
-import { RECORD_SCHEMA, RewardStatus, SafetyFlag, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../core/records.js';
+import { RECORD_SCHEMA, RewardStatus, rewardStatusName, SafetyFlag, StepFlag, type EpisodeEnd, type EpisodeEndReason, type EpisodeStart } from '../core/records.js';
 import type { LoadedCalibration } from '../calibration/calibration.js';
 import { compileCalibration } from '../calibration/apply.js';
 import type { Link } from '../link/link.js';
@@ -11,6 +11,9 @@ import type { HelloFrame } from '../protocol/frames.js';
 import type { ActionFilter } from './ports.js';
 import type { RewardSlot } from './reward-slot.js';
 import { episodeIdFactory } from './episode-ids.js';
+import { RewardFailureLog } from './reward-failure-log.js';
+import { PendingSteps, type PendingStep } from './pending-steps.js';
+import type { RewardEvaluator, RewardOutputLike } from './ports.js';
 
 export interface ControlLoopEvents {
   episodeStart(start: EpisodeStart): void;
@@ -41,6 +44,12 @@ export interface ControlLoopOptions {
   autoArm: boolean;
   policy: EpisodeStart['policy'];
   software: EpisodeStart['software'];
+  /**
+   * A step whose reward has not come back from the reward host after this long is logged with
+   * status `late`, ms. The tick never waits for a reward; this bounds how long a step may stay
+   * unlogged (and sizes the pending ring: rewardLateMs × tickHz steps). Default 250.
+   */
+  rewardLateMs?: number;
   /** Who signed a reward version (key fingerprint), null for a trusted local file. */
   rewardSigner: (version: string) => string | null;
   clock: Clock;
@@ -90,7 +99,21 @@ export class ControlLoop {
   private linkUp = false;
   private lastSafety = 0;
   private hello: HelloFrame | null = null;
-  private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, versions: new Set<string>(), interventions: 0 };
+  private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, byStatus: {} as Record<string, number>, versions: new Set<string>(), interventions: 0 };
+  private readonly pending: PendingSteps;
+  private readonly rewardLateMs: number;
+  private readonly failureLog: RewardFailureLog;
+  /** The episode's last step is taken (an end known at the time); no more steps until it is logged. */
+  private closing = false;
+  /** Steps of the current episode logged so far. */
+  private logged = 0;
+  /** Steps taken after their episode turned out (from a late reward) to have ended: not logged. */
+  private discarded = 0;
+  /** Output buffers by version (term counts differ); a pending step may outlive a swap. */
+  private readonly outs = new WeakMap<RewardEvaluator, RewardOutputLike>();
+  /** The last step's reward as logged: what status() and live() show. */
+  private lastOut: RewardOutputLike = { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(0), success: false, done: false, reason: '' };
+  private lastRt: RewardEvaluator | null = null;
   episodesDone = 0;
   /** True once maxEpisodes are done or a stop was requested and the episode ended. */
   finished = false;
@@ -100,6 +123,9 @@ export class ControlLoop {
     this.cmd64 = new Float64Array(this.na);
     this.commanded = new Float32Array(this.na);
     this.applied = new Float32Array(this.na);
+    this.rewardLateMs = o.rewardLateMs ?? REWARD_LATE_MS;
+    this.pending = new PendingSteps(Math.max(4, Math.ceil((this.rewardLateMs * o.tickHz) / 1000)), o.robot.robot.observations.length, this.na);
+    this.failureLog = new RewardFailureLog((line) => o.events.notice(line));
     this.batcher = new StepBatcher(
       {
         robot: o.robot.robot.name,
@@ -147,19 +173,23 @@ export class ControlLoop {
   /** Ends the current episode at the next tick (its last step is logged), then finishes. */
   requestStop(reason: EpisodeEndReason = 'shutdown'): void {
     this.stopReason = reason;
-    if (!this.inEpisode) this.finished = true;
+    if (!this.inEpisode && this.pending.count === 0) this.finished = true;
   }
 
   tick(nowNs: bigint): void {
     if (this.finished) return;
     const o = this.o;
+    // Rewards that came in while the thread waited for this deadline: log those steps first. One
+    // may end the episode (and place the next scenario), so this precedes the observation.
+    this.drain();
+    if (this.finished) return;
     o.link.poll(nowNs);
     const asm = this.assembler;
     if (!asm || asm.observation.samples === 0) return;
-    if (!this.inEpisode) {
-      // No new episode while the link is down or the e-stop is latched: the robot holds still
-      // (zero commands keep a live MCU's watchdog fed) until the link returns or the e-stop is reset.
-      if (!this.linkUp || o.safety.estopLatched) {
+    if (this.closing || !this.inEpisode) {
+      // Between episodes, or waiting for the reward of an episode's last step, or with the link down
+      // or the e-stop latched: the robot holds still (zero commands keep a live MCU's watchdog fed).
+      if (this.closing || !this.linkUp || o.safety.estopLatched) {
         this.applied.fill(0);
         o.link.sendCommand(this.applied);
         return;
@@ -183,39 +213,81 @@ export class ControlLoop {
     o.link.sendCommand(this.applied);
     this.lastSafety = safety;
 
-    // Reward, off the actuator path.
-    const ep = this.episode;
+    // Reward, off the actuator path: sent to the reward host now, logged when it comes back.
+    if (this.pending.full) this.giveUp(this.pending.oldest()!);
     const first = this.step === 0;
-    o.reward.beforeStep(first, ep);
+    o.reward.beforeStep(first, this.episode);
     const rt = o.reward.active;
-    const out = o.reward.out;
     const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
+    const p = this.pending.push();
     // The raw row goes to every program; only those that declare meta.raw read it.
-    rt.evaluate(obs.values, this.applied, dt, out, obs.rawValues);
+    p.ticket = rt.submit(obs.values, this.applied, dt, obs.rawValues);
+    p.rt = rt;
+    p.submittedMs = performance.now();
+    p.index = this.step;
+    p.tNs = nowNs;
+    p.wallMs = o.clock.wallMs();
+    p.obsTNs = asm.oldestSampleNs();
+    p.obs.set(obs.values);
+    p.obsRaw.set(obs.rawValues);
+    p.commanded.set(this.commanded);
+    p.applied.set(this.applied);
+    p.safety = safety;
+    p.end = !this.linkUp ? 'link_lost' : o.safety.estopLatched ? 'estop' : this.stopReason ? this.stopReason : this.step + 1 >= o.stepLimit ? 'step_limit' : null;
+    if (p.end) this.closing = true;
     this.prevTNs = nowNs;
+    this.step++;
+    // An evaluator that answers at once (in-thread) is logged in the same tick, as before hosts.
+    this.drain();
+  }
 
+  /** Logs every pending step whose reward is in, oldest first; gives up on those past the late limit. */
+  private drain(): void {
+    const now = performance.now();
+    for (let p = this.pending.oldest(); p !== null; p = this.pending.oldest()) {
+      const rt = p.rt!;
+      const out = this.outFor(rt);
+      if (!rt.result(p.ticket, out)) {
+        if (now - p.submittedMs < this.rewardLateMs) return;
+        fail(out, RewardStatus.late, `E_REWARD_LATE: reward "${rt.info.name}" v${rt.info.version}: no answer from the reward host within ${this.rewardLateMs} ms for step ${p.index}`);
+      }
+      this.finishStep(p, rt, out);
+      if (this.finished) return;
+    }
+  }
+
+  /** The pending ring is full: the oldest step is logged as late now, to make room. */
+  private giveUp(p: PendingStep): void {
+    const rt = p.rt!;
+    const out = this.outFor(rt);
+    if (!rt.result(p.ticket, out)) fail(out, RewardStatus.late, `E_REWARD_LATE: reward "${rt.info.name}" v${rt.info.version}: ${this.pending.capacity} steps were waiting for the reward host; step ${p.index} was logged without its reward`);
+    this.finishStep(p, rt, out);
+  }
+
+  /** Logs one step with its reward, decides whether the episode ends there, and frees its slot. */
+  private finishStep(p: PendingStep, rt: RewardEvaluator, out: RewardOutputLike): void {
+    const o = this.o;
+    const ep = this.episode;
     const ok = out.status === RewardStatus.ok;
+    if (!ok) this.failureLog.note(ep.id, rt.info.version, out.status, out.reason);
     let end: EpisodeEndReason | null = null;
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
-    else if (!this.linkUp) end = 'link_lost';
-    else if (o.safety.estopLatched) end = 'estop';
-    else if (this.stopReason) end = this.stopReason;
-    else if (this.step + 1 >= o.stepLimit) end = 'step_limit';
-    let flags = first ? StepFlag.first : 0;
+    else end = p.end;
+    let flags = p.index === 0 ? StepFlag.first : 0;
     if (end) flags |= StepFlag.last;
     if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
     if (ok && out.success) flags |= StepFlag.success;
 
     this.batcher.push({
-      tNs: nowNs,
-      wallMs: o.clock.wallMs(),
-      obsTNs: asm.oldestSampleNs(),
-      obs: obs.values,
-      obsRaw: obs.rawValues,
-      actionCommanded: this.commanded,
-      actionApplied: this.applied,
-      safety,
+      tNs: p.tNs,
+      wallMs: p.wallMs,
+      obsTNs: p.obsTNs,
+      obs: p.obs,
+      obsRaw: p.obsRaw,
+      actionCommanded: p.commanded,
+      actionApplied: p.applied,
+      safety: p.safety,
       flags,
       rewardVersion: rt.info.version,
       termNames: rt.info.termNames,
@@ -224,23 +296,42 @@ export class ControlLoop {
       rewardTerms: out.terms,
       rewardReason: out.reason,
     });
-    this.accumulate(rt.info.version, rt.info.termNames, out, safety);
-    o.reward.afterStep(ep);
-    this.step++;
-    if (end) this.endEpisode(end, nowNs);
-    else if (this.batcher.pendingRows === 1) this.batchFirstNs = nowNs;
-    else if (this.batcher.pendingRows > 1 && nowNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
+    this.logged++;
+    this.lastOut = out;
+    this.lastRt = rt;
+    this.accumulate(rt.info.version, rt.info.termNames, out, p.safety);
+    o.reward.afterStep(rt, out, ep);
+    const tNs = p.tNs;
+    this.pending.shift();
+    if (end) {
+      // Steps taken after this one (their rewards were not in yet) belong to no episode.
+      this.discarded += this.pending.clear();
+      this.endEpisode(end, tNs);
+    } else if (this.batcher.pendingRows === 1) this.batchFirstNs = tNs;
+    else if (this.batcher.pendingRows > 1 && tNs - this.batchFirstNs >= o.batchMaxAgeNs) this.batcher.flush();
+  }
+
+  private outFor(rt: RewardEvaluator): RewardOutputLike {
+    let out = this.outs.get(rt);
+    if (!out) {
+      const n = rt.info.termNames.length;
+      out = { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(n).fill(NaN), success: false, done: false, reason: '' };
+      this.outs.set(rt, out);
+    }
+    return out;
   }
 
   private startEpisode(nowNs: bigint): void {
     const o = this.o;
     this.step = 0;
+    this.logged = 0;
+    this.discarded = 0;
     this.inEpisode = true;
     const wall = o.clock.wallMs();
     const index = this.episode.index + 1;
     this.episode = { index, id: this.nextId(index, wall) };
     this.batcher.beginEpisode(this.episode.id);
-    this.acc = { ret: 0, byTerm: new Map(), failures: 0, versions: new Set(), interventions: 0 };
+    this.acc = { ret: 0, byTerm: new Map(), failures: 0, byStatus: {}, versions: new Set(), interventions: 0 };
     // A swap queued for "next episode" lands here, so the start record names the version in force.
     o.reward.beforeStep(true, this.episode);
     const rt = o.reward.active;
@@ -281,6 +372,8 @@ export class ControlLoop {
     if (safety & ~SafetyFlag.no_action_yet) a.interventions++;
     if (out.status !== RewardStatus.ok) {
       a.failures++;
+      const name = rewardStatusName(out.status);
+      a.byStatus[name] = (a.byStatus[name] ?? 0) + 1;
       return;
     }
     a.ret += out.total;
@@ -291,12 +384,15 @@ export class ControlLoop {
     const o = this.o;
     this.batcher.flush();
     this.inEpisode = false;
+    this.closing = false;
+    this.failureLog.endEpisode(this.episode.id);
     this.episodesDone++;
     o.events.episodeEnd({
       schema: RECORD_SCHEMA,
       episode: this.episode.id,
       robot: o.robot.robot.name,
-      steps: this.step,
+      steps: this.logged,
+      ...(this.discarded > 0 ? { stepsAfterEnd: this.discarded } : {}),
       endedWallMs: o.clock.wallMs(),
       endedNs: nowNs.toString(),
       reason,
@@ -304,6 +400,7 @@ export class ControlLoop {
       return: this.acc.ret,
       returnByTerm: Object.fromEntries(this.acc.byTerm),
       rewardFailures: this.acc.failures,
+      rewardFailuresByStatus: { ...this.acc.byStatus },
       rewardVersions: [...this.acc.versions],
       safetyInterventions: this.acc.interventions,
       linkCounters: { ...o.link.counters() },
@@ -322,8 +419,8 @@ export class ControlLoop {
   live(): Record<string, unknown> | null {
     const asm = this.assembler;
     if (!asm || !this.inEpisode) return null;
-    const out = this.o.reward.out;
-    const rt = this.o.reward.active;
+    const out = this.lastOut;
+    const rt = this.lastRt ?? this.o.reward.active;
     const names = asm.observation.names;
     return {
       episode: this.episode.id,
@@ -337,12 +434,12 @@ export class ControlLoop {
   }
 
   status(): LoopStatus {
-    const out = this.o.reward.out;
-    const rt = this.o.reward.active;
+    const out = this.lastOut;
+    const rt = this.lastRt ?? this.o.reward.active;
     return {
       episode: this.episode.id,
       episodeIndex: this.episode.index,
-      step: this.step,
+      step: this.logged,
       rewardVersion: rt.info.version,
       rewardStatus: out.status,
       rewardTotal: out.total,
@@ -356,4 +453,16 @@ export class ControlLoop {
       linkCounters: { ...this.o.link.counters() },
     };
   }
+}
+
+/** Default of ControlLoopOptions.rewardLateMs. */
+export const REWARD_LATE_MS = 250;
+
+function fail(out: RewardOutputLike, status: number, reason: string): void {
+  out.status = status;
+  out.total = NaN;
+  out.terms.fill(NaN);
+  out.success = false;
+  out.done = false;
+  out.reason = reason;
 }

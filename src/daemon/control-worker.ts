@@ -1,12 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../core/clock.js';
 import { Mailbox } from '../core/mailbox.js';
 import { loadRobot } from '../core/robot.js';
 import { identityCalibration, loadCalibration } from '../calibration/calibration.js';
 import { createLink } from '../link/create-link.js';
-import { RewardRuntime } from '../reward/index.js';
+import { LiveReward, type LiveHostHandle } from '../reward/host/live-reward.js';
 import { SafetyFilter } from '../safety/index.js';
 import { ControlLoop } from './control-loop.js';
 import { RewardSlot } from './reward-slot.js';
@@ -31,9 +30,19 @@ async function main(): Promise<void> {
   const calibration = cfg.calibration === 'identity' ? identityCalibration(robot.robot) : loadCalibration(cfg.calibration, robot.robot);
   const observationNames = robot.robot.observations.map((f) => f.name);
   const actionNames = robot.robot.actions.map((f) => f.name);
-  const makeRuntime = (source: string, filename: string) =>
-    RewardRuntime.create(source, filename, { observationNames, actionNames, budgetMs: cfg.rewardBudgetMs, memoryMb: cfg.rewardMemoryMb });
-  const initial = await makeRuntime(readFileSync(cfg.reward, 'utf8'), cfg.reward);
+  // Reward versions live in host processes the main thread started; this thread only talks to them.
+  const hosts = new Map<number, LiveReward>();
+  const live = (h: LiveHostHandle): LiveReward => {
+    const r = new LiveReward(h, (pid) => {
+      hosts.delete(pid);
+      post({ type: 'host-release', pid });
+    });
+    hosts.set(h.pid, r);
+    return r;
+  };
+  const initial = live(data.initialReward);
+  await until(() => initial.ready, INITIAL_HOST_WAIT_MS);
+  if (initial.death) throw new Error(`the reward host of "${initial.info.name}" died before the first tick: ${initial.death.detail}`);
   const slot = new RewardSlot(initial, cfg.rollbackAfter, (event) => post({ type: 'reward', event }));
   const safety = new SafetyFilter(robot.robot, {
     limits: data.actionLimits,
@@ -95,20 +104,20 @@ async function main(): Promise<void> {
       case 'stop':
         loop.requestStop('shutdown');
         break;
-      case 'swap':
-        makeRuntime(m.source, m.filename).then(
-          (rt) => {
-            if (signers.size > 64) {
-              const activeSigner = signers.get(slot.active.info.version) ?? null;
-              signers.clear();
-              signers.set(slot.active.info.version, activeSigner);
-            }
-            signers.set(rt.info.version, m.signer);
-            slot.offer(rt, m.mode);
-            post({ type: 'swap-result', id: m.id, ok: true, version: rt.info.version, error: '' });
-          },
-          (e: unknown) => post({ type: 'swap-result', id: m.id, ok: false, version: '', error: (e as Error).message }),
-        );
+      case 'swap': {
+        const rt = live(m.host);
+        if (signers.size > 64) {
+          const activeSigner = signers.get(slot.active.info.version) ?? null;
+          signers.clear();
+          signers.set(slot.active.info.version, activeSigner);
+        }
+        signers.set(rt.info.version, m.signer);
+        slot.offer(rt, m.mode, m.restored === true);
+        post({ type: 'swap-result', id: m.id, ok: true, version: rt.info.version, error: '' });
+        break;
+      }
+      case 'host-died':
+        hosts.get(m.pid)?.noteDeath(m.death);
         break;
       case 'estop':
         safety.estop(m.reason);
@@ -153,6 +162,14 @@ async function main(): Promise<void> {
   // watchdog's loop) on this thread's event loop, and a terminate() racing them aborts the
   // whole process in an isolated-vm assertion.
   port.close();
+}
+
+/** How long the first tick waits for the initial reward host to open its FIFOs. */
+const INITIAL_HOST_WAIT_MS = 10_000;
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond() && performance.now() < end) await new Promise((r) => setTimeout(r, 2));
 }
 
 main().catch((e: unknown) => {

@@ -10,21 +10,28 @@ import type { EpisodeStart } from '../core/records.js';
 import { startPolicyRunner, type PolicyRunner } from '../policy/runner.js';
 import { loadPolicyManifest } from '../policy/load.js';
 import { loadCalibration } from '../calibration/calibration.js';
-import { RewardRuntime } from '../reward/index.js';
+import { pushedFilename } from '../reward/language.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import { EpisodePublisher } from '../transport/publisher.js';
 import type { RewardSetResult } from '../transport/commands.js';
 import type { RunConfig } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
+import type { RewardSlotEvent } from './reward-slot.js';
 import { formatStatus } from './status-line.js';
 import { RewardFileWatcher } from './reward-watcher.js';
-import { RecentSteps, admitReward } from './reward-admission.js';
+import { RecentSteps } from './reward-admission.js';
+import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
 import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
+/** First pause before a lost version is restored again after another loss; doubles up to the max. */
+const RESTORE_PAUSE_MS = 500;
+const RESTORE_PAUSE_MAX_MS = 60_000;
+/** How long a rollback's announcement may wait for the dead host's exit to be classified. */
+const DEATH_CLASSIFY_WAIT_MS = 1000;
 /** How long the control thread may take to end by itself after it stopped. */
 const WORKER_EXIT_GRACE_MS = 3000;
 
@@ -57,15 +64,34 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   if (cfg.calibration !== 'identity') loadCalibration(cfg.calibration, robot.robot);
   loadPolicyManifest(cfg.policy, robot.robot);
   const allowedKeysFile = defaultAllowedKeysPath(cfg.stateDir);
+  // Messages to the control thread; set once it exists (a host that dies before then has no one to tell).
+  let send: (m: ToControl) => void = () => {};
   const verifier = new PushVerifier({ robot: robot.robot.name, allowedKeysFile });
   const filePolicy = new RewardFilePolicy({ mode: cfg.rewardFileAuth === 'signed' ? 'signatureRequired' : 'trustedLocalPath', allowedKeysFile });
   const initialFile = filePolicy.verifyRewardFile(cfg.reward);
   if (!initialFile.ok) throw new RewarddError('E_REWARD_EXPORTS', `--reward ${cfg.reward}: ${initialFile.error}`);
-  const probe = await RewardRuntime.create(initialFile.source, cfg.reward, {
-    observationNames: robot.robot.observations.map((f) => f.name),
-    actionNames: robot.robot.actions.map((f) => f.name),
+  // Every reward version runs in a host process of its own, from the first one on (docs/sandbox.md).
+  const hosts = new RewardHosts({
+    runtime: {
+      observationNames: robot.robot.observations.map((f) => f.name),
+      actionNames: robot.robot.actions.map((f) => f.name),
+      budgetMs: cfg.rewardBudgetMs,
+      memoryMb: cfg.rewardMemoryMb,
+    },
+    hostMemoryMb: cfg.rewardHostMemoryMb,
+    onLiveDeath: (pid, death) => {
+      send({ type: 'host-died', pid, death });
+      io.log(`reward host ${pid} died (${death.reason}): ${death.detail}`);
+    },
   });
-  probe.dispose();
+  const firstAdmission = await hosts.admit(initialFile.source, cfg.reward, null);
+  if (!firstAdmission.ok) {
+    hosts.close();
+    const code = /^(E_[A-Z_]+):/.exec(firstAdmission.error)?.[1] ?? 'E_REWARD_COMPILE';
+    throw new RewarddError(code as 'E_REWARD_COMPILE', `--reward ${cfg.reward}: ${firstAdmission.error.replace(/^E_[A-Z_]+: /, '')}`);
+  }
+  const versionPids = new Map<string, number>([[firstAdmission.handle.info.version, firstAdmission.handle.pid]]);
+  hosts.warm();
   mkdirSync(cfg.stateDir, { recursive: true });
   let broker: EmbeddedBroker | null = null;
   let mqttUrl = cfg.mqtt;
@@ -98,6 +124,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   } catch (e) {
     await publisher.close(500);
     await broker?.close();
+    hosts.close();
     throw e;
   }
   const policyProvenance: EpisodeStart['policy'] = {
@@ -112,23 +139,18 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     actionSab: actionMailbox.sab,
     policy: policyProvenance,
     policyRateHz: policy.rateHz,
+    initialReward: firstAdmission.handle,
     rewardSigner: initialFile.signer,
     actionLimits: policy.actionLimits,
     software: { rewardd: version, node: process.version },
   };
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
-  const send = (m: ToControl): void => worker.postMessage(m);
+  send = (m: ToControl): void => worker.postMessage(m);
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
   const recent = new RecentSteps(Math.max(1, cfg.dryRunSteps), robot.robot.observations.length, robot.robot.actions.length, cfg.hz);
-  const admission = {
-    observationNames: robot.robot.observations.map((f) => f.name),
-    actionNames: robot.robot.actions.map((f) => f.name),
-    budgetMs: cfg.rewardBudgetMs,
-    memoryMb: cfg.rewardMemoryMb,
-  };
   // One admission at a time; a few may wait (bound), more are refused rather than queued forever.
   let admitting: Promise<void> = Promise.resolve();
   let waiting = 0;
@@ -139,20 +161,47 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     }
     waiting++;
     admitting = admitting.then(async () => {
-      const verdict = await admitReward(source, filename, admission, recent);
+      const verdict = await hosts.admit(source, filename, cfg.dryRunSteps > 0 ? recent : null);
       waiting--;
-      if (!verdict.ok) return reply(verdict);
+      if (!verdict.ok) return reply({ ok: false, error: verdict.error });
+      versionPids.set(verdict.handle.info.version, verdict.handle.pid);
       const id = ++swapSeq;
       swapReplies.set(id, reply);
-      send({ type: 'swap', id, source, filename, mode: cfg.swap, signer });
+      send({ type: 'swap', id, host: verdict.handle, mode: cfg.swap, signer });
+    });
+  };
+  /** A version was lost with nothing warm to fall back on: a fresh host for the last clean version (or the same one). */
+  let losses = 0;
+  let lastLossMs = -Infinity;
+  const restoreReward = (restore: { version: string; source: string; filename: string }, cause: string): void => {
+    const now = performance.now();
+    if (now - lastLossMs > RESTORE_PAUSE_MAX_MS) losses = 0;
+    lastLossMs = now;
+    // A version that keeps killing its host is restored after a pause that doubles (0.5 s .. 60 s),
+    // so a loop of crashes cannot keep the machine busy starting hosts.
+    const pauseMs = losses === 0 ? 0 : Math.min(RESTORE_PAUSE_MAX_MS, RESTORE_PAUSE_MS * 2 ** (losses - 1));
+    losses++;
+    admitting = admitting.then(async () => {
+      if (pauseMs > 0) {
+        io.log(`restoring reward version ${restore.version} in ${(pauseMs / 1000).toFixed(1)} s (it lost its host ${losses} times in a row)`);
+        await new Promise((r) => setTimeout(r, pauseMs).unref());
+      }
+      const verdict = await hosts.admit(restore.source, restore.filename, null);
+      if (!verdict.ok) {
+        io.log(`reward version ${restore.version} could not be restored after ${cause}: ${verdict.error}; no reward until a new version is pushed`);
+        return;
+      }
+      versionPids.set(verdict.handle.info.version, verdict.handle.pid);
+      send({ type: 'swap', id: ++swapSeq, host: verdict.handle, mode: 'now', signer: null, restored: true });
     });
   };
 
   if (cfg.auth === 'open') io.log('--auth open: anyone the broker lets in may push rewards and reset the e-stop (a lab bench only)');
   publisher.subscribeCommands({
-    onRewardSet: (source, reply, raw) => {
+    onRewardSet: (source, reply, raw, hint) => {
       let accepted = source;
       let signer: string | null = null;
+      let named = hint.filename;
       if (cfg.auth === 'signed') {
         const v = verifier.verify(raw);
         if (!v.ok) {
@@ -162,8 +211,9 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         }
         accepted = v.source;
         signer = v.signer;
+        named = v.filename;
       }
-      offerReward(accepted, 'reward/set', signer, (r) => {
+      offerReward(accepted, pushedFilename({ filename: named, language: hint.language }, accepted), signer, (r) => {
         io.log(r.ok ? `reward push accepted: version ${r.version}${signer ? ` signed by ${signer}` : ''}` : `reward push rejected: ${r.error}`);
         reply(r);
       });
@@ -226,6 +276,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
 
   const shutdown = async (): Promise<void> => {
     watcher?.close();
+    hosts.close();
     latchWatcher.close();
     await policy.stop();
     await publisher.close(5000);
@@ -237,6 +288,40 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       new Promise<boolean>((r) => setTimeout(() => r(false), WORKER_EXIT_GRACE_MS).unref()),
     ]);
     if (!exited) await worker.terminate();
+  };
+
+  /**
+   * Logs and publishes (reward/active, retained) what the slot did. A version lost to a crashed
+   * host is published once the host's exit is classified (V8 out of memory, a signal...), which
+   * takes a few ms after the control thread saw its results stream end.
+   */
+  const onRewardEvent = async (e: RewardSlotEvent): Promise<void> => {
+    if (e.type === 'activated') {
+      if (!e.restored) losses = 0;
+      io.log(`reward version ${e.version} active (was ${e.previous}, swap ${e.mode}${e.restored ? ', restored after its host died' : ''})`);
+      publisher.setRewardActive({ ...e });
+      return;
+    }
+    const version = e.type === 'rolled-back' ? e.from : e.version;
+    let cause: string = e.cause;
+    let detail = '';
+    if (e.cause !== 'failures') {
+      const pid = versionPids.get(version);
+      const d = pid === undefined ? null : await hosts.deathOf(pid, DEATH_CLASSIFY_WAIT_MS);
+      if (d && (e.cause === 'crashed' || d.reason === e.cause)) {
+        cause = d.reason;
+        detail = d.detail;
+      }
+    }
+    const why = e.cause === 'failures' ? `after ${e.type === 'rolled-back' ? e.consecutiveFailures : 0} failed steps` : `because its reward host ${cause === 'crashed' ? 'crashed' : cause === 'timeout' ? 'timed out' : 'ran out of memory'}${detail ? ` (${detail})` : ''}`;
+    if (e.type === 'rolled-back') {
+      io.log(`reward version ${e.from} rolled back to ${e.to} ${why}: ${e.lastReason}`);
+      publisher.setRewardActive({ ...e, cause, ...(detail ? { detail } : {}) });
+    } else {
+      io.log(`reward version ${e.version} lost ${why}: ${e.lastReason}; no version to roll back to, restarting ${e.restore.version} in a fresh host`);
+      publisher.setRewardActive({ type: 'lost', version: e.version, cause, ...(detail ? { detail } : {}), lastReason: e.lastReason, restoring: e.restore.version });
+      restoreReward(e.restore, cause);
+    }
   };
 
   worker.on('message', (m: FromControl) => {
@@ -269,12 +354,10 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         publisher.publishLive(m.snapshot);
         break;
       case 'reward':
-        if (m.event.type === 'activated') {
-          io.log(`reward version ${m.event.version} active (was ${m.event.previous}, swap ${m.event.mode})`);
-        } else {
-          io.log(`reward version ${m.event.from} rolled back to ${m.event.to} after ${m.event.consecutiveFailures} failed steps: ${m.event.lastReason}`);
-        }
-        publisher.setRewardActive({ ...m.event });
+        void onRewardEvent(m.event);
+        break;
+      case 'host-release':
+        hosts.release(m.pid);
         break;
       case 'swap-result': {
         const reply = swapReplies.get(m.id);

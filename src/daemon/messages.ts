@@ -1,4 +1,6 @@
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
+import type { HostDeath } from '../reward/host/death.js';
+import type { LiveHostHandle } from '../reward/host/live-reward.js';
 import type { RunConfig } from './config.js';
 import type { LoopStatus } from './control-loop.js';
 import type { RewardSlotEvent, SwapMode } from './reward-slot.js';
@@ -11,6 +13,8 @@ export interface ControlWorkerData {
   actionSab: SharedArrayBuffer;
   policy: EpisodeStart['policy'];
   policyRateHz: number;
+  /** The reward host already serving the initial reward file (the daemon's process runs no reward code). */
+  initialReward: LiveHostHandle;
   /** Fingerprint of the key that signed the initial reward file (null: a trusted local file). */
   rewardSigner: string | null;
   /** The policy's per-actuator limits (robot order), tighter or equal to the robot's. */
@@ -29,13 +33,18 @@ export type FromControl =
   | { type: 'reward'; event: RewardSlotEvent }
   | { type: 'swap-result'; id: number; ok: boolean; version: string; error: string }
   | { type: 'notice'; message: string }
+  /** A reward version was retired: its host process can go. */
+  | { type: 'host-release'; pid: number }
   | { type: 'stopped'; tick: TickStats; episodesDone: number }
   | { type: 'fatal'; message: string };
 
 /** Main thread -> control worker. */
 export type ToControl =
   | { type: 'stop' }
-  | { type: 'swap'; id: number; source: string; filename: string; mode: SwapMode; signer: string | null }
+  /** An admitted version, live in its own host; `restored` replaces a lost version (no fallback kept). */
+  | { type: 'swap'; id: number; host: LiveHostHandle; mode: SwapMode; signer: string | null; restored?: boolean }
+  /** The main thread's classification of a live host's exit. */
+  | { type: 'host-died'; pid: number; death: HostDeath }
   | { type: 'estop'; reason: string }
   | { type: 'estop-reset' }
   | { type: 'arm' }

@@ -1,7 +1,4 @@
-import { RewardStatus } from '../core/records.js';
 import type { StepBatch } from '../episode/batch.js';
-import { RewardRuntime, newRewardBatchOutput } from '../reward/index.js';
-import type { RewardSetResult } from '../transport/commands.js';
 
 /**
  * The last `capacity` logged steps (observation, applied action, dt, episode
@@ -55,7 +52,7 @@ export class RecentSteps {
     if (prev !== null) this.lastT.set(b.episode, prev);
   }
 
-  /** Oldest-first segments, one per episode, as contiguous copies. */
+  /** Oldest-first segments, one per episode, as contiguous copies (what a reward host dry-runs: reward-hosts.ts). */
   segments(): Array<{ episode: string; obs: Float32Array; raw: Float32Array; actions: Float32Array; dt: Float64Array }> {
     const out: Array<{ episode: string; rows: number[] }> = [];
     const start = (this.head - this.size + this.capacity) % this.capacity;
@@ -73,44 +70,5 @@ export class RecentSteps {
       actions: Float32Array.from(rows.flatMap((i) => Array.from(this.act.subarray(i * this.nAct, (i + 1) * this.nAct)))),
       dt: Float64Array.from(rows.map((i) => this.dt[i]!)),
     }));
-  }
-}
-
-export interface AdmissionOptions {
-  observationNames: string[];
-  actionNames: string[];
-  budgetMs: number;
-  memoryMb: number;
-}
-
-/**
- * Decides whether a reward source may become active: it must compile, export
- * what the format requires, and evaluate every recent logged step without a
- * failure. The verdict carries the compiler-style diagnostics or the first
- * failing step, so the sender can fix the file from the reply alone.
- */
-export async function admitReward(source: string, filename: string, o: AdmissionOptions, recent: RecentSteps): Promise<RewardSetResult> {
-  let rt: RewardRuntime;
-  try {
-    rt = await RewardRuntime.create(source, filename, o);
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  }
-  try {
-    let checked = 0;
-    for (const seg of recent.segments()) {
-      rt.beginEpisode({ index: 0, id: `dry-run:${seg.episode}` });
-      const res = rt.evaluateBatch(seg.obs, seg.actions, seg.dt, newRewardBatchOutput(seg.dt.length, rt.info.termNames.length), seg.raw);
-      for (let k = 0; k < res.count; k++) {
-        if (res.status[k] !== RewardStatus.ok) {
-          const why = res.reasons.get(k) ?? `status ${res.status[k]}`;
-          return { ok: false, error: `dry run on the last ${recent.count} logged steps failed at step ${checked + k} (episode ${seg.episode}): ${why}` };
-        }
-      }
-      checked += res.count;
-    }
-    return { ok: true, version: rt.info.version, name: rt.info.name };
-  } finally {
-    rt.dispose();
   }
 }

@@ -3,23 +3,48 @@ import type { RewardEvaluator, RewardOutputLike } from './ports.js';
 
 export type SwapMode = 'now' | 'next-episode';
 
+/** Why a version stopped being active other than by a swap. */
+export type RollbackCause = 'failures' | 'out_of_memory' | 'timeout' | 'crashed';
+
 export type RewardSlotEvent =
-  | { type: 'activated'; version: string; previous: string | null; mode: SwapMode }
-  | { type: 'rolled-back'; from: string; to: string; consecutiveFailures: number; lastReason: string };
+  | { type: 'activated'; version: string; previous: string | null; mode: SwapMode; restored?: boolean }
+  | { type: 'rolled-back'; from: string; to: string; cause: RollbackCause; consecutiveFailures: number; lastReason: string }
+  /** The active version died and nothing warm can replace it: the daemon starts a fresh host for `restore`. */
+  | { type: 'lost'; version: string; cause: RollbackCause; lastReason: string; restore: { version: string; source: string; filename: string } };
+
+/** Steps in a row without a failure after which a version counts as having run clean. */
+export const CLEAN_AFTER_STEPS = 100;
+
+const FATAL: Record<number, RollbackCause | undefined> = {
+  [RewardStatus.memory]: 'out_of_memory',
+  [RewardStatus.timeout]: 'timeout',
+  [RewardStatus.crashed]: 'crashed',
+};
+/** Failures that are the program's own (late and unavailable steps are the host's or the machine's). */
+const COUNTED = new Set<number>([RewardStatus.threw, RewardStatus.non_finite, RewardStatus.bad_output]);
 
 /**
- * The active reward program and the last good one. Swaps happen only at step
- * boundaries (the loop calls `beforeStep`), either at the next tick or at the
- * next episode start. After `rollbackAfter` consecutive failed steps the
- * previous version is restored, so a reward that starts failing in the field
- * cannot leave an experiment without rewards.
+ * The active reward program, the previous one (kept warm in its host, for an
+ * instant rollback) and the source of the last one that ran clean. Swaps
+ * happen only at step boundaries: the loop calls `beforeStep` before it
+ * submits a step and `afterStep` once that step's result is known.
+ *
+ * - A fatal failure (the host ran out of memory, timed out, crashed) rolls
+ *   back at once: the version's sandbox is gone.
+ * - `rollbackAfter` consecutive failures of the program's own (threw,
+ *   non-finite or bad output) roll back too.
+ * - With nothing warm to roll back to, the slot reports the version `lost`;
+ *   the daemon starts a fresh host for the last version that ran clean (or
+ *   this one) and offers it back (`restored`). Steps meanwhile are unavailable.
  */
 export class RewardSlot {
   private activeRt: RewardEvaluator;
   private previousRt: RewardEvaluator | null = null;
-  private pending: { rt: RewardEvaluator; mode: SwapMode } | null = null;
+  private pending: { rt: RewardEvaluator; mode: SwapMode; restored: boolean } | null = null;
   private consecutiveFailures = 0;
-  private outRef: RewardOutputLike;
+  private cleanRun = 0;
+  private lastClean: { version: string; source: string; filename: string } | null = null;
+  private lost = false;
 
   constructor(
     initial: RewardEvaluator,
@@ -27,58 +52,80 @@ export class RewardSlot {
     private readonly onEvent: (e: RewardSlotEvent) => void,
   ) {
     this.activeRt = initial;
-    this.outRef = newOutput(initial.info.termNames.length);
   }
 
   get active(): RewardEvaluator {
     return this.activeRt;
   }
 
-  /** The output buffer shaped for the active version's terms. */
-  get out(): RewardOutputLike {
-    return this.outRef;
-  }
-
-  /** Queues a checked runtime; it becomes active at the next step boundary the mode allows. */
-  offer(rt: RewardEvaluator, mode: SwapMode): void {
+  /** Queues a checked evaluator; it becomes active at the next step boundary the mode allows, once ready. */
+  offer(rt: RewardEvaluator, mode: SwapMode, restored = false): void {
     if (this.pending) this.pending.rt.dispose();
-    this.pending = { rt, mode };
+    this.pending = { rt, mode, restored };
   }
 
-  /** Called by the loop before evaluating a step; returns true if the version changed. */
+  /** Called by the loop before submitting a step; returns true if the version changed. */
   beforeStep(episodeStart: boolean, episode: { index: number; id: string }): boolean {
     const p = this.pending;
-    if (!p || (p.mode === 'next-episode' && !episodeStart)) return false;
+    if (!p || (p.mode === 'next-episode' && !episodeStart) || !p.rt.ready) return false;
     this.pending = null;
     const prev = this.activeRt;
-    if (this.previousRt && this.previousRt !== prev) this.previousRt.dispose();
-    this.previousRt = prev;
+    if (p.restored) {
+      // The lost version's host is dead: it is not worth keeping as a fallback.
+      prev.dispose();
+    } else {
+      if (this.previousRt && this.previousRt !== prev) this.previousRt.dispose();
+      this.previousRt = prev;
+    }
     this.activeRt = p.rt;
-    this.outRef = newOutput(p.rt.info.termNames.length);
+    this.lost = false;
     this.consecutiveFailures = 0;
+    this.cleanRun = 0;
     // A mid-episode swap starts the new program with fresh per-episode state.
     p.rt.beginEpisode(episode);
-    this.onEvent({ type: 'activated', version: p.rt.info.version, previous: prev.info.version, mode: p.mode });
+    this.onEvent({ type: 'activated', version: p.rt.info.version, previous: prev.info.version, mode: p.mode, ...(p.restored ? { restored: true } : {}) });
     return true;
   }
 
-  /** Called by the loop after evaluating a step; may roll back for the *next* step. */
-  afterStep(episode: { index: number; id: string }): void {
-    if (this.outRef.status === RewardStatus.ok) {
+  /**
+   * Called by the loop as each step is logged with its reward (`out`, computed by `rt`); may roll
+   * back for the next step submitted. Results of a version that is no longer active (steps sent
+   * before a swap or a rollback) are logged but decide nothing.
+   */
+  afterStep(rt: RewardEvaluator, out: RewardOutputLike, episode: { index: number; id: string }): void {
+    if (rt !== this.activeRt) return;
+    const status = out.status;
+    if (status === RewardStatus.ok) {
       this.consecutiveFailures = 0;
+      if (++this.cleanRun === CLEAN_AFTER_STEPS) {
+        const i = this.activeRt.info;
+        this.lastClean = { version: i.version, source: i.source, filename: i.filename };
+      }
       return;
     }
-    this.consecutiveFailures++;
-    if (this.consecutiveFailures < this.rollbackAfter || !this.previousRt) return;
+    if (this.lost) return;
+    const fatal = FATAL[status];
+    if (fatal === undefined) {
+      if (COUNTED.has(status)) this.cleanRun = 0;
+      if (!COUNTED.has(status) || ++this.consecutiveFailures < this.rollbackAfter || !this.previousRt) return;
+    }
+    this.cleanRun = 0;
     const from = this.activeRt;
+    const cause: RollbackCause = fatal ?? 'failures';
+    const lastReason = out.reason;
     const to = this.previousRt;
-    const lastReason = this.outRef.reason;
+    if (!to) {
+      this.lost = true;
+      const i = from.info;
+      const restore = this.lastClean ?? { version: i.version, source: i.source, filename: i.filename };
+      this.onEvent({ type: 'lost', version: i.version, cause, lastReason, restore });
+      return;
+    }
     this.activeRt = to;
     this.previousRt = null;
-    this.outRef = newOutput(to.info.termNames.length);
     to.beginEpisode(episode);
     from.dispose();
-    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, consecutiveFailures: this.consecutiveFailures, lastReason });
+    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, cause, consecutiveFailures: this.consecutiveFailures, lastReason });
     this.consecutiveFailures = 0;
   }
 
@@ -87,8 +134,4 @@ export class RewardSlot {
     if (this.previousRt && this.previousRt !== this.activeRt) this.previousRt.dispose();
     this.activeRt.dispose();
   }
-}
-
-function newOutput(terms: number): RewardOutputLike {
-  return { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(terms).fill(NaN), success: false, done: false, reason: '' };
 }

@@ -7,9 +7,12 @@ import { emptyResult, evaluateRows, type BatchRewardEvaluator, type RelabelResul
  * version V with V itself must give the logged status, total, every term and
  * the success flag bit for bit (Object.is: NaN equals NaN, +0 differs from −0).
  *
- * Timeouts and memory kills depend on the machine's load, not on the program,
- * so a logged (or relabelled) timeout / memory / unavailable step ends the
- * comparison of its segment: everything before it was compared, nothing after.
+ * Timeouts, memory kills and host crashes depend on the machine's load, not on
+ * the program, so a logged (or relabelled) timeout / memory / crashed /
+ * unavailable step ends the comparison of its segment: everything before it
+ * was compared, nothing after. A `late` step (the reward host answered after
+ * the step was logged) was still evaluated in order by the host, so only that
+ * step is skipped and comparison goes on.
  */
 export interface VerifyMismatch {
   seq: number;
@@ -34,7 +37,7 @@ export interface VerifyReport {
   stopped: Array<{ seq: number; reason: string }>;
 }
 
-const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, RewardStatus.memory, RewardStatus.unavailable]);
+const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, RewardStatus.memory, RewardStatus.unavailable, RewardStatus.crashed]);
 
 /**
  * Verifies every segment of `ep` logged under rt's version (or under `against`:
@@ -80,6 +83,7 @@ function compareSegment(ep: EpisodeColumns, seg: EpisodeColumns['loggedSegments'
     const ls = ep.loggedStatus[row]!;
     const rs = res.status[row]!;
     const seq = ep.seq[row]!;
+    if (ls === RewardStatus.late) continue;
     if (NON_REPRODUCIBLE.has(ls) || NON_REPRODUCIBLE.has(rs)) {
       const which = NON_REPRODUCIBLE.has(ls) ? `logged ${rewardStatusName(ls)}` : `relabelled ${rewardStatusName(rs)}`;
       report.stopped.push({ seq, reason: `${which} is not reproducible (it depends on load and memory, not on the program)` });

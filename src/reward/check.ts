@@ -1,7 +1,7 @@
 import { RewardStatus } from '../core/records.js';
 import { observationNames, actionNames, type RobotDescription } from '../core/robot.js';
 import { diagnosticsOf, locate, type Diagnostic } from './diagnostics.js';
-import { newRewardOutput, type RewardBatchOutput } from './output.js';
+import { newRewardBatchOutput, newRewardOutput, type RewardBatchOutput } from './output.js';
 import { buildProbes, formatStep, PROBE_DT_S, type Probe } from './probes.js';
 import { RewardRuntime, type RewardProgramInfo } from './runtime.js';
 import { checkFieldNames } from './static-check.js';
@@ -50,7 +50,21 @@ export interface CheckReport {
   elapsedMs: number;
 }
 
-export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> {
+/** Statuses after which a program's sandbox is gone: the check stops probing at the first one. */
+const FATAL = new Set<number>([RewardStatus.timeout, RewardStatus.memory, RewardStatus.crashed]);
+/**
+ * Steps per sandbox call while probing, at most: chunks grow 1, 2, 4... up to this, and a probe
+ * stops at the first chunk with a failure, so a program that fails from its first step costs one
+ * step per probe (a failing allocation can cost a full GC each).
+ */
+const PROBE_CHUNK = 256;
+
+/**
+ * The check itself, run in the calling process. Untrusted code must not run in
+ * a process that matters: callers use checkRewardProgram (check-isolated.ts),
+ * which runs this inside a disposable reward host process.
+ */
+export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckReport> {
   const t0 = performance.now();
   const file = o.filename;
   const obsNames = observationNames(o.robot);
@@ -89,24 +103,39 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
       ...(o.episodes ?? []).map((e) => ({ name: `episode ${e.id}`, obs: e.obs, raw: e.raw ?? null, actions: e.actions, dt: e.dt, describe: (i: number) => `logged step ${i}` })),
     ];
     let episodeIndex = 0;
+    let fatal = false;
+    const nO = obsNames.length;
+    const nA = actNames.length;
     for (const run of runs) {
+      if (fatal) break;
       rt.beginEpisode({ index: episodeIndex++, id: `check-${run.name}` });
-      const b: RewardBatchOutput = rt.evaluateBatch(run.obs, run.actions, run.dt, undefined, run.raw);
+      const total = run.obs.length / nO;
       let failed = 0;
-      for (let i = 0; i < b.count; i++) {
-        if (b.status[i] !== RewardStatus.ok) {
-          if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, run, rt, obsNames, file, o.source));
-          continue;
-        }
-        okSteps++;
-        for (let t = 0; t < nT; t++) {
-          const v = b.terms[i * nT + t] as number;
-          sums[t] = (sums[t] as number) + v;
-          if (v < (mins[t] as number)) mins[t] = v;
-          if (v > (maxs[t] as number)) maxs[t] = v;
+      let done = 0;
+      // In growing chunks, so a probe stops at its first failing chunk: one failure per probe is what
+      // the report shows, and a program that fails slowly (a stack bomb per step) must not cost seconds.
+      for (let from = 0, size = 1; from < total && failed === 0; from += size, size = Math.min(PROBE_CHUNK, size * 2)) {
+        const to = Math.min(total, from + size);
+        const dt = typeof run.dt === 'number' ? run.dt : run.dt.subarray(from, to);
+        const b: RewardBatchOutput = rt.evaluateBatch(run.obs.subarray(from * nO, to * nO), run.actions.subarray(from * nA, to * nA), dt, undefined, run.raw?.subarray(from * nO, to * nO) ?? null);
+        for (let i = 0; i < b.count; i++) {
+          done++;
+          if (b.status[i] !== RewardStatus.ok) {
+            if (failed++ === 0) report.diagnostics.push(probeFailure(b, i, from, run, rt, obsNames, file, o.source));
+            // Fail fast: once the sandbox is gone, every later step only says so again.
+            if (FATAL.has(b.status[i] as number)) fatal = true;
+            break;
+          }
+          okSteps++;
+          for (let t = 0; t < nT; t++) {
+            const v = b.terms[i * nT + t] as number;
+            sums[t] = (sums[t] as number) + v;
+            if (v < (mins[t] as number)) mins[t] = v;
+            if (v > (maxs[t] as number)) maxs[t] = v;
+          }
         }
       }
-      report.probes.push({ name: run.name, steps: b.count, failed });
+      report.probes.push({ name: run.name, steps: done, failed });
     }
     rt.info.termNames.forEach((name, t) => {
       const declared = rt.info.ranges?.[name];
@@ -121,7 +150,15 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
         report.diagnostics.push({ severity: 'warning', code: 'W_TERM_RANGE', file, line: at.line, column: at.column, lineText: at.lineText, message: `term "${name}" ranged over [${fmt(s.min)}, ${fmt(s.max)}] on the probes, outside its declared range [${declared[0]}, ${declared[1]}]` });
       }
     });
-    report.timing = measureTiming(rt, probes[2] ?? probes[0]!, obsNames.length, actNames.length);
+    // Timing a program that fails says nothing (and a failing step can cost ms: a GC per refused
+    // allocation), so only a program that passed every probe is timed.
+    if (fatal || report.probes.some((p) => p.failed > 0)) return done();
+    const timed = probes[2] ?? probes[0]!;
+    report.timing = measureTiming(rt, timed, obsNames.length, actNames.length, (b, i, what) => {
+      // The timing runs are probes too: a program that turns bad after its first thousand steps shows it here.
+      report.diagnostics.push(probeFailure(b, i, 0, { name: what, obs: timed.obs, describe: timed.describe }, rt, obsNames, file, o.source));
+    });
+    if (report.diagnostics.some((d) => d.severity === 'error')) return done();
     if (report.timing.onlineP99Us > rt.budgetMs * 1000) {
       report.diagnostics.push({ severity: 'warning', code: 'W_SLOW', file, line: 0, column: 0, message: `p99 time per step online is ${fmt(report.timing.onlineP99Us)} µs, over the ${rt.budgetMs} ms budget` });
     }
@@ -131,7 +168,7 @@ export async function checkRewardProgram(o: CheckOptions): Promise<CheckReport> 
   return done();
 }
 
-function probeFailure(b: RewardBatchOutput, i: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
+function probeFailure(b: RewardBatchOutput, i: number, from: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
   const reason = b.reasons.get(i) ?? `status ${b.status[i]}`;
   const code = (/^(E_[A-Z_]+):/.exec(reason)?.[1] ?? 'E_REWARD_OUTPUT') as Diagnostic['code'];
   const esc = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -145,16 +182,18 @@ function probeFailure(b: RewardBatchOutput, i: number, run: { name: string; obs:
     line,
     column: m ? Number(m[2]) : 0,
     ...(line > 0 ? { lineText: source.split('\n')[line - 1] ?? '' } : {}),
-    message: `${run.name}, ${run.describe(i)}: ${detail}; expected finite numbers for every term of meta.weights (${rt.info.termNames.join(', ')}); observation: ${formatStep(obsNames, run.obs, i * obsNames.length)}`,
+    message: `${run.name}, ${run.describe(from + i)}: ${detail}; expected finite numbers for every term of meta.weights (${rt.info.termNames.join(', ')}); observation: ${formatStep(obsNames, run.obs, (from + i) * obsNames.length)}`,
   };
 }
 
-function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): NonNullable<CheckReport['timing']> {
+function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number, failed: (b: RewardBatchOutput, i: number, what: string) => void): NonNullable<CheckReport['timing']> {
   const n = Math.min(1000, p.obs.length / nO);
   rt.beginEpisode({ index: 1_000_000, id: 'check-timing' });
   const t0 = performance.now();
-  rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S, undefined, p.raw.subarray(0, n * nO));
+  const b = rt.evaluateBatch(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), PROBE_DT_S, undefined, p.raw.subarray(0, n * nO));
   const batchUs = ((performance.now() - t0) * 1000) / n;
+  const bad = b.status.findIndex((st) => st !== RewardStatus.ok);
+  if (bad >= 0) failed(b, bad, 'timing run (batch)');
   rt.beginEpisode({ index: 1_000_001, id: 'check-timing-online' });
   const out = newRewardOutput(rt.info.termNames.length);
   const per = new Float64Array(n);
@@ -162,6 +201,13 @@ function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number): Non
     const s = performance.now();
     rt.evaluate(p.obs.subarray(i * nO, (i + 1) * nO), p.actions.subarray(i * nA, (i + 1) * nA), PROBE_DT_S, out, p.raw.subarray(i * nO, (i + 1) * nO));
     per[i] = (performance.now() - s) * 1000;
+    if (out.status !== RewardStatus.ok && bad < 0) {
+      const one = newRewardBatchOutput(1, rt.info.termNames.length);
+      one.status[0] = out.status;
+      one.reasons.set(0, out.reason);
+      failed(one, 0, `timing run (online), step ${i}`);
+      break;
+    }
   }
   const sorted = Float64Array.from(per).sort();
   const mean = per.reduce((a, b) => a + b, 0) / n;

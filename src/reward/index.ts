@@ -27,4 +27,7 @@ export async function loadRewardFile(path: string): Promise<{ source: string; fi
   const source = await readFile(path, 'utf8');
   return { source, filename: path };
 }
-export { checkRewardProgram, type CheckOptions, type CheckReport, type TermStats, type ProbeResult } from './check.js';
+export { checkRewardProgramHere, type CheckOptions, type CheckReport, type TermStats, type ProbeResult } from './check.js';
+export { checkRewardProgram } from './check-isolated.js';
+export { RewardHost, HostDiedError, REWARD_HOST_DEFAULTS, type RewardHostOptions } from './host/reward-host.js';
+export type { HostDeath, HostDeathReason } from './host/death.js';

@@ -115,6 +115,12 @@ export class RewardRuntime {
   get overBudgetSteps(): number {
     return this.overBefore + (this.sb?.overBudget ?? 0);
   }
+  get observationCount(): number {
+    return this.opts.observationNames.length;
+  }
+  get actionCount(): number {
+    return this.opts.actionNames.length;
+  }
   /** Index of the next step in the current episode. */
   get stepIndex(): number {
     return this.step;
@@ -134,7 +140,13 @@ export class RewardRuntime {
         this.down = `E_REWARD_COMPILE: reward "${this.info.name}" v${this.info.version}: rebuilding the sandbox failed: ${b.diagnostics[0]?.message ?? 'unknown'}`;
       }
     }
-    this.sb?.begin(episode.index, episode.id);
+    try {
+      this.sb?.begin(episode.index, episode.id);
+    } catch (e) {
+      // The sandbox died between episodes (a promise flood left by the last step, say): the
+      // episode's steps are then `unavailable` with that reason, as after a death mid-step.
+      this.died(e, 0, { status: 0, total: NaN, terms: new Float64Array(this.info.termNames.length), success: false, done: false, reason: '' });
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { PRELUDE_SOURCE, STDLIB_MODULE_SOURCE, STDLIB_SPECIFIERS } from './prelu
 import { DESCRIBE_SOURCE, checkDescribed, type ProgramMeta } from './program-info.js';
 import type { Transpiled } from './transpile.js';
 import { Watchdog } from './watchdog.js';
+import { watchSandbox } from './sandbox-watch.js';
 
 /**
  * One isolate holding one reward program, its harness and its watchdog.
@@ -36,6 +37,7 @@ export class Sandbox {
   readonly io: Float64Array;
   private readonly ctl: Int32Array;
   private disposed = false;
+  private readonly unwatch: () => void;
 
   private constructor(
     private readonly isolate: ivm.Isolate,
@@ -50,6 +52,7 @@ export class Sandbox {
   ) {
     this.io = new Float64Array(ioBuf);
     this.ctl = new Int32Array(ctlBuf);
+    this.unwatch = watchSandbox(this.ctl);
   }
 
   static build(t: Transpiled, source: string, file: string, o: SandboxOptions): { sandbox?: Sandbox; meta?: ProgramMeta; diagnostics: Diagnostic[] } {
@@ -156,8 +159,24 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Resets per-episode state in the isolate. Watched like a step (BUSY, a new SEQ): isolated-vm
+   * drains the isolate's microtask queue on any entry, so a program's promise flood can run here.
+   */
   begin(index: number, id: string): void {
-    this.beginRef.applySync(undefined, [index, id]);
+    Atomics.add(this.ctl, CTL.SEQ, 1);
+    Atomics.store(this.ctl, CTL.BUSY, 1);
+    this.watchdog.ensureRunning();
+    try {
+      this.beginRef.applySync(undefined, [index, id]);
+    } catch (e) {
+      const msg = String((e as Error)?.message ?? e);
+      const kind: Death = this.watchdog.killed ? 'timeout' : /memory limit/i.test(msg) ? 'memory' : 'broken';
+      this.dispose();
+      throw new SandboxDeath(kind, 0, msg);
+    } finally {
+      Atomics.store(this.ctl, CTL.BUSY, 0);
+    }
   }
 
   /** Heap in use, for the soft-limit check (isolated-vm's own limit can overshoot 2-3x). */
@@ -177,6 +196,7 @@ export class Sandbox {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.unwatch();
     this.watchdog.stop();
     this.runRef.release();
     this.beginRef.release();

@@ -3,10 +3,13 @@ import type { RobotTopics } from './topics.js';
 
 /**
  * Commands a robot accepts over MQTT:
- * - `reward/set`: the payload is a reward program's source text. The result goes back to
- *   the sender on its MQTT 5 response topic with its correlation data; a 3.1.1 sender (no
- *   response topic) gets it on `reward/set/result`, with `correlation` copied from a JSON
- *   envelope `{"source": "...", "correlation": "..."}` if it sent one.
+ * - `reward/set`: the payload is a reward program's source text, raw or in a JSON envelope
+ *   `{"source": "...", "filename": "x.reward.ts", "correlation": "..."}` (a signed push is such
+ *   an envelope). A raw source may name its file or language in MQTT 5 user properties
+ *   `filename` / `language` (ts|js); without them the language is detected (language.ts).
+ *   The result goes back to the sender on its MQTT 5 response topic with its correlation
+ *   data; a 3.1.1 sender (no response topic) gets it on `reward/set/result`, with
+ *   `correlation` copied from the envelope if it sent one.
  * - `estop`: `stop` / `reset` as plain text or `{"action": "stop"|"reset", "reason": "..."}`.
  *   Anything else is read as `stop`: an unreadable e-stop must still stop the robot.
  * - `arm`: `arm` / `disarm` as plain text or `{"action": "arm"|"disarm", "reason": "..."}` (a
@@ -14,6 +17,11 @@ import type { RobotTopics } from './topics.js';
  *   `disarm`: a garbled command must never make the robot move.
  */
 export type RewardSetResult = { ok: true; version: string; name?: string } | { ok: false; error: string };
+
+export interface PushHint {
+  filename?: string;
+  language?: string;
+}
 
 export interface EstopCommand {
   action: 'stop' | 'reset';
@@ -26,8 +34,12 @@ export interface ArmCommand {
 }
 
 export interface CommandHandlers {
-  /** `raw` is the whole payload: a signed envelope must be verified on it, not on the extracted source. */
-  onRewardSet?(source: string, reply: (result: RewardSetResult) => void, raw: Buffer): void;
+  /**
+   * `raw` is the whole payload: a signed envelope must be verified on it, not on the extracted
+   * source. `hint` is what the push said of its file: the envelope's filename, or MQTT 5 user
+   * properties `filename` / `language` (not signed; a signed push's own filename is in `raw`).
+   */
+  onRewardSet?(source: string, reply: (result: RewardSetResult) => void, raw: Buffer, hint: PushHint): void;
   /** `raw` is the whole payload, for checking a signed reset. */
   onEstop?(cmd: EstopCommand, raw: Buffer): void;
   /** `raw` is the whole payload, for checking a signed arm. */
@@ -77,12 +89,23 @@ export function handleCommand(client: MqttClient, topics: RobotTopics, handlers:
   const correlationData = packet.properties?.correlationData;
   let source = payload.toString('utf8');
   let correlation: string | undefined;
+  const hint: PushHint = {};
+  const props = packet.properties?.userProperties;
+  const prop = (k: string): string | undefined => {
+    const v = props?.[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const fn = prop('filename');
+  const lang = prop('language');
+  if (fn !== undefined) hint.filename = fn;
+  if (lang !== undefined) hint.language = lang;
   // A JSON envelope ({source, correlation} or a signed push) may come with or without a response topic.
   if (source.trimStart().startsWith('{')) {
     try {
-      const env = JSON.parse(source) as { source?: unknown; correlation?: unknown };
+      const env = JSON.parse(source) as { source?: unknown; correlation?: unknown; filename?: unknown };
       if (typeof env.source === 'string') source = env.source;
       if (typeof env.correlation === 'string') correlation = env.correlation;
+      if (typeof env.filename === 'string') hint.filename = env.filename;
     } catch {
       // Not an envelope: the whole payload is the source and the reward loader will say what is wrong.
     }
@@ -99,11 +122,14 @@ export function handleCommand(client: MqttClient, topics: RobotTopics, handlers:
     }
   };
   if (payload.length > MAX_REWARD_SOURCE_BYTES) {
-    reply({ ok: false, error: `E_CONFIG: reward source: expected at most ${MAX_REWARD_SOURCE_BYTES} bytes, found ${payload.length}` });
+    reply({ ok: false, error: `E_REWARD_SOURCE: reward source: expected at most ${MAX_REWARD_SOURCE_BYTES} bytes, found ${payload.length}` });
+  } else if (source.trim() === '') {
+    // mosquitto_rr 2.0.11 (Debian 12) sends an empty message for -f FILE and -s: say so, not "no exports".
+    reply({ ok: false, error: `E_REWARD_SOURCE: reward/set: expected a reward program's source text, found an empty message (${payload.length} bytes); mosquitto_rr 2.0.11 sends an empty payload for -f and -s, use -m "$(cat FILE)"` });
   } else if (!handlers.onRewardSet) {
     reply({ ok: false, error: 'E_CONFIG: this robot does not accept reward pushes' });
   } else {
-    handlers.onRewardSet(source, reply, payload);
+    handlers.onRewardSet(source, reply, payload, hint);
   }
   return true;
 }

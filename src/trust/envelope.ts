@@ -6,8 +6,12 @@ import { privateKeyFromPem } from './keys.js';
  * What a signature covers. The bytes are a fixed text, not JSON, so no
  * serializer's key order or number formatting can change them:
  *
- *   rewardd-signed v=1\n purpose=<p>\n robot=<robot>\n ts=<ms>\n nonce=<nonce>\n sha256=<hex>\n
+ *   rewardd-signed v=1\n purpose=<p>\n robot=<robot>\n ts=<ms>\n nonce=<nonce>\n sha256=<hex>\n [name=<file name>\n]
  *
+ * The name line is there only when the message carries a file name (a reward
+ * push names its file, so the robot compiles a .ts source as TypeScript and
+ * its diagnostics name the author's file); a message without one signs the
+ * same bytes as before the name existed.
  * `purpose` keeps a signature for one thing (a reward push) from being
  * accepted as another (an e-stop reset); `robot` keeps a push signed for one
  * robot from being replayed to another; the body (reward source, reset reason,
@@ -30,10 +34,16 @@ export interface SignedFields {
   nonce: string;
   /** sha256 hex of the body. */
   digest: string;
+  /** A file name the body travels under (reward pushes); checked against NAME_RE. */
+  name?: string;
 }
 
+/** A file name in a signed message: a base name, no path, no newline. */
+export const NAME_RE = /^[A-Za-z0-9_.+-]{1,200}$/;
+
 export function signedBytes(f: SignedFields): Buffer {
-  return Buffer.from(`rewardd-signed v=${SIGNED_VERSION}\npurpose=${f.purpose}\nrobot=${f.robot}\nts=${f.ts}\nnonce=${f.nonce}\nsha256=${f.digest}\n`, 'utf8');
+  const name = f.name === undefined ? '' : `name=${f.name}\n`;
+  return Buffer.from(`rewardd-signed v=${SIGNED_VERSION}\npurpose=${f.purpose}\nrobot=${f.robot}\nts=${f.ts}\nnonce=${f.nonce}\nsha256=${f.digest}\n${name}`, 'utf8');
 }
 
 export const sha256Hex = (body: string | Uint8Array): string => createHash('sha256').update(body).digest('hex');
@@ -59,14 +69,15 @@ export interface SignOptions {
   nonce?: string;
 }
 
-export function signFields(purpose: SignedPurpose, body: string | Uint8Array, o: SignOptions): SignatureFields {
+export function signFields(purpose: SignedPurpose, body: string | Uint8Array, o: SignOptions, name?: string): SignatureFields {
+  if (name !== undefined && !NAME_RE.test(name)) throw new RewarddError('E_CONFIG', `file name: expected a base name of [A-Za-z0-9_.+-], at most 200 chars, found ${describeValue(name)}`);
   if (typeof o.robot !== 'string' || !ROBOT_RE.test(o.robot)) throw new RewarddError('E_CONFIG', `robot: expected a topic level of [A-Za-z0-9_.:-]+, found ${describeValue(o.robot)}`);
   const ts = o.nowMs ?? Date.now();
   if (!Number.isSafeInteger(ts) || ts < 0) throw new RewarddError('E_CONFIG', `nowMs: expected integer ms since the epoch, found ${describeValue(ts)}`);
   const nonce = o.nonce ?? randomBytes(16).toString('hex');
   if (!NONCE_RE.test(nonce)) throw new RewarddError('E_CONFIG', `nonce: expected 8..128 chars of [A-Za-z0-9_-], found ${describeValue(nonce)}`);
   const { key, fingerprint } = privateKeyFromPem(o.privateKeyPem);
-  const sig = sign(null, signedBytes({ purpose, robot: o.robot, ts, nonce, digest: sha256Hex(body) }), key).toString('base64');
+  const sig = sign(null, signedBytes({ purpose, robot: o.robot, ts, nonce, digest: sha256Hex(body), ...(name !== undefined ? { name } : {}) }), key).toString('base64');
   return { v: SIGNED_VERSION, robot: o.robot, ts, nonce, key: fingerprint, sig };
 }
 

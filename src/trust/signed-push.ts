@@ -2,27 +2,30 @@ import { verify as verifySignature } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { RewarddError, describeValue } from '../core/errors.js';
 import { AllowedKeys } from './allowed-keys.js';
-import { checkSignatureFields, sha256Hex, signedBytes, signFields, type SignatureFields, type SignedPurpose, type SignOptions } from './envelope.js';
+import { NAME_RE, checkSignatureFields, sha256Hex, signedBytes, signFields, type SignatureFields, type SignedPurpose, type SignOptions } from './envelope.js';
 import { ReplayGuard } from './replay-guard.js';
 
 /**
  * Signed reward pushes on `<prefix>/<robot>/reward/set`. The payload is the
  * JSON envelope
  *
- *   { "v": 1, "source": "...", "robot": "rover", "ts": <ms>, "nonce": "...", "key": "<fingerprint>", "sig": "<base64>" }
+ *   { "v": 1, "source": "...", "filename": "smooth.reward.ts", "robot": "rover", "ts": <ms>, "nonce": "...", "key": "<fingerprint>", "sig": "<base64>" }
  *
  * (extra fields such as "correlation" are ignored and not signed). The
- * signature covers (v, purpose "reward-push", robot, ts, nonce, sha256(source)),
- * see envelope.ts. A push is accepted only if it parses, names this robot, is
+ * signature covers (v, purpose "reward-push", robot, ts, nonce, sha256(source),
+ * and the filename when there is one), see envelope.ts. The filename's
+ * extension says how the robot compiles the source (.ts: TypeScript). A push is accepted only if it parses, names this robot, is
  * signed by a key in allowed_keys, is fresh, and its nonce was not seen.
  */
 export type PushRefusalCode = 'unsigned' | 'bad_signature' | 'unknown_key' | 'stale' | 'replayed' | 'wrong_robot' | 'malformed';
 export type PushRefusal = { ok: false; code: PushRefusalCode; error: string };
-export type PushVerdict = { ok: true; source: string; signer: string; signerName: string } | PushRefusal;
+export type PushVerdict = { ok: true; source: string; filename?: string; signer: string; signerName: string } | PushRefusal;
 export type EstopResetVerdict = { ok: true; reason: string; signer: string; signerName: string } | PushRefusal;
 
 export interface SignedRewardPush extends SignatureFields {
   source: string;
+  /** The pushed file's base name (its extension picks JS or TS); signed. */
+  filename?: string;
 }
 
 export interface SignedEstopReset extends SignatureFields {
@@ -37,9 +40,9 @@ export interface SignedArm extends SignatureFields {
 
 export type ArmVerdict = EstopResetVerdict;
 
-export function signRewardPush(o: SignOptions & { source: string }): SignedRewardPush {
+export function signRewardPush(o: SignOptions & { source: string; filename?: string }): SignedRewardPush {
   if (typeof o.source !== 'string') throw new RewarddError('E_CONFIG', `source: expected the reward program text, found ${describeValue(o.source)}`);
-  return { source: o.source, ...signFields('reward-push', o.source, o) };
+  return { source: o.source, ...(o.filename !== undefined ? { filename: o.filename } : {}), ...signFields('reward-push', o.source, o, o.filename) };
 }
 
 /** An e-stop reset that PushVerifier.verifyEstopReset accepts; `parseEstop` in transport/commands.ts reads it as a reset. */
@@ -93,11 +96,16 @@ export class PushVerifier {
 
   /** Verifies a `reward/set` payload (the raw MQTT payload). The running reward is the caller's to keep on refusal. */
   verify(payload: string | Buffer): PushVerdict {
-    const parsed = this.parse(payload, 'reward push', (o) => (typeof o.source === 'string' ? null : `field "source": expected the reward program text, found ${describeValue(o.source)}`));
+    const parsed = this.parse(payload, 'reward push', (o) => {
+      if (typeof o.source !== 'string') return `field "source": expected the reward program text, found ${describeValue(o.source)}`;
+      if (o.filename !== undefined && (typeof o.filename !== 'string' || !NAME_RE.test(o.filename))) return `field "filename": expected a base name of [A-Za-z0-9_.+-] (at most 200 chars), found ${describeValue(o.filename)}`;
+      return null;
+    });
     if (!parsed.ok) return parsed;
     const source = parsed.env.source as string;
-    const checked = this.check('reward-push', parsed.env, source);
-    return checked.ok ? { ok: true, source, signer: checked.signer, signerName: checked.signerName } : checked;
+    const filename = parsed.env.filename as string | undefined;
+    const checked = this.check('reward-push', parsed.env, source, filename);
+    return checked.ok ? { ok: true, source, ...(filename !== undefined ? { filename } : {}), signer: checked.signer, signerName: checked.signerName } : checked;
   }
 
   /** Verifies an `estop` reset payload. Stops need no signature; see estop-reset.ts for the whole rule. */
@@ -149,7 +157,7 @@ export class PushVerifier {
     return { ok: true, env };
   }
 
-  private check(purpose: SignedPurpose, env: Record<string, unknown>, body: string): { ok: true; signer: string; signerName: string } | PushRefusal {
+  private check(purpose: SignedPurpose, env: Record<string, unknown>, body: string, name?: string): { ok: true; signer: string; signerName: string } | PushRefusal {
     const f = env as unknown as SignatureFields;
     this.allowedKeys.refresh();
     const key = this.allowedKeys.get(f.key);
@@ -157,7 +165,7 @@ export class PushVerifier {
       const why = this.allowedKeys.lastError ?? `${this.allowedKeys.size} keys allowed`;
       return refuse('unknown_key', `expected a key listed in ${this.allowedKeys.path}, found key ${f.key} (${why})`);
     }
-    const bytes = signedBytes({ purpose, robot: f.robot, ts: f.ts, nonce: f.nonce, digest: sha256Hex(body) });
+    const bytes = signedBytes({ purpose, robot: f.robot, ts: f.ts, nonce: f.nonce, digest: sha256Hex(body), ...(name !== undefined ? { name } : {}) });
     if (!verifySignature(null, bytes, key.publicKey, Buffer.from(f.sig, 'base64'))) {
       return refuse('bad_signature', `expected a ${purpose} signature by key ${f.key} ("${key.name}") over this ${purpose === 'reward-push' ? 'source' : 'reason'}, robot, ts and nonce, found one that does not verify (altered in transit, or signed for something else)`);
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shortHash } from '../../src/core/hash.js';
-import { StepFlag } from '../../src/core/records.js';
+import { RewardStatus, StepFlag } from '../../src/core/records.js';
 import { batchSteps } from '../../src/episode/batch-codec.js';
 import { normaliseRunConfig, type RunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
@@ -133,8 +133,12 @@ describe('reward hot swap in the running daemon', () => {
     }
     const steps = [...live.cap.episodes.values()].flatMap((e) => e.batches.sort((a, b) => a.seq0 - b.seq0).flatMap((b) => [...batchSteps(b)]));
     const bad = steps.filter((s) => s.rewardVersion === shortHash(throwsOnObstacles));
-    expect(bad.length).toBe(10); // exactly rollbackAfter failed steps, then the old version again
-    expect(bad.every((s) => s.rewardStatus !== 0 && Number.isNaN(s.rewardTotal) && /sensor check failed/.test(s.rewardReason ?? ''))).toBe(true);
+    // Exactly rollbackAfter failed steps, then the old version again. On a loaded machine some steps
+    // are `late` (the reward host answered after the step was logged): they are not the program's
+    // failures and do not count towards the rollback.
+    const threw = bad.filter((s) => s.rewardStatus !== RewardStatus.late);
+    expect(threw.length).toBe(10);
+    expect(threw.every((s) => s.rewardStatus === RewardStatus.threw && Number.isNaN(s.rewardTotal) && /sensor check failed/.test(s.rewardReason ?? ''))).toBe(true);
     expect(steps[steps.length - 1]!.rewardVersion).toBe(shortHash(original));
     expect(live.logs.some((l) => new RegExp(`${shortHash(throwsOnObstacles)} rolled back to ${shortHash(original)} after 10 failed steps`).test(l))).toBe(true);
     const active = live.cap.other.get(`${live.prefix}/rover/reward/active`) ?? [];

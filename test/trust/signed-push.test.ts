@@ -38,6 +38,31 @@ describe('PushVerifier: acceptance', () => {
   });
 });
 
+describe('PushVerifier: the pushed file name (it picks TypeScript or JavaScript on the robot)', () => {
+  it('carries a signed filename through, and a push without one still verifies as before', () => {
+    const { verifier, push, alice } = setup();
+    expect(verifier.verify(push({ filename: 'smooth-efficient.reward.ts' }))).toEqual({ ok: true, source: SOURCE, filename: 'smooth-efficient.reward.ts', signer: alice.fingerprint, signerName: 'alice@laptop' });
+    expect(verifier.verify(push())).toEqual({ ok: true, source: SOURCE, signer: alice.fingerprint, signerName: 'alice@laptop' });
+  });
+
+  it('refuses a filename changed, added or removed after signing, and a filename that is a path', () => {
+    const { verifier, push } = setup();
+    const changed = JSON.parse(push({ filename: 'a.reward.ts' })) as Record<string, unknown>;
+    changed.filename = 'a.reward.js';
+    expect(refusal(verifier.verify(JSON.stringify(changed))).code).toBe('bad_signature');
+    const added = JSON.parse(push()) as Record<string, unknown>;
+    added.filename = 'a.reward.ts';
+    expect(refusal(verifier.verify(JSON.stringify(added))).code).toBe('bad_signature');
+    const removed = JSON.parse(push({ filename: 'a.reward.ts' })) as Record<string, unknown>;
+    delete removed.filename;
+    expect(refusal(verifier.verify(JSON.stringify(removed))).code).toBe('bad_signature');
+    const path = JSON.parse(push()) as Record<string, unknown>;
+    path.filename = '../etc/passwd';
+    expect(refusal(verifier.verify(JSON.stringify(path)))).toMatchObject({ code: 'malformed', error: expect.stringMatching(/field "filename": expected a base name/) });
+    expect(() => push({ filename: 'a b.ts' })).toThrow(/file name: expected a base name/);
+  });
+});
+
 describe('PushVerifier: each refusal says what was expected and what was found', () => {
   it('unsigned: plain source text, and the {source, correlation} envelope without a signature', () => {
     const { verifier } = setup();

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { startWorker } from '../src/core/worker-entry.js';
+import { loadRobot } from '../src/core/robot.js';
+import { RewardStatus } from '../src/core/records.js';
+import { RewardHost } from '../src/reward/host/reward-host.js';
+import { LiveReward, type LiveHostHandle } from '../src/reward/host/live-reward.js';
+import { newRewardOutput } from '../src/reward/output.js';
+import { RewardSlot } from '../src/daemon/reward-slot.js';
+import { table } from './stats.js';
+
+/**
+ * What process isolation costs and buys (issue 14), in one run:
+ * - the control loop at 1 kHz with the reward in a host process against the
+ *   same loop with the sandbox on the tick thread (the 0.1 design), rounds
+ *   alternated: period error, and the reward's cost on the tick thread
+ *   (submit after the command + reading the result at the next tick);
+ * - the host's answer latency (a step submitted -> its result readable);
+ * - the time from a host crash to the next good reward step (rollback to the
+ *   warm previous version): for a host killed from outside (SIGKILL) and for
+ *   a program that allocates in one uninterruptible built-in.
+ */
+const robot = loadRobot('robots/rover.json');
+const OBS = robot.robot.observations.map((f) => f.name);
+const ACT = robot.robot.actions.map((f) => f.name);
+const GOOD = readFileSync('rewards/reach-beacon.reward.js', 'utf8');
+
+async function liveHost(source: string, filename: string): Promise<{ host: RewardHost; handle: LiveHostHandle }> {
+  const host = await RewardHost.start();
+  const loaded = await host.load(source, filename, { observationNames: OBS, actionNames: ACT });
+  if (!loaded.ok) throw new Error(loaded.message);
+  const fifos = await host.goLive();
+  return { host, handle: { ...fifos, info: loaded.info, observationCount: OBS.length, actionCount: ACT.length } };
+}
+
+function tickRun(hz: number, seconds: number, reward: 'host' | 'in-thread', host?: LiveHostHandle): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const w = startWorker(import.meta.url, 'tick-worker', { workerData: { hz, seconds, mode: 'scheduler', reward, ...(host ? { host } : {}) } });
+    w.once('message', (m: Record<string, number>) => {
+      void w.terminate();
+      resolve(m);
+    });
+    w.once('error', reject);
+  });
+}
+
+const spinUntil = (t: number): void => {
+  while (performance.now() < t) {
+    /* pace */
+  }
+};
+const pct = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+};
+
+async function tickComparison(): Promise<void> {
+  const seconds = Number(process.env.BENCH_ISOLATION_SECONDS ?? 5);
+  const rounds = Number(process.env.BENCH_ISOLATION_ROUNDS ?? 3);
+  const rows: Array<Record<string, string | number>> = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const inThread = await tickRun(1000, seconds, 'in-thread');
+    const { host, handle } = await liveHost(GOOD, 'reach-beacon.reward.js');
+    const hosted = await tickRun(1000, seconds, 'host', handle);
+    host.kill();
+    for (const [name, m] of [['sandbox on the tick thread (0.1)', inThread], ['reward host process (0.2)', hosted]] as const) {
+      rows.push({ round: r + 1, reward: name, 'Hz': m.hz!, 'period err p50 us': m.p50!, 'p99 us': m.p99!, 'max us': m.max!, 'reward on tick p50 us': m.rewardP50Us!, 'p99 us ': m.rewardP99Us!, 'max us ': m.rewardMaxUs! });
+    }
+    ratios.push(hosted.p99! / Math.max(1, inThread.p99!));
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  process.stdout.write(`1 kHz period error p99, host / in-thread, per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${pct(ratios, 0.5).toFixed(2)} (target <= 1.2)\n`);
+  const hostRows = rows.filter((x) => String(x.reward).startsWith('reward host'));
+  process.stdout.write(`reward cost on the tick thread with the host, p99 per round: ${hostRows.map((x) => Number(x['p99 us ']).toFixed(1)).join(' ')} us (target <= 200 us)\n\n`);
+}
+
+async function answerLatency(): Promise<void> {
+  const { host, handle } = await liveHost(GOOD, 'reach-beacon.reward.js');
+  const rt = new LiveReward(handle);
+  while (!rt.ready) await new Promise((r) => setTimeout(r, 2));
+  rt.beginEpisode({ index: 0, id: 'bench' });
+  const out = newRewardOutput(rt.info.termNames.length);
+  const obs = new Float32Array(OBS.length).fill(0.5);
+  const act = new Float32Array(ACT.length).fill(0.1);
+  const lat: number[] = [];
+  let next = performance.now();
+  for (let i = 0; i < 3000; i++) {
+    spinUntil((next += 1));
+    const t0 = performance.now();
+    const ticket = rt.submit(obs, act, 0.001);
+    while (!rt.result(ticket, out)) {
+      /* the answer */
+    }
+    if (i >= 300) lat.push((performance.now() - t0) * 1000);
+  }
+  rt.dispose();
+  host.kill();
+  process.stdout.write(`reward host answer latency at 1 kHz (submit -> result readable; the tick reads it a period later): p50 ${pct(lat, 0.5).toFixed(1)} us, p99 ${pct(lat, 0.99).toFixed(1)} us, max ${pct(lat, 1).toFixed(1)} us\n\n`);
+}
+
+/** Steps at 1 kHz through a RewardSlot: `bad` active over a warm `good`; returns ms from the crash to the next ok step. */
+async function crashToGoodStep(kind: 'sigkill' | 'array-fill'): Promise<number> {
+  const good = await liveHost(GOOD, 'reach-beacon.reward.js');
+  const badSource = kind === 'sigkill' ? `${GOOD}\n// bad twin\n` : GOOD.replace('export function reward(obs, action, ctx) {', 'let calls = 0;\nexport function reward(obs, action, ctx) {\n  if (++calls === 300) new Array(2e8).fill(1.5);');
+  const bad = await liveHost(badSource, 'bad.reward.js');
+  const goodRt = new LiveReward(good.handle);
+  const badRt = new LiveReward(bad.handle);
+  while (!goodRt.ready || !badRt.ready) await new Promise((r) => setTimeout(r, 2));
+  const slot = new RewardSlot(goodRt, 20, () => {});
+  const ep = { index: 0, id: 'bench' };
+  goodRt.beginEpisode(ep);
+  slot.offer(badRt, 'now');
+  const obs = new Float32Array(OBS.length).fill(0.5);
+  const act = new Float32Array(ACT.length).fill(0.1);
+  const pending: Array<{ rt: LiveReward; ticket: number; step: number }> = [];
+  const outs = new Map([goodRt, badRt].map((r) => [r, newRewardOutput(r.info.termNames.length)]));
+  let crashAt = NaN;
+  let next = performance.now();
+  const deadline = performance.now() + 20_000;
+  for (let step = 0; performance.now() < deadline; step++) {
+    spinUntil((next += 1));
+    while (pending.length > 0) {
+      const p = pending[0]!;
+      const out = outs.get(p.rt)!;
+      if (!p.rt.result(p.ticket, out)) break;
+      pending.shift();
+      slot.afterStep(p.rt, out, ep);
+      if (!Number.isNaN(crashAt) && p.rt === goodRt && out.status === RewardStatus.ok) {
+        const ms = performance.now() - crashAt;
+        goodRt.dispose();
+        good.host.kill();
+        bad.host.kill();
+        return ms;
+      }
+    }
+    slot.beforeStep(step === 0, ep);
+    const rt = slot.active as LiveReward;
+    if (kind === 'sigkill' && step === 300) {
+      crashAt = performance.now();
+      process.kill(bad.handle.pid, 'SIGKILL');
+    }
+    if (kind === 'array-fill' && rt === badRt && step === 300 && Number.isNaN(crashAt)) crashAt = performance.now();
+    pending.push({ rt, ticket: rt.submit(obs, act, 0.001), step });
+  }
+  good.host.kill();
+  bad.host.kill();
+  return NaN;
+}
+
+async function crashRecovery(): Promise<void> {
+  const trials = Number(process.env.BENCH_ISOLATION_CRASHES ?? 7);
+  const rows: Array<Record<string, string | number>> = [];
+  for (const kind of ['sigkill', 'array-fill'] as const) {
+    const ms: number[] = [];
+    for (let i = 0; i < trials; i++) ms.push(await crashToGoodStep(kind));
+    rows.push({ crash: kind === 'sigkill' ? 'host killed (SIGKILL) from outside' : 'new Array(2e8).fill(1.5) in a step', trials, 'p50 ms': pct(ms, 0.5), 'max ms': Math.max(...ms) });
+  }
+  process.stdout.write(`${table(rows)}\n(time from the crash, or from submitting the crashing step, to the next ok reward step, from the warm previous version, at 1 kHz)\n\n`);
+}
+
+export async function run(): Promise<void> {
+  await answerLatency();
+  await tickComparison();
+  await crashRecovery();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
