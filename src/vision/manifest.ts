@@ -77,6 +77,25 @@ const triple = (at: string, v: unknown, positive: boolean): [number, number, num
   }) as [number, number, number];
 };
 
+/** A reward program's meta.vision: any of the prompt keys; the rest come from vision.json. */
+export type PartialPrompts = Partial<{ -readonly [K in keyof Prompts]: Prompts[K] }>;
+
+/** Checks a meta.vision block's shape (the model's defaults fill what it leaves out, later). */
+export function checkPartialPrompts(at: string, v: unknown): PartialPrompts {
+  const o = obj(at, v);
+  for (const k of Object.keys(o)) if (!['goal', 'baseline', 'goal_images', 'alpha'].includes(k)) fail(`${at}.${k}`, 'expected one of goal, baseline, goal_images, alpha');
+  const out: PartialPrompts = {};
+  if (o.goal !== undefined) out.goal = strings(`${at}.goal`, o.goal, MAX_PROMPTS);
+  if (o.baseline !== undefined) out.baseline = strings(`${at}.baseline`, o.baseline, MAX_PROMPTS);
+  if (o.goal_images !== undefined) out.goal_images = strings(`${at}.goal_images`, o.goal_images, MAX_PROMPTS).map((p, i) => inside(`${at}.goal_images[${i}]`, p));
+  if (o.alpha !== undefined) {
+    const a = num(`${at}.alpha`, o.alpha);
+    if (!(a >= 0 && a <= 1)) fail(`${at}.alpha`, `expected a number in [0, 1], found ${a}`);
+    out.alpha = a;
+  }
+  return out;
+}
+
 /** At most this many prompts of each kind (each is one text-encoder row at every prompt change). */
 export const MAX_PROMPTS = 16;
 
