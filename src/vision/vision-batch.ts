@@ -90,7 +90,8 @@ export function decodeVisionBatch(bytes: Uint8Array): VisionBatch {
   const embAt = align8(8 + hl);
   const jpegTotal = h.records.reduce((n, r) => n + (r.jpegBytes ?? 0), 0);
   if (bytes.length !== embAt + h.records.length * E * 4 + jpegTotal) bad(`expected ${embAt + h.records.length * E * 4 + jpegTotal} bytes for ${h.records.length} records, found ${bytes.length}`);
-  const buf = bytes.slice(embAt); // aligned copy for the Float32Array views
+  const buf = new Uint8Array(bytes.length - embAt); // an aligned copy for the Float32Array views (a Buffer's slice is a view)
+  buf.set(bytes.subarray(embAt));
   let o = h.records.length * E * 4;
   const records = h.records.map((r, i): LoggedRecord => {
     const jpeg = r.jpegBytes > 0 ? buf.slice(o, o + r.jpegBytes) : null;

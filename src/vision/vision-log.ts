@@ -9,7 +9,7 @@
  * fields. Prompt sets remembered: the last MAX_PROMPT_SETS.
  */
 import type { PromptSetRecord } from './prompt-set.js';
-import type { RecordRing } from './record-ring.js';
+import type { RecordRing, VisionRecord } from './record-ring.js';
 import type { VisionBatch } from './vision-batch.js';
 
 const MAX_PROMPT_SETS = 64;
@@ -28,6 +28,9 @@ export class VisionLog {
   private loggedSets = new Set<string>();
   private c: EpisodeVisionCounters = { recordsLogged: 0, framesLogged: 0, notLogged: 0, lost: 0 };
   private lostBefore = 0;
+  /** The newest record drained: the first steps of the next episode may still use it, so it is logged there too. */
+  private last: VisionRecord | null = null;
+  private carry: VisionRecord | null = null;
 
   constructor(
     private readonly ring: RecordRing,
@@ -47,12 +50,18 @@ export class VisionLog {
     this.loggedSets = new Set();
     this.c = { recordsLogged: 0, framesLogged: 0, notLogged: 0, lost: 0 };
     this.lostBefore = this.ring.lost;
+    this.carry = this.last;
   }
 
   /** Records since the last call, as a batch of `episode` (null when there are none). */
   flush(episode: string): VisionBatch | null {
     if (episode !== this.episode) this.startEpisode(episode);
     const recs = this.ring.drain();
+    if (this.carry) {
+      recs.unshift(this.carry);
+      this.carry = null;
+    }
+    if (recs.length > 0) this.last = recs[recs.length - 1]!;
     this.c.lost = this.ring.lost - this.lostBefore;
     const prompts: PromptSetRecord[] = [];
     const out: VisionBatch['records'] = [];
