@@ -107,9 +107,10 @@ export class EpisodeJobRunner {
       return { ...base, programs: [], error: `E_STORE: episode ${ep.episode}: expected a start record naming the observation and action fields, found none` };
     }
     try {
-      // Vision fields first: the reward reads them (new prompts, or the logged ones checked bit for bit).
+      // Vision fields first: the reward reads them. --verify reproduces the log, so each record is scored
+      // with the prompts it was scored with then (checked bit for bit); otherwise with the program's meta.vision.
       const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
-      const vision = await relabelVision(ep, job.file, rts[0]?.info.vision, job.vision ?? {});
+      const vision = await relabelVision(ep, job.file, job.verify ? undefined : rts[0]?.info.vision, job.vision ?? {});
       const out = await this.evaluate(ep, job);
       if (vision?.mismatch && out.verify && out.verify.verdict !== 'not-recorded-with-this-version') {
         out.verify.verdict = 'mismatch';
