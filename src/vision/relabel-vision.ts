@@ -57,10 +57,10 @@ function visionColumns(ep: RelabelColumns): { kinds: (VisionKind | null)[] } | n
   return { kinds: ep.observationNames.map((n) => byName.get(n) ?? null) };
 }
 
-export async function relabelVision(ep: RelabelColumns, file: string, meta: PartialPrompts | undefined, o: VisionRelabelOptions): Promise<VisionRelabelReport | null> {
+/** `stored`: the episode's vision log when the caller has read it already (the benchmark); else read from `file`. */
+export async function relabelVision(ep: RelabelColumns, file: string, meta: PartialPrompts | undefined, o: VisionRelabelOptions, stored: StoredVision = readStoredVision(file)): Promise<VisionRelabelReport | null> {
   const cols = visionColumns(ep);
   if (!cols) return null;
-  const stored: StoredVision = readStoredVision(file);
   const no = ep.observationNames.length;
   const seqCol = cols.kinds.indexOf('seq');
   const ageCol = cols.kinds.indexOf('age_ms');
@@ -91,7 +91,8 @@ export async function relabelVision(ep: RelabelColumns, file: string, meta: Part
   const framed = framesModel ? [...stored.frames.keys()].sort((a, b) => a - b) : [];
   if (framesModel) for (const seq of framed) frameEmb.set(seq, framesModel.encodeImage(decodeImage(stored.frames.get(seq)!)));
   const rep: VisionRelabelReport = { prompts: fixed ? fixed.id : 'logged', rescored: 0, missing: 0 };
-  const out = new Float64Array(kinds.length);
+  // Steps share records (a 10 Hz camera under a 100 Hz tick): each record is scored once per prompt set.
+  const scored = new Map<string, Float64Array>();
   for (let row = 0; row < ep.count; row++) {
     const seq = ep.obs[row * no + seqCol]!;
     if (seq < 0) continue; // before the first embedding: nothing to rescore
@@ -117,7 +118,9 @@ export async function relabelVision(ep: RelabelColumns, file: string, meta: Part
       rep.missing++;
       continue;
     }
-    set.score(kinds, emb, out);
+    const key = `${set.id}:${rec.seq}`;
+    let out = scored.get(key);
+    if (!out) scored.set(key, (out = set.score(kinds, emb, new Float64Array(kinds.length))));
     for (let j = 0; j < scoreCols.length; j++) {
       const at = row * no + scoreCols[j]!;
       if (set.id === rec.prompts && !framesModel && !rep.mismatch && !Object.is(ep.obs[at], Math.fround(out[j]!))) rep.mismatch = { seq: ep.seq[row]!, field: `vision ${ep.observationNames[scoreCols[j]!]}`, logged: ep.obs[at]!, relabelled: out[j]! };
