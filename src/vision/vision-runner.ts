@@ -10,7 +10,7 @@ import type { LoadedRobot } from '../core/robot.js';
 import { Mailbox } from '../core/mailbox.js';
 import { RewarddError } from '../core/errors.js';
 import { startWorker } from '../core/worker-entry.js';
-import { parseCameraSource, visionKind, type CameraSpec } from './camera-spec.js';
+import { parseCameraSource, type CameraSpec } from './camera-spec.js';
 import { readVisionManifest } from './model.js';
 import { createRingBuffer, RecordRing, type RingShape } from './record-ring.js';
 import { createSceneMailbox } from './sim-camera.js';
