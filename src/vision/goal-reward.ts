@@ -69,20 +69,23 @@ export class GoalScorer {
     this.dd = dd;
   }
 
-  /** R = 1 − ½‖(x̂ − g) P‖², as a float64. */
+  /** R = 1 − ½‖(x̂ − g) P‖², as a float64. No allocation: x̂ is x[i] / ‖x‖ inline. */
   score(image: ArrayLike<number>): number {
     const dim = this.dim;
     if (image.length !== dim) throw new RewarddError('E_CONFIG', `image embedding: expected size ${dim}, found ${image.length}`);
-    const x = normalise(image);
+    let nn = 0;
+    for (let i = 0; i < dim; i++) nn += (image[i] as number) * (image[i] as number);
+    const n = Math.sqrt(nn);
+    if (!(n > 0) || !Number.isFinite(n)) return NaN;
     const g = this.g;
     const d = this.d;
     const a = this.alpha;
     let vd = 0;
-    if (a > 0) for (let i = 0; i < dim; i++) vd += ((x[i] as number) - (g[i] as number)) * (d[i] as number);
+    if (a > 0) for (let i = 0; i < dim; i++) vd += ((image[i] as number) / n - (g[i] as number)) * (d[i] as number);
     const k = a > 0 ? (a * vd) / this.dd : 0;
     let s = 0;
     for (let i = 0; i < dim; i++) {
-      const w = k * (d[i] as number) + (1 - a) * ((x[i] as number) - (g[i] as number));
+      const w = k * (d[i] as number) + (1 - a) * ((image[i] as number) / n - (g[i] as number));
       s += w * w;
     }
     return 1 - 0.5 * s;

@@ -6,7 +6,7 @@
  */
 import { shortHash, canonicalJson } from '../core/hash.js';
 import { RewarddError } from '../core/errors.js';
-import { cosineSimilarity, GoalScorer } from './goal-reward.js';
+import { GoalScorer, normalise } from './goal-reward.js';
 import type { Prompts } from './manifest.js';
 import type { VisionModel } from './model.js';
 import type { VisionKind } from './camera-spec.js';
@@ -55,16 +55,26 @@ export class PromptSet {
    * exactly as the observation stores it (so a rescoring compares bit for bit).
    */
   score(kinds: readonly VisionKind[], embedding: Float32Array, out: Float64Array): Float64Array {
-    let mean: Float64Array | null = null;
-    kinds.forEach((k, i) => {
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
       if (k === 'goal_baseline') out[i] = Math.fround(this.scorer.score(embedding));
-      else if (k === 'goal_cosine') {
-        mean ??= meanGoal(this.goalAll);
-        out[i] = Math.fround(cosineSimilarity(embedding, mean));
-      } else throw new RewarddError('E_VISION', `vision field kind ${k}: not a score`);
-    });
+      else if (k === 'goal_cosine') out[i] = Math.fround(cosineToUnit(embedding, (this.mean ??= normalise(meanGoal(this.goalAll)))));
+      else throw new RewarddError('E_VISION', `vision field kind ${String(k)}: not a score`);
+    }
     return out;
   }
+  private mean: Float64Array | null = null;
+}
+
+/** x̂ · u for a unit vector u, in one pass and no allocation (the same value as cosineSimilarity up to rounding). */
+function cosineToUnit(x: Float32Array, u: Float64Array): number {
+  let dot = 0;
+  let nn = 0;
+  for (let i = 0; i < x.length; i++) {
+    dot += x[i]! * u[i]!;
+    nn += x[i]! * x[i]!;
+  }
+  return dot / Math.sqrt(nn);
 }
 
 function meanGoal(goals: Float32Array[]): Float64Array {

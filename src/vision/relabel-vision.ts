@@ -92,11 +92,15 @@ export async function relabelVision(ep: RelabelColumns, file: string, meta: Part
   if (framesModel) for (const seq of framed) frameEmb.set(seq, framesModel.encodeImage(decodeImage(stored.frames.get(seq)!)));
   const rep: VisionRelabelReport = { prompts: fixed ? fixed.id : 'logged', rescored: 0, missing: 0 };
   // Steps share records (a 10 Hz camera under a 100 Hz tick): each record is scored once per prompt set.
-  const scored = new Map<string, Float64Array>();
+  const scored = new Map<string, Map<number, Float64Array>>();
+  let lastSeq = NaN;
+  let lastOut: Float64Array | null = null;
+  let lastSet: PromptSet | null = null;
+  let lastRec: ReturnType<typeof stored.records.get>;
   for (let row = 0; row < ep.count; row++) {
     const seq = ep.obs[row * no + seqCol]!;
     if (seq < 0) continue; // before the first embedding: nothing to rescore
-    let rec = stored.records.get(seq);
+    let rec = seq === lastSeq && !framesModel ? lastRec : stored.records.get(seq);
     let emb = rec?.embedding;
     let extraAgeMs = 0;
     if (framesModel && rec) {
@@ -118,9 +122,18 @@ export async function relabelVision(ep: RelabelColumns, file: string, meta: Part
       rep.missing++;
       continue;
     }
-    const key = `${set.id}:${rec.seq}`;
-    let out = scored.get(key);
-    if (!out) scored.set(key, (out = set.score(kinds, emb, new Float64Array(kinds.length))));
+    let out: Float64Array | undefined;
+    if (seq === lastSeq && set === lastSet && lastOut) out = lastOut; // a camera slower than the tick: the same record again
+    else {
+      let bySeq = scored.get(set.id);
+      if (!bySeq) scored.set(set.id, (bySeq = new Map()));
+      out = bySeq.get(rec.seq);
+      if (!out) bySeq.set(rec.seq, (out = set.score(kinds, emb, new Float64Array(kinds.length))));
+    }
+    lastSeq = seq;
+    lastOut = out;
+    lastSet = set;
+    lastRec = stored.records.get(seq);
     for (let j = 0; j < scoreCols.length; j++) {
       const at = row * no + scoreCols[j]!;
       if (set.id === rec.prompts && !framesModel && !rep.mismatch && !Object.is(ep.obs[at], Math.fround(out[j]!))) rep.mismatch = { seq: ep.seq[row]!, field: `vision ${ep.observationNames[scoreCols[j]!]}`, logged: ep.obs[at]!, relabelled: out[j]! };
