@@ -27,3 +27,4 @@ export { Recorder } from './recorder/recorder.js';
 export { EpisodePublisher } from './transport/publisher.js';
 export { episodeTopics } from './transport/topics.js';
 export { startEmbeddedBroker } from './transport/embedded-broker.js';
+export * as vision from './vision/index.js';

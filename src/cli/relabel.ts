@@ -29,6 +29,9 @@ export const help = [
   '  --tick-hz HZ           tick rate for episodes without a start record or two steps (default: none)',
   '  --budget-ms MS         per-step time budget in the sandbox                     (default: 2)',
   '  --json                 print the report as JSON                                 (default: table)',
+  '  --vision-model DIR     episodes with a camera: the model whose text encoder embeds the program\'s',
+  '                         new meta.vision prompts (the stored image embeddings are rescored) (default: none)',
+  '  --vision-frames-model DIR  re-embed the stored camera frames with this model instead   (default: none)',
   '',
   'Exit 0 on success; 1 if --verify found a mismatch or an episode could not be read; 2 on bad usage.',
 ].join('\n');
@@ -44,6 +47,8 @@ const FLAGS: FlagSpec[] = [
   { flag: 'tick-hz', type: 'string' },
   { flag: 'budget-ms', type: 'string' },
   { flag: 'json', type: 'boolean' },
+  { flag: 'vision-model', type: 'string' },
+  { flag: 'vision-frames-model', type: 'string' },
 ];
 
 export function positiveNumber(flag: string, v: string | boolean | undefined, integer: boolean): number | undefined {
@@ -86,6 +91,10 @@ export async function main(argv: string[]): Promise<number> {
       ...(against !== undefined ? { verifyAgainst: against } : {}),
       ...(tickHz !== undefined ? { tickHz } : {}),
       ...(budgetMs !== undefined ? { tuning: { budgetMs } } : {}),
+      vision: {
+        ...(typeof values['vision-model'] === 'string' ? { modelDir: values['vision-model'] } : {}),
+        ...(typeof values['vision-frames-model'] === 'string' ? { framesModelDir: values['vision-frames-model'] } : {}),
+      },
       onProgress: (d, t, s) => p.update(d, t, s),
     });
     progress.end();

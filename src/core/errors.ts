@@ -25,6 +25,7 @@ export const ErrorCodes = {
   E_MQTT: 'MQTT failure',
   E_OUTBOX: 'outbox failure',
   E_STORE: 'episode store failure',
+  E_VISION: 'bad vision model, camera or prompts',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

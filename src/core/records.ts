@@ -109,6 +109,8 @@ export interface EpisodeStart {
   software: { rewardd: string; node: string };
   /** Scenario facts the link chose for this episode (e.g. the sim's beacon position). */
   scenario: Record<string, unknown>;
+  /** The vision model and camera, when the robot has one (docs/vision.md). */
+  vision?: { model: { name: string; hash: string; weights: string }; camera: { name: string; source: string; width: number; height: number; hz: number } };
 }
 
 export type EpisodeEndReason = 'success' | 'done' | 'step_limit' | 'interrupted' | 'shutdown' | 'link_lost' | 'estop';
@@ -136,4 +138,6 @@ export interface EpisodeEnd {
   stepsAfterEnd?: number;
   safetyInterventions: number;
   linkCounters: Record<string, number>;
+  /** Camera and encoder counters over the episode, when the robot has a camera (docs/vision.md). */
+  vision?: { framesReceived: number; framesDropped: number; framesGarbage: number; encoded: number; encodeErrors: number; sourceRestarts: number; recordsLogged: number; framesLogged: number; notLogged: number; lost: number; lastError: string };
 }

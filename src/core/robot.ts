@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RewarddError, describeValue } from './errors.js';
 import { canonicalJson, sha256Hex, shortHash } from './hash.js';
+import { checkVisionFields, parseCamera, type CameraSpec } from '../vision/camera-spec.js';
 
 /**
  * A robot description (robots/<name>.json): the named observation fields and
@@ -14,6 +15,8 @@ export interface FieldSpec {
   /** Physical range: used for probes, normalisation checks and safety limits. */
   readonly min: number;
   readonly max: number;
+  /** Where the value comes from when not the MCU: "vision.<kind>" (docs/vision.md). */
+  readonly source?: string;
 }
 
 export interface RobotDescription {
@@ -23,6 +26,8 @@ export interface RobotDescription {
   readonly observations: readonly FieldSpec[];
   readonly actions: readonly FieldSpec[];
   readonly geometry?: Readonly<Record<string, number>>;
+  /** A camera whose frames the vision encoder scores (docs/vision.md). */
+  readonly camera?: CameraSpec;
 }
 
 export interface LoadedRobot {
@@ -56,7 +61,8 @@ function checkFields(where: string, v: unknown): FieldSpec[] {
       }
     }
     if ((o.min as number) > (o.max as number)) throw new RewarddError('E_ROBOT', `${at}: min ${String(o.min)} > max ${String(o.max)}`);
-    return { name: o.name, unit: o.unit, min: o.min as number, max: o.max as number };
+    if (o.source !== undefined && typeof o.source !== 'string') throw new RewarddError('E_ROBOT', `${at}.source: expected a string such as "vision.goal_baseline", found ${describeValue(o.source)}`);
+    return { name: o.name, unit: o.unit, min: o.min as number, max: o.max as number, ...(typeof o.source === 'string' ? { source: o.source } : {}) };
   });
 }
 
@@ -76,7 +82,9 @@ export function parseRobot(json: unknown, where = 'robot'): RobotDescription {
     actions: checkFields(`${where}.actions`, o.actions),
     ...(typeof o.description === 'string' ? { description: o.description } : {}),
     ...(o.geometry && typeof o.geometry === 'object' ? { geometry: o.geometry as Record<string, number> } : {}),
+    ...(o.camera !== undefined ? { camera: parseCamera(`${where}.camera`, o.camera) } : {}),
   };
+  checkVisionFields(`${where}.observations`, robot.observations, robot.camera);
   return robot;
 }
 
@@ -99,4 +107,6 @@ export function loadRobot(path: string): LoadedRobot {
 }
 
 export const observationNames = (r: RobotDescription): string[] => r.observations.map((f) => f.name);
+/** Observations the MCU sends (everything but the vision encoder's fields). */
+export const mcuObservations = (r: RobotDescription): FieldSpec[] => r.observations.filter((f) => f.source === undefined);
 export const actionNames = (r: RobotDescription): string[] => r.actions.map((f) => f.name);

@@ -39,6 +39,13 @@ export interface RunConfig {
   stateDir: string;
   seed: number;
   status: boolean;
+  vision: boolean;
+  visionModel: string;
+  camera: string;
+  visionThreads: number;
+  visionLogFrames: number;
+  visionFrameSize: number;
+  visionLogMax: number;
 }
 
 interface OptionSpec {
@@ -81,6 +88,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
   { key: 'seed', flag: 'seed', type: 'number', default: 1, help: 'sim link: random seed of scenarios and sensor noise' },
   { key: 'status', flag: 'status', type: 'boolean', default: true, help: 'print the one-line status every second (--no-status to disable)' },
+  { key: 'vision', flag: 'vision', type: 'boolean', default: false, help: 'the vision example: robots/rover-vision.json (a camera and VLM fields) and rewards/reach-beacon-vision.reward.js unless --robot / --reward say otherwise (docs/vision.md). Vision runs whenever the robot description has a camera' },
+  { key: 'visionModel', flag: 'vision-model', type: 'string', default: 'models/clip-tiny', help: 'vision model folder with vision.json (the default is CLIP-shaped with RANDOM weights: no semantics; rewardd vision fetch gets real ones)' },
+  { key: 'camera', flag: 'camera', type: 'string', default: '', help: 'camera source instead of the robot description\'s: sim | mqtt | ffmpeg:v4l2:/dev/video0 | ffmpeg:lavfi:testsrc | ffmpeg:<url or file>' },
+  { key: 'visionThreads', flag: 'vision-threads', type: 'number', default: 1, help: 'onnxruntime threads of the image encoder' },
+  { key: 'visionLogFrames', flag: 'vision-log-frames', type: 'number', default: 10, help: 'log a downscaled JPEG of every Nth embedding with the episode (0 = none)' },
+  { key: 'visionFrameSize', flag: 'vision-frame-size', type: 'number', default: 160, help: 'longer side of logged JPEG frames, px' },
+  { key: 'visionLogMax', flag: 'vision-log-max', type: 'number', default: 20000, help: 'embeddings logged per episode, at most (the rest are counted in the end record)' },
 ];
 
 export const RUN_DEFAULTS: RunConfig = Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig;
@@ -112,7 +126,10 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   const cfg = c as unknown as RunConfig;
   // The shipped robot, reward, policy and calibration are found from any working directory;
   // paths a user gives are relative to where they run the command.
-  for (const k of ['robot', 'reward', 'policy', 'calibration'] as const) {
+  // --vision: the vision example's robot and reward, unless given.
+  if (cfg.vision && partial.robot === undefined) cfg.robot = 'robots/rover-vision.json';
+  if (cfg.vision && partial.reward === undefined) cfg.reward = 'rewards/reach-beacon-vision.reward.js';
+  for (const k of ['robot', 'reward', 'policy', 'calibration', 'visionModel'] as const) {
     const v = cfg[k];
     if (partial[k] === undefined && !isAbsolute(v) && !existsSync(v) && v !== 'identity') cfg[k] = join(packageRoot(), v);
   }
@@ -134,6 +151,11 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   intIn('dry-run-steps', cfg.dryRunSteps, 0, 100_000);
   intIn('broker-port', cfg.brokerPort, 0, 65535);
   intIn('seed', cfg.seed, 0, 0xffffffff);
+  intIn('vision-threads', cfg.visionThreads, 1, 64);
+  intIn('vision-log-frames', cfg.visionLogFrames, 0, 1_000_000);
+  intIn('vision-frame-size', cfg.visionFrameSize, 16, 4096);
+  intIn('vision-log-max', cfg.visionLogMax, 0, 100_000_000);
+  if (cfg.camera !== '' && !/^(sim|mqtt|ffmpeg:.+)$/.test(cfg.camera)) bad('camera', 'sim, mqtt or ffmpeg:<input>', cfg.camera);
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
   if (!['auto', 'tensorflow', 'wasm', 'cpu', 'onnx'].includes(cfg.policyBackend)) bad('policy-backend', 'auto, tensorflow, wasm, cpu or onnx', cfg.policyBackend);
   if (cfg.auth !== 'signed' && cfg.auth !== 'open') bad('auth', '"signed" or "open"', cfg.auth);

@@ -52,6 +52,8 @@ export interface ControlLoopOptions {
   rewardLateMs?: number;
   /** Who signed a reward version (key fingerprint), null for a trusted local file. */
   rewardSigner: (version: string) => string | null;
+  /** Vision fields from the encoder's mailbox, when the robot has a camera (src/vision/tick-fields.ts). */
+  vision?: { fill(values: Float32Array, raw: Float32Array, nowNs: bigint): void; rewardActive(info: { version: string }): void } | null;
   clock: Clock;
   events: ControlLoopEvents;
 }
@@ -197,6 +199,7 @@ export class ControlLoop {
       this.startEpisode(nowNs);
     }
     const obs = asm.observation;
+    o.vision?.fill(obs.values, obs.rawValues, nowNs);
     o.observationMailbox?.write(obs.values, nowNs);
 
     // Actuator path first: newest policy action -> safety filter -> link.
@@ -218,6 +221,7 @@ export class ControlLoop {
     const first = this.step === 0;
     o.reward.beforeStep(first, this.episode);
     const rt = o.reward.active;
+    o.vision?.rewardActive(rt.info);
     const dt = first ? 1 / o.tickHz : Number(nowNs - this.prevTNs) / 1e9;
     const p = this.pending.push();
     // The raw row goes to every program; only those that declare meta.raw read it.

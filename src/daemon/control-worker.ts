@@ -12,6 +12,8 @@ import { RewardSlot } from './reward-slot.js';
 import { TickScheduler } from './tick-scheduler.js';
 import { armsItself } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
+import { VisionTickFields } from '../vision/tick-fields.js';
+import { SimLink } from '../link/sim-link.js';
 
 /**
  * The control thread: link, observation, safety filter, reward sandbox and
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
   const link = await createLink(cfg.link, { seed: cfg.seed });
   // Signers of the versions this run has seen; bounded by the versions that can still be active.
   const signers = new Map<string, string | null>([[initial.info.version, data.rewardSigner]]);
+  const v = data.vision;
+  const vision = v ? new VisionTickFields(robot.robot, v.fieldsSab, v.promptsPort, v.sceneSab, link instanceof SimLink ? link.model : null) : null;
   const loop = new ControlLoop({
     robot,
     calibration,
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
     policy: data.policy,
     software: data.software,
     rewardSigner: (version) => signers.get(version) ?? null,
+    vision,
     clock: systemClock,
     events: {
       episodeStart: (start) => post({ type: 'episode-start', start }),
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
   const hello = await loop.open();
   const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock, spinUs: cfg.tickSpinUs }, (now) => {
     loop.tick(now);
+    vision?.publishScene(now);
     if (loop.finished) scheduler.stop();
   });
   const statusTimer = setInterval(() => post({ type: 'status', loop: loop.status(), tick: scheduler.stats() }), 1000);
@@ -157,6 +163,7 @@ async function main(): Promise<void> {
   clearInterval(liveTimer);
   await link.close();
   slot.dispose();
+  v?.promptsPort.close();
   post({ type: 'stopped', tick: scheduler.stats(), episodesDone: loop.episodesDone });
   // Let this thread end by itself: isolated-vm finishes its in-flight tasks (the reward
   // watchdog's loop) on this thread's event loop, and a terminate() racing them aborts the

@@ -24,6 +24,8 @@ import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
 import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
+import { startVision, type VisionRunner } from '../vision/vision-runner.js';
+import { encodeVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
@@ -127,6 +129,31 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     hosts.close();
     throw e;
   }
+  let vision: VisionRunner | null;
+  try {
+    vision = await startVision({
+      robot,
+      modelDir: cfg.visionModel,
+      camera: cfg.camera === '' ? null : cfg.camera,
+      link: cfg.link,
+      mqttUrl,
+      prefix: cfg.prefix,
+      threads: cfg.visionThreads,
+      logFramesEvery: cfg.visionLogFrames,
+      frameMaxSide: cfg.visionFrameSize,
+      jpegQuality: 70,
+      maxRecordsPerEpisode: cfg.visionLogMax,
+      maxJpegBytes: 256 * 1024,
+      log: io.log,
+    });
+  } catch (e) {
+    await policy.stop();
+    await publisher.close(500);
+    await broker?.close();
+    hosts.close();
+    throw e;
+  }
+  const publishVision = (b: VisionBatch | null): void => void (b && publisher.publishVision(b.episode, encodeVisionBatch(b)));
   const policyProvenance: EpisodeStart['policy'] = {
     hash: policy.hash,
     sha256: policy.sha256,
@@ -143,8 +170,9 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     rewardSigner: initialFile.signer,
     actionLimits: policy.actionLimits,
     software: { rewardd: version, node: process.version },
+    vision: vision?.control ?? null,
   };
-  const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
+  const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData, transferList: vision ? [vision.control.promptsPort] : [] });
   send = (m: ToControl): void => worker.postMessage(m);
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
 
@@ -279,6 +307,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     hosts.close();
     latchWatcher.close();
     await policy.stop();
+    await vision?.stop();
     await publisher.close(5000);
     await broker?.close();
     // The control thread closes its port after 'stopped' and ends by itself once isolated-vm's
@@ -333,21 +362,29 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         break;
       case 'episode-start':
         policy.resetEpisode();
-        publisher.publishStart(m.start);
+        vision?.startEpisode(m.start.episode);
+        publisher.publishStart(vision ? { ...m.start, vision: vision.provenance } : m.start);
         break;
       case 'batch':
+        // Records first: every embedding these steps used is in the ring by now.
+        publishVision(vision?.flush(m.episode) ?? null);
         publisher.publishBatch(m.episode, m.seq0, m.count, m.bytes);
         if (cfg.dryRunSteps > 0) recent.add(decodeStepBatch(m.bytes));
         break;
       case 'episode-end':
         episodes++;
+        if (vision) {
+          const v = vision.endEpisode(m.end.episode);
+          publishVision(v.batch);
+          m.end.vision = v.counters;
+        }
         publisher.publishEnd(m.end);
         io.log(`episode ${m.end.episode} ended: ${m.end.reason} after ${m.end.steps} steps, return ${m.end.return.toFixed(3)}`);
         break;
       case 'status':
         if (cfg.status) {
           const s = publisher.stats();
-          io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }));
+          io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }) + (vision ? ` | ${vision.statusPart()}` : ''));
         }
         break;
       case 'live':

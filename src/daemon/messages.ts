@@ -5,6 +5,7 @@ import type { RunConfig } from './config.js';
 import type { LoopStatus } from './control-loop.js';
 import type { RewardSlotEvent, SwapMode } from './reward-slot.js';
 import type { TickStats } from './tick-scheduler.js';
+import type { VisionControlData } from '../vision/vision-runner.js';
 
 /** What the main thread gives the control worker at start. */
 export interface ControlWorkerData {
@@ -20,6 +21,8 @@ export interface ControlWorkerData {
   /** The policy's per-actuator limits (robot order), tighter or equal to the robot's. */
   actionLimits: { min: number; max: number }[];
   software: EpisodeStart['software'];
+  /** The encoder's mailboxes and prompts port, when the robot has a camera (src/vision). */
+  vision: VisionControlData | null;
 }
 
 /** Control worker -> main thread. */

@@ -39,6 +39,8 @@ export class ObservationAssembler {
   private readonly map: Int32Array; // sample value index -> robot field index (-1 = unused)
   private readonly wireScale: Float64Array;
   private readonly calibrated: Float64Array;
+  /** 1 for fields the MCU sends; 0 for vision fields (not sampled here, so not in oldestSampleNs). */
+  private readonly mcuField: Uint8Array;
 
   constructor(
     robot: RobotDescription,
@@ -48,7 +50,10 @@ export class ObservationAssembler {
     const names = robot.observations.map((f) => f.name);
     const wireNames = channelFieldNames(channels);
     const index = new Map(names.map((n, i) => [n, i]));
-    const missing = names.filter((n) => !wireNames.includes(n));
+    // Vision fields (source "vision.*") are written by the tick from the encoder's mailbox, not sent by the MCU.
+    const fromMcu = robot.observations.map((f) => f.source === undefined);
+    this.mcuField = Uint8Array.from(fromMcu, (b) => (b ? 1 : 0));
+    const missing = names.filter((n, i) => fromMcu[i] && !wireNames.includes(n));
     if (missing.length > 0) {
       throw new RewarddError(
         'E_ROBOT',
@@ -89,8 +94,8 @@ export class ObservationAssembler {
   /** The oldest sample time among all fields: how stale the observation is at worst. */
   oldestSampleNs(): bigint {
     const t = this.observation.sampledAtNs;
-    let m = t[0] ?? 0n;
-    for (let i = 1; i < t.length; i++) if (t[i]! < m) m = t[i]!;
-    return m;
+    let m = -1n;
+    for (let i = 0; i < t.length; i++) if (this.mcuField[i] === 1 && (m < 0n || t[i]! < m)) m = t[i]!;
+    return m < 0n ? 0n : m;
   }
 }

@@ -17,6 +17,7 @@ export function channelTableMismatches(channels: readonly ChannelInfo[], robot: 
   }
   const problems: string[] = [];
   for (const f of robot.observations) {
+    if (f.source !== undefined) continue; // a vision field: the encoder's, not a channel's
     const unit = units.get(f.name);
     if (unit === undefined) problems.push(`observation ${f.name}: expected a channel providing it, found none in HELLO`);
     else if (unit !== f.unit) problems.push(`observation ${f.name}: expected unit "${f.unit}", found "${unit}" in HELLO`);

@@ -4,6 +4,8 @@ import { McapFileWriter } from './mcap-file-writer.js';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import type { StepBatch } from '../episode/batch.js';
 import { RewardStatus, StepFlag } from '../core/records.js';
+import type { VisionBatch } from '../vision/vision-batch.js';
+import { writeVisionChannels } from '../vision/mcap-vision.js';
 import {
   ACTION_TOPIC, ENCODING, OBS_TOPIC, REWARD_TOPIC, SCHEMA_ENCODING,
   RowEncoder, actionSchema, observationSchema, rewardSchema,
@@ -56,7 +58,7 @@ const ns = (ms: number): bigint => BigInt(Math.max(0, Math.round(ms))) * 1_000_0
 
 export async function writeEpisodeMcap(
   path: string,
-  input: { episode: string; robot: string; start: EpisodeStart | undefined; end: EpisodeEnd | undefined; status: EpisodeFileStatus; batches: Iterable<StepBatch> },
+  input: { episode: string; robot: string; start: EpisodeStart | undefined; end: EpisodeEnd | undefined; status: EpisodeFileStatus; batches: Iterable<StepBatch>; vision?: readonly VisionBatch[] },
 ): Promise<EpisodeFileSummary> {
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, 'w');
@@ -130,6 +132,8 @@ export async function writeEpisodeMcap(
         if (input.end === undefined) sum.endedWallMs = b.wallMs[i]!;
       }
     }
+    // Vision batches sort after every step batch in staging, so they are complete by now.
+    if (input.vision?.length) await writeVisionChannels(w, input.vision, start, new Map([['episode', input.episode], ['robot', input.robot]]));
     // A batch that could not be read (see the recorder) is a gap: the file is then not complete.
     if (sum.missing > 0 || (end !== undefined && sum.steps < end.steps)) sum.status = 'incomplete';
     if (end) await w.addAttachment({ name: 'end.json', logTime: ns(end.endedWallMs), createTime: ns(end.endedWallMs), mediaType: 'application/json', data: te.encode(JSON.stringify(end)) });

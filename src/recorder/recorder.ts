@@ -13,6 +13,8 @@ import { connectManaged, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
 import { writeEpisodeMcap } from './mcap-episode-writer.js';
 import { peekStepBatch } from './batch-peek.js';
+import { decodeVisionBatch, peekVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
+import { VISION_SEQ0_BASE } from '../vision/recorder-hook.js';
 
 /**
  * `rewardd record`: subscribes to episode topics, stages every received record
@@ -215,6 +217,12 @@ export class Recorder {
     const payload = packet.payload as Buffer;
     try {
       if (!t) throw new Error(`topic ${packet.topic} is not an episode topic`);
+      if (t.kind === 'vision') {
+        // Staged like a step batch carrying no steps, keyed past any step's seq (src/vision/recorder-hook.ts).
+        const v = peekVisionBatch(payload);
+        if (v.episode !== t.episode) throw new Error(`vision batch of episode ${v.episode} on the topic of ${t.episode}`);
+        return { kind: 'steps', robot: t.robot, episode: t.episode, seq0: VISION_SEQ0_BASE + v.index, count: 0, bytes: payload };
+      }
       if (t.kind === 'steps') {
         const b = peekStepBatch(payload);
         if (b.episode !== t.episode) throw new Error(`batch of episode ${b.episode} on the topic of ${t.episode}`);
@@ -263,8 +271,17 @@ export class Recorder {
         this.s.unreadableBatches += 1;
         this.lastError = `episode ${episode}: staged batch at step ${seq0} left out: ${e.message}`;
       };
+      const vision: VisionBatch[] = [];
       const batches = (function* (cat: Catalog) {
         for (const staged of cat.stagedBatches(episode, staging)) {
+          if (staged.seq0 >= VISION_SEQ0_BASE && 'bytes' in staged) {
+            try {
+              vision.push(decodeVisionBatch(staged.bytes));
+            } catch (e) {
+              unreadable(staged.seq0, e as Error);
+            }
+            continue;
+          }
           // Checked at ingest already; a batch that can no longer be read or decoded (a damaged
           // staging file) becomes a gap, counted in "missing", not a stuck episode.
           if ('error' in staged) {
@@ -281,7 +298,7 @@ export class Recorder {
           yield batch;
         }
       })(this.catalog);
-      const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches });
+      const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches, vision });
       const now = this.catalog.finish(episode, { file, ...sum }, activity);
       // Staging goes once the episode is complete; an incomplete one keeps it, so late records
       // (after an outage longer than the timeout) can reopen it (Catalog.ingest, purgeIncomplete).

@@ -4,6 +4,7 @@ import { readEpisodeColumns, type EpisodeColumns } from './episode-columns.js';
 import { dtColumn, episodeTickHz, relabelEpisode, type RelabelResult } from './relabel-episode.js';
 import { summariseEpisode, type EpisodeSummary, type RunningStats } from './stats.js';
 import { verifyEpisode, type VerifyReport } from './verify.js';
+import { relabelVision, type VisionRelabelOptions, type VisionRelabelReport } from '../vision/relabel-vision.js';
 
 /**
  * The unit of relabel work, the same in the main thread and in a worker:
@@ -29,6 +30,8 @@ export interface EpisodeJob {
   keepColumns: boolean;
   /** Tick rate for episodes with neither a start record nor two steps. */
   tickHz?: number;
+  /** Models for rescoring vision fields with new prompts or another encoder (src/vision/relabel-vision.ts). */
+  vision?: VisionRelabelOptions;
 }
 
 export interface ProgramOutcome {
@@ -49,6 +52,8 @@ export interface EpisodeOutcome {
   seq?: Uint32Array;
   programs: ProgramOutcome[];
   verify?: VerifyReport;
+  /** Vision fields rescored from the stored embeddings (episodes logged with a camera). */
+  vision?: VisionRelabelReport;
   readMs: number;
   /** Set when the episode could not be relabelled at all (unreadable file, no field names). */
   error?: string;
@@ -102,7 +107,16 @@ export class EpisodeJobRunner {
       return { ...base, programs: [], error: `E_STORE: episode ${ep.episode}: expected a start record naming the observation and action fields, found none` };
     }
     try {
-      return { ...base, ...(await this.evaluate(ep, job)) };
+      // Vision fields first: the reward reads them. --verify reproduces the log, so each record is scored
+      // with the prompts it was scored with then (checked bit for bit); otherwise with the program's meta.vision.
+      const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
+      const vision = await relabelVision(ep, job.file, job.verify ? undefined : rts[0]?.info.vision, job.vision ?? {});
+      const out = await this.evaluate(ep, job);
+      if (vision?.mismatch && out.verify && out.verify.verdict !== 'not-recorded-with-this-version') {
+        out.verify.verdict = 'mismatch';
+        out.verify.mismatch = vision.mismatch;
+      }
+      return { ...base, ...out, ...(vision ? { vision } : {}) };
     } catch (e) {
       return { ...base, programs: [], error: (e as Error).message };
     }

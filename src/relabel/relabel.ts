@@ -7,6 +7,7 @@ import { runEpisodeJobs } from './pool.js';
 import { RelabelStore, type RewardIdentity } from './result-store.js';
 import { merge, newStats, summariseStats, type EpisodeSummary, type RunningStats, type TermSummary } from './stats.js';
 import type { VerifyReport } from './verify.js';
+import type { VisionRelabelOptions, VisionRelabelReport } from '../vision/relabel-vision.js';
 
 /**
  * `rewardd relabel` as a library: score stored episodes with a reward program
@@ -30,6 +31,8 @@ export interface RelabelOptions {
   /** Tick rate for episodes with no start record and fewer than two steps. */
   tickHz?: number;
   tuning?: RuntimeTuning;
+  /** Vision rescoring models (docs/vision.md): --vision-model, --vision-frames-model. */
+  vision?: VisionRelabelOptions;
   /** Called after each episode: episodes done, episodes in all, steps done. */
   onProgress?: (done: number, total: number, steps: number) => void;
   /** Wall clock for the index rows (tests inject it). Default Date.now. */
@@ -39,6 +42,7 @@ export interface RelabelOptions {
 export interface EpisodeLine extends EpisodeSummary {
   file: string;
   verify?: VerifyReport;
+  vision?: VisionRelabelReport;
   saved?: string;
 }
 
@@ -115,7 +119,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
   const lines: Array<EpisodeLine | undefined> = new Array(selected.length);
   try {
     store?.rememberReward(id, wallMs());
-    const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: o.verify ?? false, ...(o.verifyAgainst !== undefined ? { verifyAgainst: o.verifyAgainst } : {}), keepColumns: save, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
+    const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: o.verify ?? false, ...(o.verifyAgainst !== undefined ? { verifyAgainst: o.verifyAgainst } : {}), keepColumns: save, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}), ...(o.vision ? { vision: o.vision } : {}) }));
     let done = 0;
     await runEpisodeJobs([program], o.tuning ?? {}, work, jobs, (out: EpisodeOutcome, i: number) => {
       done++;
@@ -129,7 +133,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
         evalMs += p.evalMs;
         report.steps += out.steps;
         report.failedSteps += p.summary.failed;
-        const line: EpisodeLine = { ...p.summary, file: out.file, ...(out.verify ? { verify: out.verify } : {}) };
+        const line: EpisodeLine = { ...p.summary, file: out.file, ...(out.verify ? { verify: out.verify } : {}), ...(out.vision ? { vision: out.vision } : {}) };
         if (store && p.result && out.seq) line.saved = store.save(p.result, out.seq, p.summary, wallMs(), out.verify);
         lines[i] = line;
       }

@@ -54,7 +54,12 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   // programs without it keep exactly their old per-step code. It is a fresh frozen
   // object per step: a program may keep it (in ctx.state) without it changing later.
   const hasRaw = l.rawNames.length > 0;
-  const ctxLit = `{ dt: 0, step: 0, prev: null, episode: episode, state: state${hasRaw ? ', raw: null' : ''} }`;
+  // ctx.vision: the age and record of the camera frame behind this step's vision fields, for
+  // robots whose description declares them (docs/vision.md); read from the logged observation.
+  const ageAt = l.observationNames.indexOf('vision_age_ms');
+  const seqAt = l.observationNames.indexOf('vision_seq');
+  const hasVision = ageAt >= 0 && seqAt >= 0;
+  const ctxLit = `{ dt: 0, step: 0, prev: null, episode: episode, state: state${hasRaw ? ', raw: null' : ''}${hasVision ? ', vision: null' : ''} }`;
   const termChecks = l.termNames
     .map(
       (n, i) => `
@@ -109,7 +114,8 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
     const obs = { ${obsLit} };
     const action = { ${actLit} };
     ctx.dt = io[b]; ctx.step = step; ctx.prev = prev; ctx.episode = episode; ctx.state = state;${hasRaw ? `
-    ctx.raw = freeze({ ${rawLit} });` : ''}
+    ctx.raw = freeze({ ${rawLit} });` : ''}${hasVision ? `
+    ctx.vision = freeze({ age_ms: io[b + ${1 + ageAt}], seq: io[b + ${1 + seqAt}] });` : ''}
     let code = 0, msg = '', flags = 0, v;
     try {
       const r = reward(obs, action, ctx);

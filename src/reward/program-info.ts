@@ -1,4 +1,5 @@
 import { locate, type Diagnostic } from './diagnostics.js';
+import { checkPartialPrompts, type PartialPrompts } from '../vision/manifest.js';
 
 /**
  * Checks a program's exports as seen from inside the sandbox (DESCRIBE_SOURCE
@@ -21,6 +22,9 @@ export const DESCRIBE_SOURCE = String.raw`(function (ns) {
       return [k, kind(r), Array.isArray(r) ? r.slice(0, 3).map(val) : []];
     }) : []];
     out.raw = [kind(m.raw), Array.isArray(m.raw) ? m.raw.slice(0, 257).map((x) => [kind(x), val(x)]) : []];
+    if (m.vision !== undefined) {
+      try { out.vision = String(JSON.stringify(m.vision)).slice(0, 65536); } catch (e) { out.vision = '!'; }
+    }
   }
   return JSON.stringify(out);
 })`;
@@ -36,6 +40,8 @@ interface Described {
   weights?: [string, [string, string, string][]];
   ranges?: [string, [string, string, string[]][]];
   raw?: [string, [string, string][]];
+  /** meta.vision as JSON (cut at 64 KiB), '!' when it does not serialise. */
+  vision?: string;
 }
 
 export interface ProgramMeta {
@@ -48,6 +54,8 @@ export interface ProgramMeta {
   hasDone: boolean;
   /** meta.raw: observation names whose raw (uncalibrated) values the program reads as ctx.raw; [] when absent. */
   rawNames: string[];
+  /** meta.vision: the prompts the vision encoder scores frames with while this version is active (docs/vision.md). */
+  vision?: PartialPrompts;
 }
 
 const TERM_RE = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -107,6 +115,14 @@ export function checkDescribed(json: string, source: string, file: string, obser
     }
   }
   const rawNames = checkRaw(d.raw, observationNames, (m) => err(/\braw\b/, 'E_REWARD_EXPORTS', m));
+  let vision: PartialPrompts | undefined;
+  if (d.vision !== undefined) {
+    try {
+      vision = checkPartialPrompts('meta.vision', d.vision === '!' ? undefined : JSON.parse(d.vision));
+    } catch (e) {
+      err(/\bvision\b/, 'E_REWARD_EXPORTS', (e as Error).message.replace(/^E_VISION: /, ''));
+    }
+  }
   if (diags.length > 0) return { diagnostics: diags };
   const meta: ProgramMeta = {
     name: d.name?.[1] ?? '',
@@ -117,6 +133,7 @@ export function checkDescribed(json: string, source: string, file: string, obser
     hasDone: d.done === 'function',
     rawNames,
     ...(ranges ? { ranges } : {}),
+    ...(vision ? { vision } : {}),
   };
   return { meta, diagnostics: diags };
 }

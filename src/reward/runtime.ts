@@ -7,6 +7,7 @@ import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput, type R
 import { FailureText } from './reasons.js';
 import { Sandbox, SandboxDeath, type SandboxOptions } from './sandbox.js';
 import { transpile, type Transpiled } from './transpile.js';
+import type { PartialPrompts } from '../vision/manifest.js';
 
 export interface RewardProgramInfo {
   /** shortHash of the source text: what every step record carries. */
@@ -24,6 +25,8 @@ export interface RewardProgramInfo {
   hasDone: boolean;
   /** meta.raw: observations whose raw (uncalibrated) values the program reads as ctx.raw; [] when it asks for none. */
   rawNames: string[];
+  /** meta.vision: prompts for the vision encoder while this version is active (docs/vision.md). */
+  vision?: PartialPrompts;
 }
 
 export interface RewardRuntimeOptions {
@@ -100,6 +103,7 @@ export class RewardRuntime {
       hasSuccess: m.hasSuccess,
       hasDone: m.hasDone,
       rawNames: m.rawNames,
+      ...(m.vision ? { vision: m.vision } : {}),
     };
     return new RewardRuntime(info, built.sandbox, t.out, opts);
   }

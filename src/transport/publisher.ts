@@ -165,6 +165,12 @@ export class EpisodePublisher {
     return this.outbox.append({ kind: RecordKind.steps, topic: this.topics.episodeSteps(episode), steps: count, payload: bytes });
   }
 
+  /** A vision batch (src/vision/vision-batch.ts): episode data like steps, carrying no steps. */
+  publishVision(episode: string, bytes: Uint8Array): boolean {
+    if (this.refused.has(episode)) return this.outbox.refuse(0);
+    return this.outbox.append({ kind: RecordKind.steps, topic: this.topics.episode(episode, 'vision'), steps: 0, payload: bytes });
+  }
+
   publishEnd(end: EpisodeEnd): boolean {
     if (this.refused.delete(end.episode)) return this.outbox.refuse(0);
     return this.outbox.append({ kind: RecordKind.end, topic: this.topics.episodeEnd(end.episode), steps: 0, payload: Buffer.from(JSON.stringify(end)) });

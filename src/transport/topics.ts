@@ -6,6 +6,8 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/episodes/<episode>/start     JSON EpisodeStart, QoS 1
  *   <prefix>/<robot>/episodes/<episode>/steps     binary step batch, QoS 1
  *   <prefix>/<robot>/episodes/<episode>/end       JSON EpisodeEnd, QoS 1
+ *   <prefix>/<robot>/episodes/<episode>/vision    binary vision batch (embeddings, frames), QoS 1
+ *   <prefix>/<robot>/camera/<name>                JPEG/PNG frames in, for an mqtt camera (docs/vision.md)
  *   <prefix>/<robot>/reward/active                retained JSON
  *   <prefix>/<robot>/reward/set                   command (MQTT 5 response topic + correlation data)
  *   <prefix>/<robot>/reward/set/result            reply topic for MQTT 3.1.1 senders (no response topic)
@@ -32,7 +34,8 @@ export function checkPrefix(prefix: string): string {
   return prefix;
 }
 
-export type EpisodeTopicKind = 'start' | 'steps' | 'end';
+/** vision: embedding records of the episode (src/vision/vision-batch.ts). */
+export type EpisodeTopicKind = 'start' | 'steps' | 'end' | 'vision';
 
 export interface RobotTopics {
   readonly prefix: string;
@@ -99,6 +102,6 @@ export function parseEpisodeTopic(prefix: string, topic: string): ParsedEpisodeT
   const parts = topic.slice(prefix.length + 1).split('/');
   if (parts.length !== 4 || parts[1] !== 'episodes') return undefined;
   const [robot, , episode, kind] = parts as [string, string, string, string];
-  if (kind !== 'start' && kind !== 'steps' && kind !== 'end') return undefined;
+  if (kind !== 'start' && kind !== 'steps' && kind !== 'end' && kind !== 'vision') return undefined;
   return { robot, episode, kind };
 }
