@@ -22,6 +22,7 @@ export const ErrorCodes = {
   E_MQTT: 'MQTT failure',
   E_OUTBOX: 'outbox failure',
   E_STORE: 'episode store failure',
+  E_LLM: 'the LLM endpoint failed or gave no usable answer',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
