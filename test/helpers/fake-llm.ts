@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
  */
 export type Reply =
   /** A completion. `content` per choice; with n > 1 and `ignoreN` unset, choices repeat the list cyclically. */
-  | { kind: 'answer'; content: string | string[]; finishReason?: string; ignoreN?: boolean }
+  | { kind: 'answer'; content: string | string[]; finishReason?: string | string[]; ignoreN?: boolean }
   /** Any HTTP status with a JSON error body. */
   | { kind: 'status'; status: number; headers?: Record<string, string>; message?: string }
   /** Hold the request open this long without answering, then drop it. */
@@ -82,7 +82,8 @@ export class FakeLlm {
     }
     const list = Array.isArray(reply.content) ? reply.content : [reply.content];
     const n = reply.ignoreN ? 1 : Math.max(1, body.n ?? 1);
-    const choices = Array.from({ length: n }, (_, i) => ({ index: i, message: { role: 'assistant', content: list[i % list.length] }, finish_reason: reply.finishReason ?? 'stop' }));
+    const reasons = Array.isArray(reply.finishReason) ? reply.finishReason : [reply.finishReason ?? 'stop'];
+    const choices = Array.from({ length: n }, (_, i) => ({ index: i, message: { role: 'assistant', content: list[i % list.length] }, finish_reason: reasons[i % reasons.length] }));
     const promptTokens = JSON.stringify(body.messages).length >> 2;
     const completionTokens = choices.reduce((a, c) => a + (c.message.content!.length >> 2), 0);
     res.writeHead(200, { 'content-type': 'application/json' }).end(
