@@ -186,7 +186,7 @@ export class ChatClient {
       last = r.reason;
       serverSaysWaitS = r.retryAfterS;
     }
-    throw new LlmError(this.redact(`${purpose}: no answer after ${o.retries + 1} attempts; last: ${last}`));
+    throw new LlmError(this.redact(`${purpose}: no answer after ${o.retries + 1} attempt${o.retries === 0 ? '' : 's'}; last: ${last}`));
   }
 
   private async attempt(

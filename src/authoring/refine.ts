@@ -149,6 +149,7 @@ export async function refineRewards(o: RefineOptions): Promise<RefineReport> {
     const dir0 = join(o.outDir, 'iter0');
     mkdirSync(dir0, { recursive: true });
     for (let i = 0; i < o.seeds.length; i++) {
+      if (o.signal?.aborted) throw new Interrupted();
       const s = o.seeds[i]!;
       const c = newCandidate(0, i + 1, 'seed', null);
       c.from = s.from;
