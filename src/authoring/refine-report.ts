@@ -38,7 +38,7 @@ export function refineMarkdown(r: RefineReport): string {
     '',
     `- robot: ${r.robot.name} (${r.robot.path}, ${r.robot.hash})`,
     ...r.evaluators.map((e) => `- fitness from ${e}`),
-    `- model: ${r.llm ? `${r.llm.model} at ${r.llm.endpoint} (temperature ${r.llm.parameters.temperature}, max_tokens ${r.llm.parameters.max_tokens}; ${r.llm.requests} requests, ${r.llm.attempts} attempts, ${r.llm.tokens} tokens)` : 'none (iteration 0 only)'}`,
+    `- model: ${r.llm ? `${r.llm.model} at ${r.llm.endpoint} (temperature ${r.llm.parameters.temperature}, max_tokens ${r.llm.parameters.max_tokens}; ${r.llm.requests} request(s), ${r.llm.attempts} attempt(s), ${r.llm.tokens} tokens)` : 'none (iteration 0 only)'}`,
     `- ${r.iterations} iteration(s) × ${r.samples} sample(s); started ${r.startedAt}, ${r.finishedAt ? `finished ${r.finishedAt}` : 'running'}${r.interrupted ? ' (INTERRUPTED: what is here was done before Ctrl-C)' : ''}`,
     '',
     r.best

@@ -62,7 +62,10 @@ export function hintsFor(terms: TermReflection[], successRate: number, successWh
     const r = stepRange?.get(t.term);
     const spread = r ? r[1] - r[0] : t.max - t.min;
     const scale = Math.max(Math.abs(t.mean), Math.abs(t.max), Math.abs(t.min));
-    if (Number.isFinite(spread) && spread <= FLAT_SPREAD * scale) {
+    if (spread === 0) {
+      // A constant on every step is a per-step bonus or cost: it acts through episode length only.
+      hints.push(`flat term: "${t.term}" is ${fmt(t.mean)} on every step; it can only reward or punish episode length, nothing within an episode.`);
+    } else if (Number.isFinite(spread) && spread <= FLAT_SPREAD * scale) {
       hints.push(`flat term: "${t.term}" stays at about ${fmt(t.mean)} throughout (spread ${fmt(spread)}); training cannot optimise it as written.`);
     }
   }

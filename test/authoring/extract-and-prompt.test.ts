@@ -72,7 +72,8 @@ describe('reflection hints', () => {
       { term: 'alive', weight: 50, ...series([1, 1, 1]) },
     ];
     const h = hintsFor(terms, 0.02, 'success rate');
-    expect(h.some((x) => x.startsWith('flat term: "alive"'))).toBe(true);
+    expect(h.some((x) => x.startsWith('flat term: "alive" is 1 on every step'))).toBe(true);
+    expect(hintsFor([{ term: 'calm', weight: 1, ...series([0.5, 0.501, 0.502]) }], 0.5, 'x')).toEqual(['flat term: "calm" stays at about 0.501 throughout (spread 0.002); training cannot optimise it as written.']);
     expect(h.some((x) => x.startsWith('dominating term: "alive"'))).toBe(true);
     expect(h.some((x) => x.startsWith('success near zero'))).toBe(true);
     expect(hintsFor([{ term: 'progress', weight: 1, ...series([0.1, 0.3]) }, { term: 'heading', weight: 1, ...series([0.2, 0.6]) }], 0.9, 'x')).toEqual([]);
