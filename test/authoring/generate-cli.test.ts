@@ -6,6 +6,9 @@ import { FakeLlm, fenced } from '../helpers/fake-llm.js';
 import { tempDirs } from '../helpers/temp.js';
 import { filesContaining, GOOD, KEY, ROVER, runCli, TYPE_ERROR } from './helpers.js';
 
+// Child processes and training: on a loaded 2-core machine these take minutes (a quiet one: seconds). No timing is asserted.
+const SLOW_MS = 240_000;
+
 const temp = tempDirs();
 let fake: FakeLlm;
 beforeAll(async () => {
@@ -94,7 +97,7 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
     expect(filesContaining(out, KEY)).toEqual([]);
     expect(filesContaining(out, 'upstream failed for key [redacted]').length).toBeGreaterThan(0);
     expect(r.out + r.err).not.toContain(KEY);
-  });
+  }, SLOW_MS);
 
   it('an unreachable endpoint fails with one line and exit 1; bad usage exits 2; nothing overwrites an earlier run', async () => {
     const dir = temp('rewardd-gen-');
@@ -116,7 +119,7 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
     const help = await runCli(['reward', 'generate', '--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('--repair-turns N');
-  });
+  }, SLOW_MS);
 
   it('Ctrl-C while the model is thinking exits 130 and keeps every request made so far', async () => {
     const out = join(temp('rewardd-gen-'), 'samples');
@@ -139,5 +142,5 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
       expect(ev[0]!.kind).toBe('request');
       expect(ev[0]!.body.messages[1]!.content).toContain('## The task\n\ndrive to the beacon and stop');
     }
-  });
+  }, SLOW_MS);
 });

@@ -7,6 +7,9 @@ import { FakeLlm, fenced } from '../helpers/fake-llm.js';
 import { tempDirs } from '../helpers/temp.js';
 import { filesContaining, GOOD, KEY, ROVER, runCli, SPIN } from './helpers.js';
 
+// Child processes and training: on a loaded 2-core machine these take minutes (a quiet one: seconds). No timing is asserted.
+const SLOW_MS = 240_000;
+
 const temp = tempDirs();
 let fake: FakeLlm;
 beforeAll(async () => {
@@ -64,7 +67,7 @@ describe('rewardd reward refine --sim (built binary, scripted model)', () => {
     expect(execFileSync('python3', ['-c', 'import json,sys; r=json.load(open(sys.argv[1])); print(r["best"]["id"], len(r["candidates"]), r["schema"])', join(out, 'report.json')], { encoding: 'utf8' }).trim()).toBe('1-2 3 rewardd.authoring.refine/1');
     expect(existsSync(join(out, 'iter1', '2.exchanges.jsonl'))).toBe(true);
     expect(filesContaining(out, KEY)).toEqual([]);
-  });
+  }, SLOW_MS);
 
   it('a candidate that outlives --sim-timeout-s is stopped and recorded, a seed that fails reward check is recorded, no LLM is needed for --iterations 0', async () => {
     const dir = temp('rewardd-refine-');
@@ -84,7 +87,7 @@ export function reward(obs, action, ctx) { let s = 0; for (let i = 0; i < 100000
     expect(rep.candidates[0]).toMatchObject({ id: '0-1', checked: true, fitness: null, error: 'sim: E_REWARD_TIMEOUT: training did not finish within 3 s (--sim-timeout-s); the trainer was stopped' });
     expect(rep.candidates[1]).toMatchObject({ id: '0-2', checked: false, fitness: null, file: 'iter0/2.failed.js' });
     expect(rep.candidates[1]!.error).toMatch(/^reward check: 2\.reward\.js:2:\d+: error E_REWARD_EXPORTS: obs\.beacon_dist/);
-  });
+  }, SLOW_MS);
 
   it('Ctrl-C during training stops the trainer, keeps the report (marked interrupted) and exits 130', async () => {
     const dir = temp('rewardd-refine-');
@@ -104,5 +107,5 @@ export function reward(obs, action, ctx) { let s = 0; for (let i = 0; i < 100000
     expect(rep.interrupted).toBe(true);
     expect(rep.candidates[0]).toMatchObject({ id: '0-1', fitness: null, error: 'sim: interrupted' });
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('INTERRUPTED');
-  });
+  }, SLOW_MS);
 });

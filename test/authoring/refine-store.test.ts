@@ -9,6 +9,9 @@ import { tempDirs } from '../helpers/temp.js';
 import { recordRoverEpisodes } from '../relabel/fixtures.js';
 import { filesContaining, KEY, ROVER, runCli } from './helpers.js';
 
+// Child processes and training: on a loaded 2-core machine these take minutes (a quiet one: seconds). No timing is asserted.
+const SLOW_MS = 240_000;
+
 const temp = tempDirs();
 let store: string;
 let fake: FakeLlm;
@@ -18,7 +21,7 @@ beforeAll(async () => {
   store = temp('rewardd-refine-store-');
   episodes = await recordRoverEpisodes({ storeDir: store, episodes: 10, stepLimit: 500, seed: 11 });
   fake = await FakeLlm.start();
-}, 60_000);
+}, SLOW_MS);
 afterAll(() => fake.close());
 
 /** A cost per step for being far from the beacon: failed episodes are long and end far away, so their return is lowest. */
@@ -54,7 +57,7 @@ describe('operator labels: rewardd episodes label (built binary)', () => {
     expect(loadOutcomes(store, 'auto').get(ep)).toEqual({ success: true, from: 'label' });
     expect(loadOutcomes(store, 'logged').get(ep)).toEqual({ success: false, from: 'logged' });
     expect([...loadOutcomes(store, 'labels').keys()]).toEqual([ep]);
-  });
+  }, SLOW_MS);
 });
 
 describe('rewardd reward refine --store (built binary, scripted model)', () => {
@@ -88,7 +91,7 @@ describe('rewardd reward refine --store (built binary, scripted model)', () => {
     expect(prompt[3]!.content).toMatch(/^- 0-1: fitness 0\.\d+$/m);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| Spearman \| distance from current \|/);
     expect(filesContaining(out, KEY)).toEqual([]);
-  });
+  }, SLOW_MS);
 
   it('a store without outcomes of both kinds, or without --sim/--store, is a one-line usage error', async () => {
     const dir = temp('rewardd-refine-store-');
@@ -102,5 +105,5 @@ describe('rewardd reward refine --store (built binary, scripted model)', () => {
     expect(nostore.code).toBe(1);
     expect(nostore.err.trim().split('\n')).toHaveLength(1);
     expect(nostore.err).toMatch(/E_STORE: .*catalog/);
-  });
+  }, SLOW_MS);
 });
