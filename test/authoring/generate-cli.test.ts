@@ -25,7 +25,7 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
       // The first answers, n = 5 in one request: rate-limited, then a server error, then no answer in time, then five choices.
       { kind: 'status', status: 429, headers: { 'retry-after': '1' }, message: 'Rate limit reached' },
       { kind: 'status', status: 500, message: `upstream failed for key ${KEY}` },
-      { kind: 'hang', ms: 20_000 },
+      { kind: 'hang', ms: 30_000 },
       {
         kind: 'answer',
         content: [
@@ -47,7 +47,7 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
       { kind: 'answer', content: 'No code, sorry.' },
     );
     const r = await runCli(['reward', 'generate', '--task', 'drive to the beacon and stop', '--samples', '5', '--out', out, '--robot', ROVER,
-      '--endpoint', fake.url, '--model', 'scripted', '--timeout-s', '1', '--backoff-s', '0.05']);
+      '--endpoint', fake.url, '--model', 'scripted', '--timeout-s', '6', '--backoff-s', '0.05']);
     expect(r.err).not.toMatch(/at .*\.js:\d+/); // no stack trace
     expect(r.code).toBe(0);
     expect(fake.pending).toBe(0);
@@ -83,12 +83,14 @@ describe('rewardd reward generate (built binary) against a scripted OpenAI-compa
 
     // The shared first request, its retries and their reasons, are in every sample's transcript.
     const ev = readFileSync(join(out, '1.exchanges.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; status?: number; reason?: string; waitS?: number; body?: { n?: number; messages?: unknown[] } });
-    expect(ev.map((e) => e.kind + (e.status ? ` ${e.status}` : ''))).toEqual(['request', 'response 429', 'retry', 'response 500', 'retry', 'failure', 'retry', 'response 200']);
+    // (On a heavily loaded machine an attempt may also time out before the server answers it: extra failure/retry pairs are allowed.)
+    expect(ev[0]!.kind).toBe('request');
     expect(ev[0]!.body).toMatchObject({ n: 5, model: 'scripted' });
-    expect(ev[2]).toMatchObject({ waitS: 1 });
-    expect(ev[5]!.reason).toBe('no complete answer within 1 s (--timeout-s)');
+    expect(ev.filter((e) => e.kind === 'response').map((e) => e.status)).toEqual([429, 500, 200]);
+    expect(ev[ev.findIndex((e) => e.status === 429) + 1]).toMatchObject({ kind: 'retry', waitS: 1 });
+    expect(ev.some((e) => e.kind === 'failure' && e.reason === 'no complete answer within 6 s (--timeout-s)')).toBe(true);
     // The repair request carried the checker's diagnostics.
-    const repair = fake.requests[5]!.body.messages;
+    const repair = fake.requests.find((q) => q.body.messages.at(-1)!.content.includes('term "time"'))!.body.messages;
     expect(repair).toHaveLength(4);
     expect(repair[3]!.content).toContain('`rewardd reward check` rejected the program');
     expect(repair[3]!.content).toContain('term "time": expected a number, found a string');

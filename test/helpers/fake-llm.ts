@@ -63,6 +63,8 @@ export class FakeLlm {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
       return;
     }
+    // A client that gave up (timed out) before this request was read gets nothing, and takes no scripted reply.
+    if (req.socket.destroyed) return;
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedRequest['body'];
     const r: ReceivedRequest = { body, headers: req.headers, reply: 'unscripted' };
     this.requests.push(r);
