@@ -1,23 +1,31 @@
 /**
- * `rewardd episodes list|show`: reads the recorder's catalog.
+ * `rewardd episodes list|show|label`: reads the recorder's catalog; `label`
+ * adds an operator's outcome label (src/store/labels.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog, CATALOG_FILE, type EpisodeRow, type EpisodeStatus } from '../store/catalog.js';
+import { EpisodeLabels, type LabelRow } from '../store/labels.js';
 import { parseFlags, type FlagSpec } from './args.js';
 
 export const help = [
   'Usage: rewardd episodes list [options]',
   '       rewardd episodes show EPISODE [options]',
+  '       rewardd episodes label EPISODE --success|--failure [--note TEXT] [--out DIR]',
   '',
-  'Lists or shows episodes in a recorder\'s catalog (DIR/catalog.sqlite).',
+  'Lists or shows episodes in a recorder\'s catalog (DIR/catalog.sqlite). label records an operator\'s',
+  'verdict on an episode (kept with every earlier one; the newest counts), the outcome signal that',
+  '`rewardd reward refine --store` ranks reward programs against.',
   '',
   '  --out DIR        the recorder\'s output folder                     (default: episodes)',
   '  --robot NAME     list: only this robot                            (default: every robot)',
   '  --status S       list: recording | writing | complete | incomplete (default: any)',
   '  --limit N        list: at most N episodes                         (default: 1000)',
   '  --json           machine-readable output (one JSON object per line for list) (default: off)',
+  '  --success        label: the episode achieved its task',
+  '  --failure        label: it did not',
+  '  --note TEXT      label: why, in a sentence (at most 2000 characters)         (default: none)',
   '',
   'Exit 0 on success, 1 if the episode is not found, 2 on bad usage.',
 ].join('\n');
@@ -28,20 +36,23 @@ const FLAGS: FlagSpec[] = [
   { flag: 'status', type: 'string' },
   { flag: 'limit', type: 'string' },
   { flag: 'json', type: 'boolean' },
+  { flag: 'success', type: 'boolean' },
+  { flag: 'failure', type: 'boolean' },
+  { flag: 'note', type: 'string' },
 ];
 const STATUSES = ['recording', 'writing', 'complete', 'incomplete'];
 
 const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
 const num = (v: number | null, d = 3): string => (v === null ? '-' : v.toFixed(d));
 
-function table(rows: EpisodeRow[]): string {
-  const head = ['episode', 'robot', 'started (UTC)', 'steps', 'return', 'success', 'status', 'reward'];
-  const body = rows.map((r) => [r.episode, r.robot, iso(r.startedWallMs), String(r.steps), num(r.return), r.success === null ? '-' : r.success ? 'yes' : 'no', r.status, r.rewardHash ?? '-']);
+function table(rows: EpisodeRow[], labels: Map<string, LabelRow>): string {
+  const head = ['episode', 'robot', 'started (UTC)', 'steps', 'return', 'success', 'label', 'status', 'reward'];
+  const body = rows.map((r) => [r.episode, r.robot, iso(r.startedWallMs), String(r.steps), num(r.return), r.success === null ? '-' : r.success ? 'yes' : 'no', labels.get(r.episode)?.label ?? '-', r.status, r.rewardHash ?? '-']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-function show(r: EpisodeRow): string {
+function show(r: EpisodeRow, labels: LabelRow[]): string {
   const lines = [
     `episode          ${r.episode}`,
     `robot            ${r.robot}`,
@@ -57,12 +68,14 @@ function show(r: EpisodeRow): string {
     `calibration      ${r.calibrationHash ?? '-'}`,
     `robot desc.      ${r.robotHash ?? '-'}`,
     `file             ${r.file ?? '-'}`,
+    ...(labels.length === 0 ? ['label            -'] : labels.map((l, i) => `${i === 0 ? 'label' : ''}`.padEnd(17) + `${l.label} (${l.source}, ${iso(l.wallMs)})${l.note ? `: ${l.note}` : ''}`)),
   ];
   return lines.join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   let cat: Catalog | undefined;
+  let labels: EpisodeLabels | undefined;
   try {
     const { values, positionals } = parseFlags(argv, FLAGS, true);
     if (values.help) {
@@ -71,7 +84,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const out = typeof values.out === 'string' ? values.out : 'episodes';
     const verb = positionals[0];
-    if (verb !== 'list' && verb !== 'show') throw new RewarddError('E_CONFIG', `expected list or show, found ${verb === undefined ? 'nothing' : `"${verb}"`}`);
+    if (verb === 'label') return label(out, positionals.slice(1), values);
+    if (verb !== 'list' && verb !== 'show') throw new RewarddError('E_CONFIG', `expected list, show or label, found ${verb === undefined ? 'nothing' : `"${verb}"`}`);
     if (verb === 'show' && positionals.length !== 2) throw new RewarddError('E_CONFIG', `show: expected one episode id, found ${positionals.length - 1}`);
     if (verb === 'list' && positionals.length !== 1) throw new RewarddError('E_CONFIG', `list: expected no positional arguments, found "${positionals.slice(1).join(' ')}"`);
     const status = values.status;
@@ -80,9 +94,12 @@ export async function main(argv: string[]): Promise<number> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RewarddError('E_CONFIG', `--limit: expected an integer >= 1, found "${String(values.limit)}"`);
     if (!existsSync(join(out, CATALOG_FILE))) throw new RewarddError('E_STORE', `expected a catalog at ${join(out, CATALOG_FILE)}, found none (is --out the recorder's folder?)`);
     cat = new Catalog(out, { readonly: true });
+    labels = new EpisodeLabels(out, { readonly: true });
     if (verb === 'list') {
       const rows = cat.list({ ...(typeof values.robot === 'string' ? { robot: values.robot } : {}), ...(status ? { status: status as EpisodeStatus } : {}), limit });
-      process.stdout.write(values.json ? rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '') : `${table(rows)}\n${rows.length} episode(s)\n`);
+      const latest = labels.latest();
+      const withLabel = rows.map((r) => ({ ...r, label: latest.get(r.episode)?.label ?? null }));
+      process.stdout.write(values.json ? withLabel.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '') : `${table(rows, latest)}\n${rows.length} episode(s)\n`);
       return 0;
     }
     const row = cat.get(positionals[1]!);
@@ -90,12 +107,35 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`rewardd episodes: expected episode "${positionals[1]}" in ${join(out, CATALOG_FILE)}, found none\n`);
       return 1;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(row, null, 2)}\n` : `${show(row)}\n`);
+    const history = labels.history(row.episode);
+    process.stdout.write(values.json ? `${JSON.stringify({ ...row, labels: history }, null, 2)}\n` : `${show(row, history)}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`rewardd episodes: ${(e as Error).message}\n`);
     return 2;
   } finally {
     cat?.close();
+    labels?.close();
+  }
+}
+
+function label(out: string, args: string[], values: Record<string, string | boolean>): number {
+  if (args.length !== 1) throw new RewarddError('E_CONFIG', `label: expected one episode id, found ${args.length}`);
+  if ((values.success === true) === (values.failure === true)) throw new RewarddError('E_CONFIG', `label: expected exactly one of --success and --failure, found ${values.success === true ? 'both' : 'neither'}`);
+  const note = typeof values.note === 'string' && values.note.trim() !== '' ? values.note.trim() : null;
+  const episode = args[0]!;
+  const labels = new EpisodeLabels(out);
+  try {
+    if (!labels.hasEpisode(episode)) {
+      process.stderr.write(`rewardd episodes: expected episode "${episode}" in ${join(out, CATALOG_FILE)}, found none\n`);
+      return 1;
+    }
+    const verdict = values.success === true ? 'success' : 'failure';
+    labels.add(episode, verdict, note, 'operator', Date.now());
+    const n = labels.history(episode).length;
+    process.stdout.write(`${episode}: labelled ${verdict}${note ? ` (${note})` : ''}${n > 1 ? `; replaces ${n - 1} earlier label(s), which are kept` : ''}\n`);
+    return 0;
+  } finally {
+    labels.close();
   }
 }

@@ -11,10 +11,10 @@ type Verb = { summary: string; load: () => Promise<{ main(argv: string[]): Promi
 const VERBS: Record<string, Verb> = {
   run: { summary: 'run the robot: sensors -> policy -> safety -> actuators, rewards, episode log', load: () => import('./run.js') },
   record: { summary: 'subscribe to episode logs over MQTT and store them (MCAP files + SQLite catalog)', load: () => import('./record.js') },
-  episodes: { summary: 'list / show stored episodes from a recorder store', load: () => import('./episodes.js') },
+  episodes: { summary: 'list / show / label stored episodes from a recorder store', load: () => import('./episodes.js') },
   relabel: { summary: 're-score stored episodes with a reward version; --verify checks determinism', load: () => import('./relabel.js') },
   export: { summary: 'export (relabelled) episodes for offline RL training', load: () => import('./export.js') },
-  reward: { summary: 'reward check FILE | reward diff A B --store DIR | reward push FILE --robot ID', load: () => import('./reward-verb.js') },
+  reward: { summary: 'reward check FILE | diff A B --store DIR | push FILE --robot ID | generate | refine (LLM authoring)', load: () => import('./reward-verb.js') },
   calibrate: { summary: 'measure a calibration against a live link (imu-rest, range, odometry)', load: () => import('./calibrate.js') },
   policy: { summary: 'policy check DIR | policy bench DIR', load: () => import('./policy.js') },
   estop: { summary: 'trigger or reset the e-stop of a robot', load: () => import('./estop.js') },

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   E_OUTBOX: 'outbox failure',
   E_STORE: 'episode store failure',
   E_VISION: 'bad vision model, camera or prompts',
+  E_LLM: 'the LLM endpoint failed or gave no usable answer',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
