@@ -9,7 +9,8 @@
  * whole history of failed attempts.
  */
 import type { RobotDescription } from '../core/robot.js';
-import { checkRewardProgram, type CheckReport } from '../reward/check.js';
+import type { CheckReport } from '../reward/check.js';
+import { checkRewardProgram } from '../reward/check-isolated.js';
 import { formatDiagnostic } from '../reward/index.js';
 import { extractProgram } from './extract-code.js';
 import { LlmError, type ChatAnswer, type ChatClient, type ChatMessage } from './llm-client.js';

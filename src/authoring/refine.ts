@@ -20,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadedRobot } from '../core/robot.js';
 import { rewarddVersion } from '../core/version.js';
-import { checkRewardProgram } from '../reward/check.js';
+import { checkRewardProgram } from '../reward/check-isolated.js';
 import { formatDiagnostic } from '../reward/index.js';
 import { authorCandidate } from './author-candidate.js';
 import { better, combinedFitness, combinedTieBreak, type Evaluation, type Evaluator, type ProgramText } from './evaluation.js';
