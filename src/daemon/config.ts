@@ -38,6 +38,10 @@ export interface RunConfig {
   stateDir: string;
   seed: number;
   status: boolean;
+  brokerWsPort: number;
+  liveHost: string;
+  dashboardPort: number;
+  foxglovePort: number;
 }
 
 interface OptionSpec {
@@ -79,6 +83,10 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'stateDir', flag: 'state-dir', type: 'string', default: '.rewardd', help: 'outbox, e-stop latch and other state kept across restarts' },
   { key: 'seed', flag: 'seed', type: 'number', default: 1, help: 'sim link: random seed of scenarios and sensor noise' },
   { key: 'status', flag: 'status', type: 'boolean', default: true, help: 'print the one-line status every second (--no-status to disable)' },
+  { key: 'brokerWsPort', flag: 'broker-ws-port', type: 'number', default: 9001, help: 'embedded broker: MQTT over WebSockets port, for the dashboard (0 = any free port, -1 = off); a port in use is logged, not fatal' },
+  { key: 'liveHost', flag: 'live-host', type: 'string', default: '127.0.0.1', help: 'address the dashboard and the Foxglove bridge listen on (0.0.0.0: every interface)' },
+  { key: 'dashboardPort', flag: 'dashboard-port', type: 'number', default: 8080, help: 'serve the reward dashboard on http://<live-host>:<port>/ (0 = any free port, -1 = off); a port in use is logged, not fatal' },
+  { key: 'foxglovePort', flag: 'foxglove-port', type: 'number', default: -1, help: 'serve the Foxglove WebSocket protocol on this port, e.g. 8765 (0 = any free port, -1 = off)' },
 ];
 
 export const RUN_DEFAULTS: RunConfig = Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig;
@@ -129,6 +137,9 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   intIn('rollback-after', cfg.rollbackAfter, 1, 1_000_000);
   intIn('dry-run-steps', cfg.dryRunSteps, 0, 100_000);
   intIn('broker-port', cfg.brokerPort, 0, 65535);
+  intIn('broker-ws-port', cfg.brokerWsPort, -1, 65535);
+  intIn('dashboard-port', cfg.dashboardPort, -1, 65535);
+  intIn('foxglove-port', cfg.foxglovePort, -1, 65535);
   intIn('seed', cfg.seed, 0, 0xffffffff);
   if (cfg.swap !== 'now' && cfg.swap !== 'next-episode') bad('swap', '"now" or "next-episode"', cfg.swap);
   if (!['auto', 'tensorflow', 'wasm', 'cpu', 'onnx'].includes(cfg.policyBackend)) bad('policy-backend', 'auto, tensorflow, wasm, cpu or onnx', cfg.policyBackend);

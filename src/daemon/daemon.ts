@@ -22,6 +22,7 @@ import { RecentSteps, admitReward } from './reward-admission.js';
 import { LatchFileWatcher } from './latch-watcher.js';
 import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
+import { startLiveOutputs, type LiveOutputs } from '../live/live-outputs.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
@@ -44,6 +45,8 @@ export interface RunningDaemon {
   readonly done: Promise<{ episodes: number }>;
   /** Sends a command to the control thread (e-stop, arm...). */
   command(msg: ToControl): void;
+  /** The dashboard, the Foxglove bridge and the health topic (src/live). */
+  readonly live: LiveOutputs;
 }
 
 /**
@@ -70,7 +73,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   let broker: EmbeddedBroker | null = null;
   let mqttUrl = cfg.mqtt;
   if (cfg.mqtt === 'embedded') {
-    broker = await startEmbeddedBroker({ host: cfg.brokerHost, port: cfg.brokerPort });
+    broker = await startEmbeddedBroker({ host: cfg.brokerHost, port: cfg.brokerPort, wsPort: cfg.brokerWsPort >= 0 ? cfg.brokerWsPort : null });
     mqttUrl = broker.url;
     io.log(`embedded MQTT broker listening on ${broker.url}`);
   }
@@ -119,6 +122,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
   const send = (m: ToControl): void => worker.postMessage(m);
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
+  const live = await startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
@@ -228,6 +232,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     watcher?.close();
     latchWatcher.close();
     await policy.stop();
+    await live.close();
     await publisher.close(5000);
     await broker?.close();
     // The control thread closes its port after 'stopped' and ends by itself once isolated-vm's
@@ -240,6 +245,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   };
 
   worker.on('message', (m: FromControl) => {
+    live.observe(m);
     switch (m.type) {
       case 'ready':
         io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz`);
@@ -308,6 +314,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     mqttUrl,
     done,
     command: send,
+    live,
     stop: () => {
       stopping ??= (async () => {
         send({ type: 'stop' });

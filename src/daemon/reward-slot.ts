@@ -4,8 +4,8 @@ import type { RewardEvaluator, RewardOutputLike } from './ports.js';
 export type SwapMode = 'now' | 'next-episode';
 
 export type RewardSlotEvent =
-  | { type: 'activated'; version: string; previous: string | null; mode: SwapMode }
-  | { type: 'rolled-back'; from: string; to: string; consecutiveFailures: number; lastReason: string };
+  | { type: 'activated'; version: string; name: string; termNames: string[]; previous: string | null; mode: SwapMode }
+  | { type: 'rolled-back'; from: string; to: string; name: string; termNames: string[]; consecutiveFailures: number; lastReason: string };
 
 /**
  * The active reward program and the last good one. Swaps happen only at step
@@ -58,7 +58,7 @@ export class RewardSlot {
     this.consecutiveFailures = 0;
     // A mid-episode swap starts the new program with fresh per-episode state.
     p.rt.beginEpisode(episode);
-    this.onEvent({ type: 'activated', version: p.rt.info.version, previous: prev.info.version, mode: p.mode });
+    this.onEvent({ type: 'activated', version: p.rt.info.version, name: p.rt.info.name, termNames: [...p.rt.info.termNames], previous: prev.info.version, mode: p.mode });
     return true;
   }
 
@@ -78,7 +78,7 @@ export class RewardSlot {
     this.outRef = newOutput(to.info.termNames.length);
     to.beginEpisode(episode);
     from.dispose();
-    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, consecutiveFailures: this.consecutiveFailures, lastReason });
+    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, name: to.info.name, termNames: [...to.info.termNames], consecutiveFailures: this.consecutiveFailures, lastReason });
     this.consecutiveFailures = 0;
   }
 
