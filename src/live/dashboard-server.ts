@@ -75,8 +75,10 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new RewarddError('E_CONFIG', `request body: expected at most ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+        // Stop keeping it, but read it to the end so the answer reaches the sender.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new RewarddError('E_CONFIG', `request body: expected at most ${MAX_BODY_BYTES} bytes, found more`));
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

@@ -63,6 +63,8 @@ export async function startFoxgloveBridge(o: { host: string; port: number; robot
   const http: Server = createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('Foxglove WebSocket protocol: open ws://this-address in Foxglove\n'));
   const wss = new WebSocketServer({ server: http, maxPayload: 1024 * 1024, handleProtocols: (p) => server.handleProtocols(p) });
   const clients = new Set<WebSocket>();
+  // The HTTP server's listen error is re-emitted here; the listen below reports it.
+  wss.on('error', () => {});
   const stats = { messagesSent: 0, rowsDropped: 0, clientsDropped: 0 };
   wss.on('connection', (ws, req) => {
     clients.add(ws);

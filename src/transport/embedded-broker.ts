@@ -61,6 +61,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
     });
     const wss = new WebSocketServer({ server: http, maxPayload: WS_MAX_PAYLOAD_BYTES, handleProtocols: (p) => (p.has('mqtt') ? 'mqtt' : p.has('mqttv3.1') ? 'mqttv3.1' : false) });
     const clients = new Set<WebSocket>();
+    // The HTTP server's listen error is re-emitted here; listen() below reports it.
+    wss.on('error', () => {});
     wss.on('connection', (socket) => {
       clients.add(socket);
       socket.on('close', () => clients.delete(socket));

@@ -25,7 +25,7 @@ export function decimate(h: StepHistory, t0: number, t1: number, columns: number
   while (out.ys.length < series.length) out.ys.push([]);
   out.ys.length = series.length;
   const k0 = h.lowerBound(t0);
-  const k1 = h.lowerBound(t1 + 1e-9);
+  const k1 = h.upperBound(t1);
   const n = Math.max(0, k1 - k0);
   out.steps = n;
   let p = 0;

@@ -1,4 +1,4 @@
-import { RewardStatus, StepFlag } from '../../core/records.js';
+import { RewardStatus } from '../../core/records.js';
 import type { StepBatch } from '../../episode/batch.js';
 
 /**
@@ -101,7 +101,15 @@ export class StepHistory {
     return lo;
   }
 
-  isEpisodeStart(k: number): boolean {
-    return (this.flags[this.at(k)]! & StepFlag.first) !== 0;
+  /** First logical index whose time is > t. */
+  upperBound(t: number): number {
+    let lo = this.first;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.t[this.at(mid)]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
