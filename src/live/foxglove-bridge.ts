@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { RewarddError } from '../core/errors.js';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
+import { healthJsonSchema } from './health.js';
 import type { StepBatch } from '../episode/batch.js';
 import {
   RowMessages, TOPICS, actionSchema, compressedImageSchema, episodeEndMessage, episodeSchema, episodeStartMessage,
@@ -83,7 +84,7 @@ export async function startFoxgloveBridge(o: { host: string; port: number; robot
   const fixed = {
     safety: json(TOPICS.safety, 'rewardd.Safety', safetySchema()),
     episode: json(TOPICS.episode, 'rewardd.EpisodeEvent', episodeSchema()),
-    status: json(TOPICS.status, 'rewardd.Health', { title: 'rewardd.Health', type: 'object' }),
+    status: json(TOPICS.status, 'rewardd.Health', healthJsonSchema()),
   };
   // Channels whose schema depends on names (observation, action, term names): advertised from
   // the first batch, and again when a reward version with other terms takes over.

@@ -26,6 +26,28 @@ export interface HealthReport {
   mqtt: Pick<PublisherStats, 'connected' | 'protocolVersion' | 'published' | 'pending' | 'outboxBytes' | 'outboxRecords' | 'inflight' | 'droppedSteps' | 'outboxFull' | 'reconnects'> & { lastError: string | null };
 }
 
+const n = { type: 'number' };
+const i = { type: 'integer' };
+const s = { type: 'string' };
+const b = { type: 'boolean' };
+const o = (properties: Record<string, unknown>): object => ({ type: 'object', properties });
+const numbersByName = { type: 'object', additionalProperties: n };
+
+/** The JSON schema of HealthReport (the Foxglove bridge advertises it for /status). */
+export const healthJsonSchema = (): object => ({
+  title: 'rewardd.Health',
+  ...o({
+    schema: s, robot: s, wallMs: n, line: s,
+    tick: o({ hz: n, p50ErrorUs: n, p99ErrorUs: n, maxErrorUs: n, p99LateUs: n, spinUs: n, skipped: i, ticks: i, nominalHz: n }),
+    episode: o({ id: s, index: i, step: i, done: i }),
+    reward: o({ version: s, status: s, total: n, terms: numbersByName }),
+    safety: o({ bits: i, names: { type: 'array', items: s }, armed: b, estopped: b }),
+    link: o({ up: b, counters: numbersByName }),
+    policy: o({ backend: s, inferences: i, inferencesPerS: n, skipped: i, errors: i, lastInferenceUs: n }),
+    mqtt: o({ connected: b, protocolVersion: i, published: i, pending: i, outboxBytes: i, outboxRecords: i, inflight: i, droppedSteps: i, outboxFull: b, reconnects: i, lastError: { type: ['string', 'null'] } }),
+  }),
+});
+
 /** JSON has no NaN: a failed reward's NaN is sent as null. */
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 

@@ -51,6 +51,7 @@ export async function reset(c: EstopContext): Promise<void> {
   const check = (): void => {
     const l = c.latched();
     if (l === false) c.show(`e-stop reset: the robot reports it clear (${r.message ?? ''})`, 'ok');
+    else if (l === null && performance.now() - t0 > 4000) c.show(`reset sent (${r.message ?? ''}), but no health report from the robot to confirm it`, 'bad');
     else if (performance.now() - t0 > 4000) c.show(`the robot still reports the e-stop latched 4 s after the reset: it refused it (see its log); ${c.resetMode === 'unsigned' ? 'start rewardd dashboard with --key, or ' : ''}reset on the robot with \`rewardd estop reset\``, 'bad');
     else setTimeout(check, 250);
   };

@@ -105,7 +105,9 @@ export class RewardPlot {
   range(): { min: number; max: number } {
     if (!this.live && this.view) return this.view;
     const max = this.h.count > 0 ? this.h.newestT : Date.now() / 1000;
-    return { min: max - this.windowS, max };
+    // Until the history covers the window, the plot spans what there is (no empty left part).
+    const min = this.h.count > 1 ? Math.max(max - this.windowS, this.h.oldestT) : max - this.windowS;
+    return { min, max };
   }
 
   redraw(): void {
