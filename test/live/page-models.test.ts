@@ -71,8 +71,9 @@ describe('decimate', () => {
     const n = 120_000;
     const v = (seq: number): number => (seq === 70_123 ? 50 : seq === 90_456 ? -40 : Math.sin(seq / 500));
     for (let s = 0; s < n; s += 1000) h.append(batch('e1', s, 1000, 1e12, 1, ['a'], (seq) => v(seq)));
-    const out: Decimated = { x: [], ys: [], steps: 0 };
+    const out: Decimated = { x: [], ys: [], steps: 0, bucketed: false };
     decimate(h, h.oldestT, h.newestT, 800, out);
+    expect(out.bucketed).toBe(true);
     expect(out.steps).toBe(CAPACITY < n ? CAPACITY : n);
     expect(out.x.length).toBeLessThanOrEqual(2 * 801);
     const ys = out.ys[1]!.filter((y): y is number => y !== null);
@@ -82,7 +83,12 @@ describe('decimate', () => {
     // A short window is drawn step by step.
     decimate(h, h.newestT - 0.5, h.newestT, 800, out);
     expect(out.steps).toBe(501);
+    expect(out.bucketed).toBe(false);
     expect(out.x.length).toBe(501);
+    // Or in columns, when the caller says so (the plot draws dense windows as column bars).
+    decimate(h, h.newestT - 0.5, h.newestT, 100, out, 25);
+    expect(out.bucketed).toBe(true);
+    expect(out.x.length).toBeLessThanOrEqual(2 * 101);
   });
 });
 

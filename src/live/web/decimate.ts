@@ -1,11 +1,11 @@
 import type { StepHistory } from './step-history.js';
 
 /**
- * Decimation in the page, per frame: the visible steps become at most two
- * points per pixel column (the min and the max of each series in that column,
- * in the order they occurred), so a 1 kHz stream over a 2-minute window
- * (120,000 steps) draws as ~2 × width points per series and every spike stays
- * visible. Windows with fewer steps than that are drawn step by step.
+ * Decimation in the page, per frame: the visible steps become two points per
+ * pixel column (the min and the max of each series in that column, in the
+ * order they occurred), so a 1 kHz stream over a 2-minute window (120,000
+ * steps) draws as ~2 × width points per series and every spike stays visible.
+ * Windows with at most `rawMax` steps are drawn step by step (`bucketed` false).
  *
  * The output arrays are reused from frame to frame (no garbage per frame):
  * `x` and each `ys[s]` are plain arrays whose length is set to the point count.
@@ -16,11 +16,13 @@ export interface Decimated {
   ys: (number | null)[][];
   /** Steps that fell in the window. */
   steps: number;
+  /** True when x/ys hold (first, second) pairs per pixel column rather than steps. */
+  bucketed: boolean;
 }
 
 const val = (v: number): number | null => (Number.isNaN(v) ? null : v);
 
-export function decimate(h: StepHistory, t0: number, t1: number, columns: number, out: Decimated): Decimated {
+export function decimate(h: StepHistory, t0: number, t1: number, columns: number, out: Decimated, rawMax = 2 * columns): Decimated {
   const series = [h.total, ...h.terms];
   while (out.ys.length < series.length) out.ys.push([]);
   out.ys.length = series.length;
@@ -29,7 +31,8 @@ export function decimate(h: StepHistory, t0: number, t1: number, columns: number
   const n = Math.max(0, k1 - k0);
   out.steps = n;
   let p = 0;
-  if (n <= 2 * columns) {
+  out.bucketed = n > rawMax;
+  if (!out.bucketed) {
     for (let k = k0; k < k1; k++, p++) {
       const r = h.at(k);
       out.x[p] = h.t[r]!;

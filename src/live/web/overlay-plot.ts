@@ -15,7 +15,12 @@ export class OverlayPlot {
   shown: string[] = [];
 
   constructor(private readonly el: HTMLElement, private readonly book: EpisodeBook) {
-    new ResizeObserver(() => this.plot?.setSize(this.size())).observe(el);
+    let width = el.clientWidth;
+    new ResizeObserver(() => {
+      if (el.clientWidth === width) return;
+      width = el.clientWidth;
+      this.plot?.setSize(this.size());
+    }).observe(el);
   }
 
   private size(): { width: number; height: number } {

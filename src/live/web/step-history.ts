@@ -25,6 +25,8 @@ export class StepHistory {
   droppedTerms = 0;
   /** Rows skipped as already seen or older than the newest (a replay after a reconnect). */
   skippedRows = 0;
+  /** performance.now() of the last append that added steps (the plot scrolls on from it). */
+  lastAppendMs = 0;
   private lastEpisode = '';
   private lastSeq = -1;
   /** Called once per new term name (the plot rebuilds its series). */
@@ -86,6 +88,7 @@ export class StepHistory {
       }
       this.count++;
     }
+    if (firstAppended >= 0) this.lastAppendMs = performance.now();
     return firstAppended;
   }
 
