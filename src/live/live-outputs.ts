@@ -79,7 +79,7 @@ export async function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): Promise<
       });
       deps.log(`dashboard: ${dashboard.url}`);
     } catch (e) {
-      deps.log(`dashboard not served: ${(e as Error).message} (--dashboard-port 0 picks a free port, -1 turns it off)`);
+      deps.log(`dashboard not served: ${(e as Error).message} (--dashboard-port 0 picks a free port, off turns it off)`);
     }
   }
   let foxglove: FoxgloveBridge | null = null;

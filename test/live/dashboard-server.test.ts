@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardServer, type DashboardServer, type PageConfig } from '../../src/live/dashboard-server.js';
 import { pageMqtt } from '../../src/live/live-outputs.js';
+import { normaliseRunConfig } from '../../src/daemon/config.js';
 
 /**
  * The dashboard's HTTP side: the page config, the token and origin checks on
@@ -71,5 +72,14 @@ describe('dashboard server', () => {
     expect(pageMqtt({ mqtt: 'mqtts://broker.field:8883' }, null)).toEqual({ url: 'wss://broker.field:9001/', port: null, path: '/' });
     expect(pageMqtt({ mqtt: 'mqtt://127.0.0.1:1883' }, null)).toEqual({ url: null, port: 9001, path: '/' });
     expect(pageMqtt({ mqtt: 'wss://b:443/mqtt' }, null)).toEqual({ url: 'wss://b:443/mqtt', port: null, path: '/mqtt' });
+  });
+
+  it('rewardd run takes its viewer ports as a number or "off", and says what it expected', () => {
+    expect(normaliseRunConfig({}).dashboardPort).toBe(8080);
+    expect(normaliseRunConfig({}).brokerWsPort).toBe(9001);
+    expect(normaliseRunConfig({}).foxglovePort).toBe(-1);
+    expect(normaliseRunConfig({ foxglovePort: '8765', dashboardPort: 'off' })).toMatchObject({ foxglovePort: 8765, dashboardPort: -1 });
+    expect(() => normaliseRunConfig({ dashboardPort: '80x' })).toThrow('E_CONFIG: --dashboard-port: expected a port in [0, 65535] or "off", found "80x"');
+    expect(() => normaliseRunConfig({ brokerWsPort: 70000 })).toThrow('E_CONFIG: --broker-ws-port: expected a port in [0, 65535] or "off", found 70000');
   });
 });

@@ -66,7 +66,7 @@ describe('dashboard in a browser', () => {
     const stateDir = tmp('rewardd-dash-');
     const alice = operator('alice');
     writeAllowed(join(stateDir, 'allowed_keys'), [alice]);
-    const cfg = normaliseRunConfig({ prefix, stateDir, status: false, watchReward: false, stepLimit: 150, brokerPort: 0, brokerWsPort: 0, dashboardPort: 0, foxglovePort: -1 });
+    const cfg = normaliseRunConfig({ prefix, stateDir, status: false, watchReward: false, stepLimit: 150, brokerPort: 0, brokerWsPort: 0, dashboardPort: 0, foxglovePort: 'off' });
     daemon = await startDaemon(cfg, { log: () => {}, status: () => {} });
     cleanups.push(() => daemon.stop());
     expect(daemon.live.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);

@@ -75,7 +75,7 @@ afterAll(async () => {
 describe('Foxglove bridge (--foxglove-port)', () => {
   it('a @foxglove/ws-protocol client receives steps with the advertised schema; the layout resolves live and in the MCAP file', async () => {
     const prefix = `rewardd-test-fox-${Math.random().toString(16).slice(2, 8)}/v1`;
-    const cfg = normaliseRunConfig({ prefix, stateDir: tmp('rewardd-fox-'), status: false, watchReward: false, auth: 'open', stepLimit: 80, brokerPort: 0, brokerWsPort: -1, dashboardPort: -1, foxglovePort: 0 });
+    const cfg = normaliseRunConfig({ prefix, stateDir: tmp('rewardd-fox-'), status: false, watchReward: false, auth: 'open', stepLimit: 80, brokerPort: 0, brokerWsPort: 'off', dashboardPort: 'off', foxglovePort: 0 });
     daemon = await startDaemon(cfg, { log: () => {}, status: () => {} });
     expect(daemon.live.foxgloveUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const out = tmp('rewardd-fox-rec-');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RewardStatus, StepFlag } from '../../src/core/records.js';
 import type { StepBatch } from '../../src/episode/batch.js';
-import { decimate, type Decimated } from '../../src/live/web/decimate.js';
+import { decimate, emptyDecimated } from '../../src/live/web/decimate.js';
 import { EpisodeBook, KEEP_EPISODES, TRACE_POINTS } from '../../src/live/web/episodes.js';
 import { CAPACITY, MAX_TERMS, StepHistory } from '../../src/live/web/step-history.js';
 import { merge, newStats, push } from '../../src/relabel/stats.js';
@@ -71,15 +71,19 @@ describe('decimate', () => {
     const n = 120_000;
     const v = (seq: number): number => (seq === 70_123 ? 50 : seq === 90_456 ? -40 : Math.sin(seq / 500));
     for (let s = 0; s < n; s += 1000) h.append(batch('e1', s, 1000, 1e12, 1, ['a'], (seq) => v(seq)));
-    const out: Decimated = { x: [], ys: [], steps: 0, bucketed: false };
+    const out = emptyDecimated();
     decimate(h, h.oldestT, h.newestT, 800, out);
     expect(out.bucketed).toBe(true);
     expect(out.steps).toBe(CAPACITY < n ? CAPACITY : n);
-    expect(out.x.length).toBeLessThanOrEqual(2 * 801);
-    const ys = out.ys[1]!.filter((y): y is number => y !== null);
-    expect(Math.max(...ys)).toBe(50);
-    expect(Math.min(...ys)).toBe(-40);
-    for (let i = 1; i < out.x.length; i++) expect(out.x[i]!).toBeGreaterThanOrEqual(out.x[i - 1]!);
+    expect(out.x.length).toBeLessThanOrEqual(800);
+    // Every spike is inside a column's envelope; the means stay between them.
+    const his = out.hi[1]!.filter((y): y is number => y !== null);
+    const los = out.lo[1]!.filter((y): y is number => y !== null);
+    expect(Math.max(...his)).toBe(50);
+    expect(Math.min(...los)).toBe(-40);
+    expect([out.yMin, out.yMax]).toEqual([-40, 50]);
+    for (let i = 0; i < out.x.length; i++) expect(out.ys[1]![i]!).toBeGreaterThanOrEqual(out.lo[1]![i]!);
+    for (let i = 1; i < out.x.length; i++) expect(out.x[i]!).toBeGreaterThan(out.x[i - 1]!);
     // A short window is drawn step by step.
     decimate(h, h.newestT - 0.5, h.newestT, 800, out);
     expect(out.steps).toBe(501);
@@ -88,7 +92,7 @@ describe('decimate', () => {
     // Or in columns, when the caller says so (the plot draws dense windows as column bars).
     decimate(h, h.newestT - 0.5, h.newestT, 100, out, 25);
     expect(out.bucketed).toBe(true);
-    expect(out.x.length).toBeLessThanOrEqual(2 * 101);
+    expect(out.x.length).toBeLessThanOrEqual(100);
   });
 });
 
@@ -112,6 +116,13 @@ describe('EpisodeBook', () => {
     expect(got.max).toBe(expected.max);
     expect(merge(got, newStats()).m2).toBeCloseTo(expected.m2, 6);
     for (const ep of book.episodes.values()) expect(ep.trace.x.length).toBeLessThan(TRACE_POINTS);
+    // The overlay's trace is the return so far: its running sum is Σ of the ok steps.
+    const ep0 = book.episodes.get('ep0')!;
+    const okSum = Array.from({ length: 5000 }, (_v, seq) => (seq === 1234 ? 0 : Math.cos(seq))).reduce((a, b) => a + b, 0);
+    expect(ep0.trace.sums.get('a')).toBeCloseTo(okSum, 9);
+    const lastSeq = Math.round(ep0.trace.x.at(-1)! * 1000);
+    const upToLast = Array.from({ length: lastSeq + 1 }, (_v, seq) => (seq === 1234 ? 0 : Math.cos(seq))).reduce((a, b) => a + b, 0);
+    expect(ep0.trace.y.get('a')!.at(-1)).toBeCloseTo(upToLast, 9);
     for (let e = 3; e < KEEP_EPISODES + 5; e++) book.onBatch(batch(`ep${e}`, 0, 1, 1e12, 1, ['a'], () => 1));
     expect(book.episodes.size).toBe(KEEP_EPISODES);
   });

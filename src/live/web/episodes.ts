@@ -6,8 +6,10 @@ import { merge, newStats, push, std, type RunningStats } from '../../relabel/sta
 /**
  * What the page keeps per episode: the start and end records, per-term running
  * statistics over ok steps (the same Welford moments `rewardd relabel` prints as
- * the reward reflection), and a thinned trace of the total and each term for the
- * overlay plot.
+ * the reward reflection), and a thinned trace of the return so far (Σ of the
+ * total, and of each term, over the episode's ok steps) for the overlay plot:
+ * cumulative sums are what one compares between episodes, and they stay
+ * readable at 1 kHz where the per-step values are a band of noise.
  *
  * Bounds: KEEP_EPISODES episodes (the oldest is forgotten); each trace holds at
  * most TRACE_POINTS points per series (when full, every other point is dropped
@@ -28,8 +30,8 @@ export interface EpisodeInfo {
   /** Steps seen by this page (fewer than end.steps if it joined late). */
   seen: number;
   stats: Map<string, RunningStats>;
-  /** Seconds since the episode's first step seen, and values per series ('total' and each term). */
-  trace: { x: number[]; y: Map<string, (number | null)[]>; stride: number; skip: number };
+  /** Seconds since the episode's first step seen, and Σ per series ('total' and each term) up to that step. */
+  trace: { x: number[]; y: Map<string, (number | null)[]>; stride: number; skip: number; sums: Map<string, number> };
 }
 
 export class EpisodeBook {
@@ -40,7 +42,7 @@ export class EpisodeBook {
   private get(id: string, wallMs: number): EpisodeInfo {
     let e = this.episodes.get(id);
     if (!e) {
-      e = { id, index: null, firstWallMs: wallMs, rewardName: null, rewardVersions: [], start: null, end: null, seen: 0, stats: new Map(), trace: { x: [], y: new Map(), stride: 1, skip: 0 } };
+      e = { id, index: null, firstWallMs: wallMs, rewardName: null, rewardVersions: [], start: null, end: null, seen: 0, stats: new Map(), trace: { x: [], y: new Map(), stride: 1, skip: 0, sums: new Map() } };
       this.episodes.set(id, e);
       while (this.episodes.size > KEEP_EPISODES) this.episodes.delete(this.episodes.keys().next().value!);
     }
@@ -75,21 +77,30 @@ export class EpisodeBook {
       return s;
     });
     const tr = e.trace;
+    const sum = (name: string, v: number): void => {
+      tr.sums.set(name, (tr.sums.get(name) ?? 0) + v);
+    };
     for (let i = 0; i < b.count; i++) {
       e.seen++;
       const ok = b.rewardStatus[i] === RewardStatus.ok;
-      if (ok) for (let k = 0; k < nt; k++) push(stats[k]!, b.rewardTerms[i * nt + k]!);
+      if (ok) {
+        for (let k = 0; k < nt; k++) {
+          push(stats[k]!, b.rewardTerms[i * nt + k]!);
+          sum(b.termNames[k]!, b.rewardTerms[i * nt + k]!);
+        }
+        sum('total', b.rewardTotal[i]!);
+      }
       if (tr.skip-- > 0) continue;
       tr.skip = tr.stride - 1;
       const p = tr.x.length;
       tr.x.push((b.wallMs[i]! - e.firstWallMs) / 1000);
-      const add = (name: string, v: number): void => {
+      const add = (name: string): void => {
         let col = tr.y.get(name);
         if (!col) tr.y.set(name, (col = new Array<number | null>(p).fill(null)));
-        col.push(ok && Number.isFinite(v) ? v : null);
+        col.push(tr.sums.get(name) ?? null);
       };
-      add('total', b.rewardTotal[i]!);
-      for (let k = 0; k < nt; k++) add(b.termNames[k]!, b.rewardTerms[i * nt + k]!);
+      add('total');
+      for (let k = 0; k < nt; k++) add(b.termNames[k]!);
       for (const col of tr.y.values()) if (col.length < tr.x.length) col.push(null);
       if (tr.x.length >= TRACE_POINTS) thin(tr);
     }

@@ -123,8 +123,7 @@ async function main(): Promise<void> {
   $('live').addEventListener('click', () => plot.goLive());
   $<HTMLSelectElement>('window').addEventListener('change', (e) => plot.setWindow(Number((e.target as HTMLSelectElement).value)));
   $<HTMLSelectElement>('overlay-series').addEventListener('change', (e) => {
-    overlay.series = (e.target as HTMLSelectElement).value;
-    overlay.redraw();
+    overlay.setSeries((e.target as HTMLSelectElement).value);
   });
   const scrub = $<HTMLInputElement>('scrub');
   scrub.addEventListener('input', () => {

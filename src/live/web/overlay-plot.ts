@@ -3,8 +3,8 @@ import type { EpisodeBook } from './episodes.js';
 
 /**
  * The last episodes on top of each other: x is seconds since each episode's
- * first step, y one chosen series (the total or a term). Redrawn at most once
- * a second and at every episode end, from the thinned traces of EpisodeBook.
+ * first step, y the return so far (Σ of the total, or of one term). Redrawn
+ * once a second from the thinned traces of EpisodeBook.
  */
 export const OVERLAY_EPISODES = 6;
 const COLORS = ['#111827', '#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed'];
@@ -25,6 +25,12 @@ export class OverlayPlot {
 
   private size(): { width: number; height: number } {
     return { width: Math.max(300, this.el.clientWidth), height: 220 };
+  }
+
+  setSeries(name: string): void {
+    this.series = name;
+    this.shown = [];
+    this.redraw();
   }
 
   redraw(): void {
@@ -49,7 +55,7 @@ export class OverlayPlot {
             })),
           ],
           scales: { x: { time: false } },
-          axes: [{ label: 'seconds since episode start' }, { label: this.series, size: 60 }],
+          axes: [{ label: 'seconds since episode start' }, { label: `Σ ${this.series}`, size: 60 }],
           legend: { live: true },
         },
         data,

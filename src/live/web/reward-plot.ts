@@ -1,17 +1,18 @@
 import uPlot from 'uplot';
-import { decimate, type Decimated } from './decimate.js';
+import { decimate, emptyDecimated } from './decimate.js';
 import type { Markers } from './markers.js';
 import type { StepHistory } from './step-history.js';
 
 /**
  * The reward plot: total and every term on one time axis, with the markers.
  *
- * Dense windows (more than one step per 4 pixels) are drawn as one bar per
- * pixel column per series, from the column's min to its max (joined to the
- * previous column's last value, so a smooth term still reads as a line): a
- * term that swings from -1 to 1 every step, stroked as a line through
- * thousands of points, costs a software rasterizer seconds per frame (measured
- * 0.5–1 fps in headless Chromium); the bars cost milliseconds.
+ * Dense windows (more than one step per 4 pixels) are drawn per pixel column:
+ * a faint bar from the column's min to its max (the envelope: no spike is
+ * lost) and, over it, the column means joined column to column (the trend).
+ * Both are filled rectangles, not stroked paths: a term that swings from -1 to
+ * 1 every step, stroked as a line through thousands of points, costs a
+ * software rasterizer seconds per frame (measured 0.5–1 fps in headless
+ * Chromium); the rectangles cost milliseconds.
  * Live, the window's right edge follows the newest step; paused (the pause
  * button, a drag-zoom, or the scrub slider), the view stays where it is while
  * steps keep arriving into the history. Double-click returns to live.
@@ -28,7 +29,7 @@ export class RewardPlot {
   windowS = 30;
   /** The paused view's x range. */
   view: { min: number; max: number } | null = null;
-  private readonly data: Decimated = { x: [], ys: [], steps: 0, bucketed: false };
+  private readonly data = emptyDecimated();
   private programmatic = false;
   redraws = 0;
   lastRedrawMs = 0;
@@ -62,20 +63,29 @@ export class RewardPlot {
         width: i === 0 ? 2 : 1.25,
         spanGaps: false,
         points: { show: false },
-        // Dense: no line path; drawBars (the drawSeries hook) paints the columns.
+        // Dense: no line path; drawBars (the draw hook) paints the columns.
         paths: (u: uPlot, si: number, i0: number, i1: number) => (this.data.bucketed ? null : linear(u, si, i0, i1)),
       })),
     ];
     const opts: uPlot.Options = {
       ...this.size(),
       series,
-      scales: { x: { time: true } },
+      scales: {
+        x: { time: true },
+        // Dense: the range of the envelopes, not only of the means uPlot holds as data.
+        y: { range: (_u, min, max) => uPlot.rangeNum(this.data.bucketed && Number.isFinite(this.data.yMin) ? this.data.yMin : min, this.data.bucketed && Number.isFinite(this.data.yMax) ? this.data.yMax : max, 0.1, true) },
+      },
       axes: [{}, { label: 'reward', size: 60 }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false, setScale: true } },
       hooks: {
-        draw: [(u) => this.markers.draw(u)],
-        drawSeries: [(u, si) => this.data.bucketed && this.drawBars(u, si)],
+        draw: [
+          (u) => {
+            // Terms first, half transparent, then the total on top: a noisy term must not hide it.
+            if (this.data.bucketed) for (let si = u.series.length - 1; si >= 1; si--) if (u.series[si]!.show) this.drawBars(u, si);
+            this.markers.draw(u);
+          },
+        ],
         setScale: [
           (u, key) => {
             if (key !== 'x' || this.programmatic) return;
@@ -99,37 +109,47 @@ export class RewardPlot {
   }
 
   private drawBars(u: uPlot, si: number): void {
-    const xs = this.data.x;
-    const ys = this.data.ys[si - 1];
-    if (!ys) return;
+    const d = this.data;
+    const xs = d.x;
+    const mean = d.ys[si - 1];
+    const lo = d.lo[si - 1];
+    const hi = d.hi[si - 1];
+    if (!mean || !lo || !hi) return;
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;
     const w = Math.max(1, Math.round(devicePixelRatio));
-    const minH = (si === 1 ? 2 : 1.25) * devicePixelRatio;
+    const line = (si === 1 ? 2 : 1.5) * devicePixelRatio;
+    const colW = width / Math.max(1, xs.length);
     ctx.save();
     ctx.beginPath();
     ctx.rect(left, top, width, height);
     ctx.clip();
     ctx.fillStyle = PALETTE[(si - 1) % PALETTE.length]!;
-    let prev: number | null = null;
-    for (let p = 0; p + 1 < xs.length; p += 2) {
-      const a = ys[p];
-      const b = ys[p + 1];
-      if (a === null || a === undefined || b === null || b === undefined) {
-        prev = null;
+    ctx.globalAlpha = si === 1 ? 0.3 : 0.18;
+    for (let p = 0; p < xs.length; p++) {
+      const a = lo[p];
+      const b = hi[p];
+      if (a === null || a === undefined || b === null || b === undefined) continue;
+      const y0 = u.valToPos(b, 'y', true);
+      ctx.fillRect(Math.round(u.valToPos(xs[p]!, 'x', true)), y0, w, Math.max(1, u.valToPos(a, 'y', true) - y0));
+    }
+    ctx.globalAlpha = 1;
+    let prevY: number | null = null;
+    let prevX = -Infinity;
+    for (let p = 0; p < xs.length; p++) {
+      const m = mean[p];
+      if (m === null || m === undefined) {
+        prevY = null;
         continue;
       }
-      let lo = Math.min(a, b);
-      let hi = Math.max(a, b);
-      if (prev !== null) {
-        lo = Math.min(lo, prev);
-        hi = Math.max(hi, prev);
-      }
-      prev = b;
       const x = Math.round(u.valToPos(xs[p]!, 'x', true));
-      const y0 = u.valToPos(hi, 'y', true);
-      const y1 = u.valToPos(lo, 'y', true);
-      ctx.fillRect(x, y0 - minH / 2, w, y1 - y0 + minH);
+      const y = u.valToPos(m, 'y', true);
+      // Joined to the previous column's mean unless a gap (no steps) lies between them.
+      const from = prevY !== null && x - prevX <= 2 * colW + 1 ? prevY : y;
+      const y0 = Math.min(from, y) - line / 2;
+      ctx.fillRect(x, y0, w, Math.abs(from - y) + line);
+      prevY = y;
+      prevX = x;
     }
     ctx.restore();
   }
