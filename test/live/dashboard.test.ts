@@ -182,6 +182,13 @@ describe('rewardd dashboard (the laptop verb)', () => {
     await expect.poll(() => page.locator('#link-reason').isVisible(), { timeout: 5000 }).toBe(false);
     await expect.poll(() => page.locator('#online').textContent(), { timeout: 5000 }).toBe('robot: online (connected)');
 
+    // The vision hook: a frame on camera/<name> opens the camera panel.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    expect(await page.locator('#camera-panel').isVisible()).toBe(false);
+    await robot.publishAsync(`${prefix}/rover/camera/front`, png, { qos: 0 });
+    await expect.poll(() => page.locator('#camera-panel').isVisible(), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => page.locator('img[data-camera="front"]').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 5000 }).toBe(1);
+
     // Its stop button goes through this process too: a stop arrives on the robot's estop topic.
     const stops: Buffer[] = [];
     robot.on('message', (_t, p) => stops.push(p));

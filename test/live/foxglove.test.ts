@@ -83,6 +83,7 @@ describe('Foxglove bridge (--foxglove-port)', () => {
 
     const client = new FoxgloveClient({ ws: new WebSocket(daemon.live.foxgloveUrl!, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
     const channels = new Map<number, Advertised>();
+    const schemaOf = (topic: string): Advertised => [...channels.values()].filter((c) => c.topic === topic).at(-1)!;
     const bySub = new Map<number, Advertised>();
     const got = new Map<string, Json[]>();
     const stamps: { wallMs: number; ns: bigint }[] = [];
@@ -106,11 +107,21 @@ describe('Foxglove bridge (--foxglove-port)', () => {
     });
     await until(() => (got.get('/episode') ?? []).filter((e) => e.event === 'end').length >= 2 && (got.get('/status')?.length ?? 0) >= 1, 'two episode ends and a status report over Foxglove', 30_000);
     await until(() => recorder!.catalog.list({ status: 'complete' }).length >= 2, 'two episodes stored by the recorder', 20_000);
+    // The vision hook: a frame handed to the daemon's live outputs goes out as foxglove.CompressedImage.
+    const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+    daemon.live.cameraFrame('front', jpeg, 'jpeg', 1_800_000_000_123);
+    await until(() => [...channels.values()].some((c) => c.topic === '/camera/front'), 'the camera channel advertised', 5000);
+    for (let i = 0; i < 50 && !got.has('/camera/front'); i++) {
+      daemon.live.cameraFrame('front', jpeg, 'jpeg', 1_800_000_000_123);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const frame = got.get('/camera/front')?.[0] as { timestamp: { sec: number; nsec: number }; frame_id: string; data: string; format: string } | undefined;
+    expect(frame).toEqual({ timestamp: { sec: 1_800_000_000, nsec: 123_000_000 }, frame_id: 'front', data: Buffer.from(jpeg).toString('base64'), format: 'jpeg' });
+    expect(schemaOf('/camera/front').schemaName).toBe('foxglove.CompressedImage');
     client.close();
 
     const topics = new Set([...channels.values()].map((c) => c.topic));
     for (const t of ['/steps', '/observation', '/action', '/reward', '/safety', '/episode', '/status']) expect(topics).toContain(t);
-    const schemaOf = (topic: string): Advertised => [...channels.values()].filter((c) => c.topic === topic).at(-1)!;
     // Every message of every channel conforms to its advertised schema.
     for (const [topic, msgs] of got) {
       const s = schemaOf(topic);
