@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { packageRoot } from '../core/version.js';
@@ -68,6 +69,17 @@ function isLoopbackHost(host: string | undefined): boolean {
   return name === 'localhost' || (isIP(name) !== 0 && isLoopbackAddress(name));
 }
 
+/**
+ * A Host a DNS-rebinding page cannot forge: an IP literal, localhost, or this computer's own name.
+ * Broker credentials are handed only to pages opened under such a name.
+ */
+function isTrustedHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const me = hostname().toLowerCase();
+  return name === 'localhost' || isIP(name) !== 0 || name === me || name === `${me}.local`;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
@@ -107,8 +119,13 @@ export async function startDashboardServer(o: { host: string; port: number; conf
       return json(res, 400, { ok: false, error: `E_CONFIG: e-stop request: expected JSON {action, reason}, ${(e as Error).message}` });
     }
     const reason = typeof body.reason === 'string' && body.reason.length <= 200 ? body.reason : 'dashboard';
+    let robot: string;
     try {
-      const robot = o.config.robot ?? checkTopicLevel('e-stop request: robot', body.robot as string);
+      robot = o.config.robot ?? checkTopicLevel('e-stop request: robot', body.robot as string);
+    } catch (e) {
+      return json(res, 400, { ok: false, error: (e as Error).message });
+    }
+    try {
       if (body.action === 'stop') return json(res, 200, { ok: true, message: await o.estop.stop(reason, robot) });
       if (body.action !== 'reset') return json(res, 400, { ok: false, error: `E_CONFIG: e-stop request: expected action "stop" or "reset", found ${JSON.stringify(body.action)}` });
       const mode = o.config.reset;
@@ -129,7 +146,11 @@ export async function startDashboardServer(o: { host: string; port: number; conf
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { ok: false, error: `expected GET, found ${req.method ?? '?'}` });
-    if (path === '/api/config') return json(res, 200, { ...o.config, token });
+    if (path === '/api/config') {
+      const { username, password, ...mqtt } = o.config.mqtt;
+      const creds = isTrustedHost(req.headers.host) ? { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) } : {};
+      return json(res, 200, { ...o.config, mqtt: { ...mqtt, ...creds }, token });
+    }
     if (path === '/favicon.ico') return reply(res, 204, 'image/x-icon', '');
     const f = FILES[path];
     if (!f) return reply(res, 404, 'text/plain', `not found: ${path}\n`);

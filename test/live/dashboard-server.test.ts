@@ -67,6 +67,27 @@ describe('dashboard server', () => {
     expect(calls).toEqual(['stop rover test', 'reset rover test']);
   });
 
+  it('hands broker credentials only to a page opened under a name a rebinding site cannot use', async () => {
+    const withCreds = await startDashboardServer({ host: '127.0.0.1', port: 0, config: { ...config, mqtt: { ...config.mqtt, username: 'op+alice', password: 'pw' } }, estop: { stop: async () => '', reset: async () => '' } });
+    try {
+      const get = (host: string) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          request({ host: '127.0.0.1', port: withCreds.port, path: '/api/config', headers: { host } }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve((JSON.parse(body) as { mqtt: Record<string, unknown> }).mqtt));
+          }).on('error', reject).end();
+        });
+      expect(await get(`127.0.0.1:${withCreds.port}`)).toMatchObject({ username: 'op+alice', password: 'pw' });
+      expect(await get(`localhost:${withCreds.port}`)).toMatchObject({ password: 'pw' });
+      const rebound = await get('evil.example:80');
+      expect(rebound).not.toHaveProperty('password');
+      expect(rebound).not.toHaveProperty('username');
+    } finally {
+      await withCreds.close();
+    }
+  });
+
   it('tells the page where the broker WebSocket is', () => {
     expect(pageMqtt({ mqtt: 'mqtt://10.0.0.2:1883' }, null)).toEqual({ url: 'ws://10.0.0.2:9001/', port: null, path: '/' });
     expect(pageMqtt({ mqtt: 'mqtts://broker.field:8883' }, null)).toEqual({ url: 'wss://broker.field:9001/', port: null, path: '/' });
