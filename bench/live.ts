@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- live`: the dashboard page in headless Chromium against
- * `rewardd run --hz 1000` (the real CLI, sim link, embedded broker), for
+ * `rewardd run --hz 1000` (the real CLI, sim link, embedded broker; another
+ * rate with REWARDD_BENCH_LIVE_HZ), for
  * REWARDD_BENCH_LIVE_S seconds (default 60; the 10-minute figure in
  * docs/live.md is REWARDD_BENCH_LIVE_S=600). Every 30 s it samples the page's
  * frame rate, its JS heap (Chrome DevTools Protocol Performance.getMetrics),
@@ -42,8 +43,9 @@ async function blankFps(page: Page, seconds: number): Promise<number> {
 
 export async function run(): Promise<void> {
   const duration = Number(process.env.REWARDD_BENCH_LIVE_S ?? '60');
+  const hz = process.env.REWARDD_BENCH_LIVE_HZ ?? '1000';
   const state = mkdtempSync(join(tmpdir(), 'rewardd-bench-live-'));
-  const daemon = spawn(process.execPath, ['--no-node-snapshot', join(packageRoot(), 'bin', 'rewardd.js'), 'run', '--hz', '1000', '--broker-port', '0', '--broker-ws-port', '0', '--dashboard-port', '0', '--state-dir', state, '--no-status'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(process.execPath, ['--no-node-snapshot', join(packageRoot(), 'bin', 'rewardd.js'), 'run', '--hz', hz, '--broker-port', '0', '--broker-ws-port', '0', '--dashboard-port', '0', '--state-dir', state, '--no-status'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   daemon.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const profile = mkdtempSync(join(tmpdir(), 'rewardd-bench-chromium-'));
@@ -66,7 +68,7 @@ export async function run(): Promise<void> {
       const heap = await heapMb(page);
       rows.push({ 't s': t, fps: s.fps, 'fps / blank page': s.fps / baseline, 'heap used MiB': heap.used, 'heap total MiB': heap.total, 'steps kept': s.kept, 'points drawn': s.points, 'redraw ms': s.redrawMs, 'robot tick Hz': s.hz });
     }
-    console.log(`\ndashboard page vs rewardd run --hz 1000, ${duration} s (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+    console.log(`\ndashboard page vs rewardd run --hz ${hz}, ${duration} s (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
     console.log(`baseline: blank page ${baseline.toFixed(1)} fps in the same browser`);
     console.log(table(rows));
   } finally {

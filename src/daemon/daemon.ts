@@ -122,7 +122,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData });
   const send = (m: ToControl): void => worker.postMessage(m);
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
-  const live = await startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
+  const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();

@@ -17,6 +17,10 @@ import { HealthReporter } from './health.js';
  * and the Foxglove bridge (--foxglove-port). The daemon hands every control
  * thread message to observe(); nothing here is on the tick path, and a viewer
  * port that cannot be opened is logged, never fatal to the robot.
+ *
+ * It returns at once (the servers start in the background, `ready` says when):
+ * the daemon calls it between starting the control thread and listening to it,
+ * where waiting could let the thread's first messages go unheard.
  */
 export interface LiveDeps {
   robot: string;
@@ -28,6 +32,9 @@ export interface LiveDeps {
 }
 
 export interface LiveOutputs {
+  /** Resolves once the dashboard and Foxglove servers listen (or were found unable to). */
+  readonly ready: Promise<void>;
+  /** Set once ready: null when off or when the port could not be opened. */
   readonly dashboardUrl: string | null;
   readonly foxgloveUrl: string | null;
   /** Every message of the control thread, as it arrives. */
@@ -48,13 +55,17 @@ export function pageMqtt(cfg: Pick<RunConfig, 'mqtt'>, broker: EmbeddedBroker | 
   return loopback ? { url: null, port: 9001, path: '/' } : { url: `${scheme}://${u.host.replace(/:\d+$/, '')}:9001/`, port: null, path: '/' };
 }
 
-export async function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): Promise<LiveOutputs> {
+export function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): LiveOutputs {
   const health = new HealthReporter(deps.robot, cfg.hz);
   if (deps.broker?.wsError) deps.log(`embedded broker: no WebSocket listener (the dashboard cannot connect): ${deps.broker.wsError}`);
   else if (deps.broker?.wsUrl) deps.log(`embedded MQTT broker: WebSocket listener on ${deps.broker.wsUrl}`);
 
   let dashboard: DashboardServer | null = null;
-  if (cfg.dashboardPort >= 0) {
+  let foxglove: FoxgloveBridge | null = null;
+  const ready = Promise.all([startDashboard(), startFoxglove()]).then(() => undefined);
+
+  async function startDashboard(): Promise<void> {
+    if (cfg.dashboardPort < 0) return;
     try {
       dashboard = await startDashboardServer({
         host: cfg.liveHost,
@@ -82,8 +93,9 @@ export async function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): Promise<
       deps.log(`dashboard not served: ${(e as Error).message} (--dashboard-port 0 picks a free port, off turns it off)`);
     }
   }
-  let foxglove: FoxgloveBridge | null = null;
-  if (cfg.foxglovePort >= 0) {
+
+  async function startFoxglove(): Promise<void> {
+    if (cfg.foxglovePort < 0) return;
     try {
       foxglove = await startFoxgloveBridge({ host: cfg.liveHost, port: cfg.foxglovePort, robot: deps.robot });
       deps.log(`Foxglove bridge: ${foxglove.url} (open it in Foxglove: Open connection > Foxglove WebSocket; layout docs/foxglove/rewardd-layout.json)`);
@@ -93,8 +105,13 @@ export async function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): Promise<
   }
 
   return {
-    dashboardUrl: dashboard?.url ?? null,
-    foxgloveUrl: foxglove?.url ?? null,
+    ready,
+    get dashboardUrl() {
+      return dashboard?.url ?? null;
+    },
+    get foxgloveUrl() {
+      return foxglove?.url ?? null;
+    },
     observe(m) {
       switch (m.type) {
         case 'status': {
@@ -119,6 +136,7 @@ export async function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): Promise<
     },
     cameraFrame: (name, data, format, wallMs) => foxglove?.cameraFrame(name, data, format, wallMs),
     close: async () => {
+      await ready;
       await Promise.all([dashboard?.close(), foxglove?.close()]);
     },
   };

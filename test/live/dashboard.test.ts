@@ -69,6 +69,7 @@ describe('dashboard in a browser', () => {
     const cfg = normaliseRunConfig({ prefix, stateDir, status: false, watchReward: false, stepLimit: 150, brokerPort: 0, brokerWsPort: 0, dashboardPort: 0, foxglovePort: 'off' });
     daemon = await startDaemon(cfg, { log: () => {}, status: () => {} });
     cleanups.push(() => daemon.stop());
+    await daemon.live.ready;
     expect(daemon.live.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 
     // The witness: a plain MQTT subscriber, as a second laptop would be.

@@ -77,6 +77,7 @@ describe('Foxglove bridge (--foxglove-port)', () => {
     const prefix = `rewardd-test-fox-${Math.random().toString(16).slice(2, 8)}/v1`;
     const cfg = normaliseRunConfig({ prefix, stateDir: tmp('rewardd-fox-'), status: false, watchReward: false, auth: 'open', stepLimit: 80, brokerPort: 0, brokerWsPort: 'off', dashboardPort: 'off', foxglovePort: 0 });
     daemon = await startDaemon(cfg, { log: () => {}, status: () => {} });
+    await daemon.live.ready;
     expect(daemon.live.foxgloveUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const out = tmp('rewardd-fox-rec-');
     recorder = new Recorder({ mqttUrl: daemon.mqttUrl, outDir: out, prefix, robot: 'rover', finalizeIntervalMs: 50 });
