@@ -36,8 +36,10 @@ interface PageView {
   steps: number;
   terms: string[];
   labels: string[];
-  /** Non-null points per plotted series (total first). */
+  /** Non-null points per plotted series (total first): steps, or pixel columns when the window is dense. */
   points: number[];
+  /** Steps behind the drawn points. */
+  drawnSteps: number;
   xRange: [number, number];
   markers: { t: number; kind: string; label: string }[];
   ended: { id: string; reason: string; steps: number; seen: number }[];
@@ -51,6 +53,7 @@ const VIEW = `(() => {
     terms: d.history.termNames,
     labels: u.series.slice(1).map((s) => s.label),
     points: u.data.slice(1).map((ys) => ys.filter((y) => y !== null && y !== undefined).length),
+    drawnSteps: d.plot.drawn.steps,
     xRange: [u.scales.x.min, u.scales.x.max],
     markers: d.markers.list.map((m) => ({ t: m.t, kind: m.kind, label: m.label })),
     ended: [...d.book.episodes.values()].filter((e) => e.end).map((e) => ({ id: e.id, reason: e.end.reason, steps: e.end.steps, seen: e.seen })),
@@ -106,8 +109,10 @@ describe('dashboard in a browser', () => {
     expect(ended.length).toBeGreaterThanOrEqual(2);
     const twoEpisodes = ended.slice(-2).reduce((s, e) => s + e.steps, 0);
     expect(v.steps).toBeGreaterThanOrEqual(twoEpisodes);
-    // Every series has at least two episodes' worth of points in the drawn window (30 s, step by step).
-    for (const n of v.points) expect(n).toBeGreaterThanOrEqual(twoEpisodes);
+    // The drawn window holds at least two whole episodes, and every series has points there
+    // (one per step, or one per pixel column once there are more steps than a quarter of the columns).
+    expect(v.drawnSteps).toBeGreaterThanOrEqual(twoEpisodes);
+    for (const n of v.points) expect(n).toBeGreaterThanOrEqual(Math.min(twoEpisodes, 250));
     const starts = v.markers.filter((m) => m.kind === 'episode' && m.t >= v.xRange[0] && m.t <= v.xRange[1]);
     expect(starts.length).toBeGreaterThanOrEqual(2);
     expect(await page.locator('#episodes tbody tr').count()).toBeGreaterThanOrEqual(2);
