@@ -131,7 +131,11 @@ export class RewardPlot {
       const b = hi[p];
       if (a === null || a === undefined || b === null || b === undefined) continue;
       const y0 = u.valToPos(b, 'y', true);
-      ctx.fillRect(Math.round(u.valToPos(xs[p]!, 'x', true)), y0, w, Math.max(1, u.valToPos(a, 'y', true) - y0));
+      const x = Math.round(u.valToPos(xs[p]!, 'x', true));
+      // Up to the next column with steps (a few pixels at most), so a window with fewer steps than
+      // pixels reads as a band rather than a comb.
+      const next = p + 1 < xs.length ? Math.round(u.valToPos(xs[p + 1]!, 'x', true)) : x + w;
+      ctx.fillRect(x, y0, Math.min(Math.max(w, next - x), 4 * w), Math.max(1, u.valToPos(a, 'y', true) - y0));
     }
     ctx.globalAlpha = 1;
     let prevY: number | null = null;
