@@ -3,7 +3,7 @@
  * prints their tables. Each benchmark measures its own baseline in the same
  * run and prints ratios: the machine is shared, absolute numbers drift.
  */
-const ALL = ['pipeline', 'protocol', 'reward', 'isolation', 'policy', 'transport', 'relabel', 'calibration', 'vision', 'authoring'] as const;
+const ALL = ['pipeline', 'protocol', 'reward', 'isolation', 'policy', 'transport', 'relabel', 'calibration', 'vision', 'authoring', 'live'] as const;
 
 const asked = process.argv.slice(2);
 const names = asked.length > 0 ? asked : [...ALL];

@@ -4,7 +4,7 @@ import { RewarddError } from '../core/errors.js';
 export interface FlagSpec {
   flag: string;
   /** Everything but 'boolean' takes a value (checked by the verb's own normaliser). */
-  type: 'string' | 'number' | 'auto-number' | 'boolean';
+  type: 'string' | 'number' | 'auto-number' | 'port' | 'boolean';
 }
 
 /**

@@ -17,6 +17,7 @@ const VERBS: Record<string, Verb> = {
   reward: { summary: 'reward check FILE | diff A B --store DIR | push FILE --robot ID | generate | refine (LLM authoring)', load: () => import('./reward-verb.js') },
   calibrate: { summary: 'measure a calibration against a live link (imu-rest, range, odometry)', load: () => import('./calibrate.js') },
   policy: { summary: 'policy check DIR | policy bench DIR', load: () => import('./policy.js') },
+  dashboard: { summary: 'serve the live reward dashboard from a laptop (--mqtt ws://ROBOT:9001)', load: () => import('./dashboard.js') },
   estop: { summary: 'trigger or reset the e-stop of a robot', load: () => import('./estop.js') },
   arm: { summary: 'let a running robot\'s actions reach its actuators (signed with --key)', load: async () => armVerb('arm') },
   disarm: { summary: 'hold a running robot\'s actuators at their stop values', load: async () => armVerb('disarm') },

@@ -46,13 +46,17 @@ export interface RunConfig {
   visionLogFrames: number;
   visionFrameSize: number;
   visionLogMax: number;
+  brokerWsPort: number;
+  liveHost: string;
+  dashboardPort: number;
+  foxglovePort: number;
 }
 
 interface OptionSpec {
   key: keyof RunConfig;
   flag: string;
-  /** 'auto-number': the word "auto" or a number. */
-  type: 'string' | 'number' | 'auto-number' | 'boolean';
+  /** 'auto-number': the word "auto" or a number. 'port': a port number, or "off" (kept as -1). */
+  type: 'string' | 'number' | 'auto-number' | 'port' | 'boolean';
   default: string | number | boolean;
   help: string;
 }
@@ -95,9 +99,13 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'visionLogFrames', flag: 'vision-log-frames', type: 'number', default: 10, help: 'log a downscaled JPEG of every Nth embedding with the episode (0 = none)' },
   { key: 'visionFrameSize', flag: 'vision-frame-size', type: 'number', default: 160, help: 'longer side of logged JPEG frames, px' },
   { key: 'visionLogMax', flag: 'vision-log-max', type: 'number', default: 20000, help: 'embeddings logged per episode, at most (the rest are counted in the end record)' },
+  { key: 'brokerWsPort', flag: 'broker-ws-port', type: 'port', default: 9001, help: 'embedded broker: MQTT over WebSockets port, for the dashboard (0 = any free port, off = none); a port in use is logged, not fatal' },
+  { key: 'liveHost', flag: 'live-host', type: 'string', default: '127.0.0.1', help: 'address the dashboard and the Foxglove bridge listen on (0.0.0.0: every interface)' },
+  { key: 'dashboardPort', flag: 'dashboard-port', type: 'port', default: 8080, help: 'serve the reward dashboard on http://<live-host>:<port>/ (0 = any free port, off = none); a port in use is logged, not fatal' },
+  { key: 'foxglovePort', flag: 'foxglove-port', type: 'port', default: 'off', help: 'serve the Foxglove WebSocket protocol on this port, e.g. 8765 (0 = any free port, off = none)' },
 ];
 
-export const RUN_DEFAULTS: RunConfig = Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.default])) as unknown as RunConfig;
+export const RUN_DEFAULTS: RunConfig = Object.fromEntries(RUN_OPTIONS.map((o) => [o.key, o.type === 'port' && o.default === 'off' ? -1 : o.default])) as unknown as RunConfig;
 
 function bad(flag: string, expected: string, found: unknown): never {
   throw new RewarddError('E_CONFIG', `--${flag}: expected ${expected}, found ${JSON.stringify(found)}`);
@@ -111,6 +119,11 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
     if (v === undefined) continue;
     if (spec.type === 'auto-number' && v === 'auto') {
       c[spec.key] = v;
+    } else if (spec.type === 'port') {
+      // "off" (or -1 from code) turns the listener off; kept as -1 so the type stays a number.
+      const n = v === 'off' ? -1 : typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < -1 || n > 65535) bad(spec.flag, 'a port in [0, 65535] or "off"', v);
+      c[spec.key] = n;
     } else if (spec.type === 'number' || spec.type === 'auto-number') {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
       if (typeof n !== 'number' || !Number.isFinite(n)) bad(spec.flag, spec.type === 'number' ? 'a number' : '"auto" or a number', v);
@@ -179,7 +192,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
 
 export function runHelp(): string {
   const lines = RUN_OPTIONS.map((o) => {
-    const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : o.type === 'auto-number' ? 'n|auto' : 'value'}>`;
+    const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : o.type === 'auto-number' ? 'n|auto' : o.type === 'port' ? 'n|off' : 'value'}>`;
     return `  ${flag.padEnd(30)} ${o.help}\n  ${''.padEnd(30)} Default: ${JSON.stringify(o.default)}`;
   });
   return [

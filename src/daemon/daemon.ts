@@ -26,6 +26,7 @@ import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedK
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
 import { encodeVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
+import { startLiveOutputs, type LiveOutputs } from '../live/live-outputs.js';
 
 /** Reward pushes that may wait for their check; more are refused with E_REWARD_BUSY. */
 const MAX_WAITING_SWAPS = 4;
@@ -53,6 +54,8 @@ export interface RunningDaemon {
   readonly done: Promise<{ episodes: number }>;
   /** Sends a command to the control thread (e-stop, arm...). */
   command(msg: ToControl): void;
+  /** The dashboard, the Foxglove bridge and the health topic (src/live). */
+  readonly live: LiveOutputs;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   let broker: EmbeddedBroker | null = null;
   let mqttUrl = cfg.mqtt;
   if (cfg.mqtt === 'embedded') {
-    broker = await startEmbeddedBroker({ host: cfg.brokerHost, port: cfg.brokerPort });
+    broker = await startEmbeddedBroker({ host: cfg.brokerHost, port: cfg.brokerPort, wsPort: cfg.brokerWsPort >= 0 ? cfg.brokerWsPort : null });
     mqttUrl = broker.url;
     io.log(`embedded MQTT broker listening on ${broker.url}`);
   }
@@ -175,6 +178,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData, transferList: vision ? [vision.control.promptsPort] : [] });
   send = (m: ToControl): void => worker.postMessage(m);
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
+  const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
@@ -308,6 +312,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     latchWatcher.close();
     await policy.stop();
     await vision?.stop();
+    await live.close();
     await publisher.close(5000);
     await broker?.close();
     // The control thread closes its port after 'stopped' and ends by itself once isolated-vm's
@@ -348,12 +353,13 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       publisher.setRewardActive({ ...e, cause, ...(detail ? { detail } : {}) });
     } else {
       io.log(`reward version ${e.version} lost ${why}: ${e.lastReason}; no version to roll back to, restarting ${e.restore.version} in a fresh host`);
-      publisher.setRewardActive({ type: 'lost', version: e.version, cause, ...(detail ? { detail } : {}), lastReason: e.lastReason, restoring: e.restore.version });
+      publisher.setRewardActive({ type: 'lost', version: e.version, name: e.name, termNames: e.termNames, cause, ...(detail ? { detail } : {}), lastReason: e.lastReason, restoring: e.restore.version });
       restoreReward(e.restore, cause);
     }
   };
 
   worker.on('message', (m: FromControl) => {
+    live.observe(m);
     switch (m.type) {
       case 'ready':
         io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz`);
@@ -428,6 +434,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     mqttUrl,
     done,
     command: send,
+    live,
     stop: () => {
       stopping ??= (async () => {
         send({ type: 'stop' });

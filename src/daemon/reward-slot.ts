@@ -7,10 +7,10 @@ export type SwapMode = 'now' | 'next-episode';
 export type RollbackCause = 'failures' | 'out_of_memory' | 'timeout' | 'crashed';
 
 export type RewardSlotEvent =
-  | { type: 'activated'; version: string; previous: string | null; mode: SwapMode; restored?: boolean }
-  | { type: 'rolled-back'; from: string; to: string; cause: RollbackCause; consecutiveFailures: number; lastReason: string }
+  | { type: 'activated'; version: string; name: string; termNames: string[]; previous: string | null; mode: SwapMode; restored?: boolean }
+  | { type: 'rolled-back'; from: string; to: string; name: string; termNames: string[]; cause: RollbackCause; consecutiveFailures: number; lastReason: string }
   /** The active version died and nothing warm can replace it: the daemon starts a fresh host for `restore`. */
-  | { type: 'lost'; version: string; cause: RollbackCause; lastReason: string; restore: { version: string; source: string; filename: string } };
+  | { type: 'lost'; version: string; name: string; termNames: string[]; cause: RollbackCause; lastReason: string; restore: { version: string; source: string; filename: string } };
 
 /** Steps in a row without a failure after which a version counts as having run clean. */
 export const CLEAN_AFTER_STEPS = 100;
@@ -83,7 +83,7 @@ export class RewardSlot {
     this.cleanRun = 0;
     // A mid-episode swap starts the new program with fresh per-episode state.
     p.rt.beginEpisode(episode);
-    this.onEvent({ type: 'activated', version: p.rt.info.version, previous: prev.info.version, mode: p.mode, ...(p.restored ? { restored: true } : {}) });
+    this.onEvent({ type: 'activated', version: p.rt.info.version, name: p.rt.info.name, termNames: [...p.rt.info.termNames], previous: prev.info.version, mode: p.mode, ...(p.restored ? { restored: true } : {}) });
     return true;
   }
 
@@ -118,14 +118,14 @@ export class RewardSlot {
       this.lost = true;
       const i = from.info;
       const restore = this.lastClean ?? { version: i.version, source: i.source, filename: i.filename };
-      this.onEvent({ type: 'lost', version: i.version, cause, lastReason, restore });
+      this.onEvent({ type: 'lost', version: i.version, name: i.name, termNames: [...i.termNames], cause, lastReason, restore });
       return;
     }
     this.activeRt = to;
     this.previousRt = null;
     to.beginEpisode(episode);
     from.dispose();
-    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, cause, consecutiveFailures: this.consecutiveFailures, lastReason });
+    this.onEvent({ type: 'rolled-back', from: from.info.version, to: to.info.version, name: to.info.name, termNames: [...to.info.termNames], cause, consecutiveFailures: this.consecutiveFailures, lastReason });
     this.consecutiveFailures = 0;
   }
 

@@ -186,6 +186,13 @@ export class EpisodePublisher {
     return true;
   }
 
+  /** QoS 0, only while connected: the 1 Hz health report (`health` topic) for dashboards. */
+  publishHealth(body: string): boolean {
+    if (!this.mc.client.connected) return false;
+    this.mc.client.publish(this.topics.health, body, { qos: 0 });
+    return true;
+  }
+
   /** Retained; re-sent on every reconnect so the broker's copy is never older than ours. */
   setRewardActive(info: object): void {
     this.rewardActive = JSON.stringify(info);

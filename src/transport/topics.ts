@@ -14,6 +14,8 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/estop                        command
  *   <prefix>/<robot>/arm                          command (arm / disarm)
  *   <prefix>/<robot>/live                         QoS 0, downsampled
+ *   <prefix>/<robot>/health                       QoS 0, 1 Hz JSON: the status line's data (tick, policy, MQTT, outbox, safety)
+ *   <prefix>/<robot>/camera/<name>                JPEG/PNG frames (written by a camera source, read by the dashboard)
  */
 export const DEFAULT_PREFIX = 'rewardd/v1';
 
@@ -49,6 +51,9 @@ export interface RobotTopics {
   readonly estop: string;
   readonly arm: string;
   readonly live: string;
+  readonly health: string;
+  /** `<base>/camera/+`: every camera's frames. */
+  readonly cameras: string;
   episodeStart(episode: string): string;
   episodeSteps(episode: string): string;
   episodeEnd(episode: string): string;
@@ -71,6 +76,8 @@ export function episodeTopics(prefix: string = DEFAULT_PREFIX, robot: string): R
     estop: `${base}/estop`,
     arm: `${base}/arm`,
     live: `${base}/live`,
+    health: `${base}/health`,
+    cameras: `${base}/camera/+`,
     episodeStart: (id) => episode(id, 'start'),
     episodeSteps: (id) => episode(id, 'steps'),
     episodeEnd: (id) => episode(id, 'end'),

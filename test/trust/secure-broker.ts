@@ -16,6 +16,8 @@ const DOCS = new URL('../../docs/mosquitto/', import.meta.url).pathname;
 export interface SecureBroker {
   url: string;
   port: number;
+  /** wss:// URL of the WebSocket listener (docs/mosquitto's `listener 9001`, moved to a free port). */
+  wsUrl: string;
   dir: string;
   caFile: string;
   /** Passwords of the users in docs/mosquitto/rewardd.acl, plus the robots made here. */
@@ -53,6 +55,7 @@ export async function startSecureBroker(robots: string[]): Promise<SecureBroker>
   chmodSync(dir, 0o777);
   makeCerts(dir);
   const port = await freePort();
+  const wsPort = await freePort();
   const passwords: Record<string, string> = { 'op+alice': 'alice-pw', 'op+bob': 'bob-pw', 'rec+site1': 'rec-pw' };
   for (const r of robots) passwords[r] = `${r}-pw`;
   const pwFile = join(dir, 'rewardd.passwd');
@@ -66,14 +69,16 @@ export async function startSecureBroker(robots: string[]): Promise<SecureBroker>
     .replaceAll('/etc/mosquitto/', `${dir}/`)
     .replace('/var/lib/mosquitto/', `${dir}/`)
     .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
     .replace(/^log_dest syslog$/m, `log_dest file ${dir}/mosquitto.log`);
   if (!conf.includes(`listener ${port} 127.0.0.1`)) throw new Error('docs/mosquitto/mosquitto.conf: expected a line "listener 8883"');
+  if (!conf.includes(`listener ${wsPort} 127.0.0.1`)) throw new Error('docs/mosquitto/mosquitto.conf: expected a line "listener 9001"');
   const confFile = join(dir, 'mosquitto.conf');
   writeFileSync(confFile, conf);
   const child: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  for (let i = 0; i < 100 && !(await portOpen(port)); i++) {
+  for (let i = 0; i < 100 && !((await portOpen(port)) && (await portOpen(wsPort))); i++) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -87,6 +92,7 @@ export async function startSecureBroker(robots: string[]): Promise<SecureBroker>
   return {
     url: `mqtts://127.0.0.1:${port}`,
     port,
+    wsUrl: `wss://127.0.0.1:${wsPort}`,
     dir,
     caFile: join(dir, 'certs', 'ca.crt'),
     passwords,
