@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { rewarddNodeFlags } from './src/core/node-flags.js';
 
 export default defineConfig({
   test: {
@@ -6,6 +7,10 @@ export default defineConfig({
     // Child processes, not threads: isolated-vm and the control worker need a
     // whole process each, and a crash in one file must not take the run down.
     pool: 'forks',
+    // The sandbox runs inside the workers, so they start with rewardd's Node
+    // flags, as bin/rewardd.js does. What a test spawns gets none from here: it
+    // passes rewarddNodeFlags() itself, as the daemon's own spawns must.
+    execArgv: rewarddNodeFlags(),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more parallel files only make broker and timing tests flaky.

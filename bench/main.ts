@@ -3,6 +3,10 @@
  * prints their tables. Each benchmark measures its own baseline in the same
  * run and prints ratios: the machine is shared, absolute numbers drift.
  */
+import { relaunchWithRewarddFlags } from '../src/core/relaunch.js';
+
+// The reward benchmarks run the sandbox in this process: take rewardd's Node flags first.
+await relaunchWithRewarddFlags();
 const ALL = ['pipeline', 'protocol', 'reward', 'isolation', 'policy', 'transport', 'relabel', 'calibration', 'vision', 'authoring', 'live'] as const;
 
 const asked = process.argv.slice(2);

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
-import ivm from 'isolated-vm';
+import ivm from '#isolated-vm';
 import { actionNames, loadRobot, observationNames } from '../src/core/robot.js';
 import { RewardStatus, rewardStatusName } from '../src/core/records.js';
 import { checkRewardProgram, hostStdlib, newRewardOutput, RewardRuntime } from '../src/reward/index.js';

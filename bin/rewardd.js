@@ -1,6 +1,10 @@
-#!/usr/bin/env -S node --no-node-snapshot
-// The installed entry point. isolated-vm (the reward sandbox) needs Node's
-// startup snapshot off on Node 20, hence the flag in the shebang.
-import { cli } from '../dist/src/cli/main.js';
+#!/usr/bin/env node
+// The installed entry point. rewardd needs Node flags (src/core/node-flags.ts:
+// --no-node-snapshot for the reward sandbox); when started without them, as
+// `node bin/rewardd.js` or `npx rewardd` is, it runs itself again with them
+// before loading anything else (src/core/relaunch.ts).
+import { relaunchWithRewarddFlags } from '../dist/src/core/relaunch.js';
 
+await relaunchWithRewarddFlags();
+const { cli } = await import('../dist/src/cli/main.js');
 process.exitCode = await cli(process.argv.slice(2));

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from '#better-sqlite3';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RewarddError } from '../core/errors.js';

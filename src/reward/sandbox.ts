@@ -1,4 +1,4 @@
-import ivm from 'isolated-vm';
+import ivm from '#isolated-vm';
 import { locate, sourceLine, type Diagnostic } from './diagnostics.js';
 import { CTL, harnessSource, ioLength, type Layout } from './harness.js';
 import { PRELUDE_SOURCE, STDLIB_MODULE_SOURCE, STDLIB_SPECIFIERS } from './prelude.js';

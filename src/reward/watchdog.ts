@@ -1,4 +1,4 @@
-import ivm from 'isolated-vm';
+import ivm from '#isolated-vm';
 import { registerCpuClock } from './cpu-clock.js';
 import { CTL } from './harness.js';
 

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from '#better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';

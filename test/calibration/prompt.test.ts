@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rewarddNodeFlags } from '../../src/core/node-flags.js';
 import { removeTempDirs, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -9,7 +10,7 @@ afterAll(removeTempDirs);
 /** The prompts read a real stdin: answers piped in, or none at all. */
 function calibrateWithStdin(args: string[], input: string) {
   const script = join(process.cwd(), 'test', 'calibration', 'fixtures', 'calibrate-main.ts');
-  return spawnSync(process.execPath, ['--no-node-snapshot', '--import', 'tsx', script, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [...rewarddNodeFlags(), '--import', 'tsx', script, ...args], { input, encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('replacing an existing file asks first', () => {

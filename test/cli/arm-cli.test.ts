@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /** `rewardd arm` / `rewardd disarm` as a user runs them (built binary; npm test builds first). */
 const BIN = join(process.cwd(), 'bin', 'rewardd.js');
-const rewardd = (args: string[]) => spawnSync(process.execPath, ['--no-node-snapshot', BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+const rewardd = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 
 describe('rewardd arm / disarm', () => {
   it('document their options and are listed in the verb list', () => {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * The installed command, as a user runs it: bin/rewardd.js over the compiled
  * dist/ (npm test builds first). These tests check the contract of the CLI:
  * help with defaults, one-line errors with a non-zero exit, and a clean
- * Ctrl-C that publishes the episode end and exits 0.
+ * Ctrl-C that publishes the episode end and exits 0. No Node flags: bin/rewardd.js
+ * adds its own (test/cli/relaunch.test.ts).
  */
 const BIN = join(process.cwd(), 'bin', 'rewardd.js');
 const dirs: string[] = [];
@@ -20,7 +21,7 @@ beforeAll(() => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function rewardd(args: string[]) {
-  return spawnSync(process.execPath, ['--no-node-snapshot', BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('rewardd CLI', () => {
@@ -63,7 +64,7 @@ describe('rewardd CLI', () => {
   it('runs the embedded default and exits 0 on Ctrl-C after publishing the episode end', async () => {
     const d = mkdtempSync(join(tmpdir(), 'rewardd-cli-'));
     dirs.push(d);
-    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'run', '--broker-port', '0', '--state-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '--broker-port', '0', '--state-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -5,6 +5,7 @@
  * broken by fewer ticks to success (see compareSimFitness).
  */
 import { fork } from 'node:child_process';
+import { rewarddNodeFlags } from '../../core/node-flags.js';
 import { fileURLToPath } from 'node:url';
 import type { RobotDescription } from '../../core/robot.js';
 import type { FromTrainer, TrainJob } from './trainer-child.js';
@@ -26,7 +27,7 @@ function childModule(): { path: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(`./trainer-child.${fromSource ? 'ts' : 'js'}`, import.meta.url);
   // isolated-vm needs Node's startup snapshot off on Node 20.
-  return { path: fileURLToPath(url), execArgv: ['--no-node-snapshot', ...(fromSource ? ['--import', 'tsx'] : [])] };
+  return { path: fileURLToPath(url), execArgv: [...rewarddNodeFlags(), ...(fromSource ? ['--import', 'tsx'] : [])] };
 }
 
 export function trainCandidateInChild(source: string, filename: string, o: SimRunOptions): Promise<SimOutcome> {
