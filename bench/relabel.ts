@@ -1,69 +1,40 @@
-import { packageRoot } from '../src/core/version.js';
 /**
- * Relabel throughput: the example reward (rewards/reach-beacon.reward.js)
- * evaluated in batch mode in the sandbox over logged rover steps, in steps/s
- * per core, against a direct JS loop running the same program unsandboxed on
- * the host over the same data, in the same run. Also: reading stored MCAP
- * episodes into columns, and end to end (read + relabel) on 1 and 2 worker threads.
+ * Relabel throughput, all in one run (docs/relabel.md has the figures):
+ *  - the evaluation alone: rewards/reach-beacon.reward.js in batch mode in the
+ *    sandbox over in-memory rover steps, against the same program as a direct
+ *    JS loop on the host (same data, same run);
+ *  - `rewardd relabel` end to end (relabelStore: worker processes started,
+ *    store opened, episodes read, evaluated, results written and indexed) at
+ *    --jobs 1 and --jobs 2, on a store of >= 1 M steps this bench writes with
+ *    the recorder's own code, and once from the MCAP files alone (a store
+ *    without columns files: the first relabel makes them);
+ *  - the numpy peer: the store exported to .npz, the same reward vectorised in
+ *    numpy (bench/relabel_peer.py), np.load + compute, when python3 and numpy
+ *    are there.
  *
- *   NODE_OPTIONS=--no-node-snapshot npx tsx bench/relabel.ts
+ *   npm run bench -- relabel          (RELABEL_BENCH_STEPS=N sets the store size)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RECORD_SCHEMA, StepFlag, RewardStatus, type EpisodeStart } from '../src/core/records.js';
-import { shortHash, sha256Hex } from '../src/core/hash.js';
-import { decodeStepBatch } from '../src/episode/batch-codec.js';
-import { StepBatcher } from '../src/episode/step-batcher.js';
-import { RoverModel, ROVER_SENSOR_NAMES } from '../src/link/sim/rover-model.js';
-import { writeEpisodeMcap } from '../src/recorder/mcap-episode-writer.js';
+import { packageRoot } from '../src/core/version.js';
+import { shortHash } from '../src/core/hash.js';
 import { hostStdlib, STDLIB_NAMES } from '../src/reward/index.js';
-import type { EpisodeColumns } from '../src/relabel/episode-columns.js';
-import { readEpisodeColumns } from '../src/relabel/episode-columns.js';
 import { EpisodeJobRunner } from '../src/relabel/episode-job.js';
-import { runEpisodeJobs } from '../src/relabel/pool.js';
+import { exportEpisodes } from '../src/relabel/export.js';
 import { dtColumn } from '../src/relabel/relabel-episode.js';
+import { relabelStore } from '../src/relabel/relabel.js';
+import type { EpisodeSteps } from '../src/relabel/episode-columns.js';
+import { makeBenchStore, roverEpisode, OBS, TERMS } from './relabel-store.js';
 import { table } from './stats.js';
 
-const OBS = [...ROVER_SENSOR_NAMES];
-const ACT = ['wheel_left', 'wheel_right'];
-const EPISODE_STEPS = 2000;
-const EPISODES = 100; // 200k steps in memory
-const FILE_EPISODES = 40; // 80k steps on disk
-const REPS = 7;
+const EPISODE_STEPS = 32_768;
+const STORE_STEPS = Number(process.env.RELABEL_BENCH_STEPS ?? 2 * 1_048_576);
+const EVAL_EPISODES = 8;
+const REPS = 5;
+const E2E_REPS = 3;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-
-function roverEpisode(index: number, steps: number): EpisodeColumns {
-  const model = new RoverModel({ seed: 1 });
-  model.reset(index);
-  const no = OBS.length;
-  const obs = new Float32Array(steps * no);
-  const act = new Float32Array(steps * 2);
-  const tNs = new BigInt64Array(steps);
-  const sense = new Float64Array(no);
-  let t = BigInt(index) * 10n ** 12n;
-  for (let i = 0; i < steps; i++) {
-    model.sense(sense);
-    obs.set(sense, i * no);
-    const bx = obs[i * no + 10]!;
-    const by = obs[i * no + 11]!;
-    const turn = Math.max(-1, Math.min(1, 2 * Math.atan2(by, bx)));
-    const fwd = Math.max(0, Math.min(0.6, bx)) * 0.8;
-    act[i * 2] = fwd - 0.4 * turn;
-    act[i * 2 + 1] = fwd + 0.4 * turn;
-    tNs[i] = t;
-    t += 10_000_000n + BigInt((i * 7919) % 200) * 1000n - 100_000n;
-    model.step(0.01, act[i * 2]!, act[i * 2 + 1]!);
-    if (model.beaconDistance() < 0.2) model.reset(index + 1000 * (i + 1)); // keep driving: long episodes
-  }
-  const count = steps;
-  return {
-    episode: `bench-${index}`, robot: 'rover', start: undefined, observationNames: OBS, actionNames: ACT, count,
-    seq: Uint32Array.from({ length: count }, (_, i) => i), tNs, obs, actionApplied: act, actionCommanded: act,
-    flags: new Uint8Array(count), safety: new Uint16Array(count), loggedStatus: new Uint8Array(count), loggedTotal: new Float64Array(count),
-    loggedSegments: [], loggedReasons: new Map(),
-  };
-}
 
 /** The same reward file as a plain host function: the baseline a researcher would write. */
 function hostProgram(source: string): { weights: Record<string, number>; reward: (o: object, a: object, c: object) => Record<string, number>; success?: (o: object, c: object) => boolean; done?: (o: object, c: object) => boolean } {
@@ -75,8 +46,8 @@ function hostProgram(source: string): { weights: Record<string, number>; reward:
   return { weights: p.meta.weights, reward: p.reward, success: p.success, done: p.done };
 }
 
-function directLoop(p: ReturnType<typeof hostProgram>, ep: EpisodeColumns, dt: Float64Array, terms: string[], out: Float64Array): number {
-  const w = terms.map((t) => p.weights[t] ?? 0);
+function directLoop(p: ReturnType<typeof hostProgram>, ep: EpisodeSteps, dt: Float64Array, out: Float64Array): number {
+  const w = TERMS.map((t) => p.weights[t] ?? 0);
   const no = OBS.length;
   let prev: Record<string, number> | null = null;
   const state = {};
@@ -88,7 +59,7 @@ function directLoop(p: ReturnType<typeof hostProgram>, ep: EpisodeColumns, dt: F
     const ctx = { dt: dt[i]!, step: i, prev, state, episode: { index: 0, id: ep.episode } };
     const r = p.reward(obs, action, ctx);
     let total = 0;
-    for (let k = 0; k < terms.length; k++) total += w[k]! * r[terms[k]!]!;
+    for (let k = 0; k < TERMS.length; k++) total += w[k]! * r[TERMS[k]!]!;
     out[i] = total;
     if (p.success?.(obs, ctx)) sum++;
     if (p.done?.(obs, ctx)) sum++;
@@ -97,42 +68,16 @@ function directLoop(p: ReturnType<typeof hostProgram>, ep: EpisodeColumns, dt: F
   return sum;
 }
 
-async function writeStore(dir: string, eps: EpisodeColumns[], source: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const [i, ep] of eps.entries()) {
-    const batches: Uint8Array[] = [];
-    const b = new StepBatcher({ robot: 'rover', observationNames: OBS, actionNames: ACT, capacity: 100 }, (x) => batches.push(x.bytes));
-    b.beginEpisode(ep.episode);
-    const terms = new Float64Array(4);
-    for (let s = 0; s < ep.count; s++) {
-      b.push({
-        tNs: ep.tNs[s]!, wallMs: 1.8e12 + s * 10, obsTNs: ep.tNs[s]!, obs: ep.obs.subarray(s * 12, s * 12 + 12), actionCommanded: ep.actionApplied.subarray(s * 2, s * 2 + 2),
-        actionApplied: ep.actionApplied.subarray(s * 2, s * 2 + 2), safety: 0, flags: s === 0 ? StepFlag.first : s === ep.count - 1 ? StepFlag.last : 0,
-        rewardVersion: shortHash(source), termNames: ['distance', 'heading', 'progress', 'effort'], rewardStatus: RewardStatus.ok, rewardTotal: 0, rewardTerms: terms, rewardReason: '',
-      });
-    }
-    b.flush();
-    const start = {
-      schema: RECORD_SCHEMA, episode: ep.episode, robot: 'rover', index: i, startedWallMs: 1.8e12, startedNs: '0', tickHz: 100, stepLimit: 1e6,
-      observationNames: OBS, actionNames: ACT, robotDescription: { hash: 'r', sha256: 'r', content: {} }, calibration: { hash: 'c', sha256: 'c', content: {} },
-      policy: { hash: 'p', sha256: 'p', content: {}, backend: 'none' },
-      reward: { hash: shortHash(source), sha256: sha256Hex(source), content: source, name: 'reach-beacon', weights: {}, termNames: [], signer: null },
-      link: { kind: 'bench', detail: {} }, software: { rewardd: 'bench', node: process.version }, scenario: {},
-    } satisfies EpisodeStart;
-    const file = join(dir, `${ep.episode}.mcap`);
-    await writeEpisodeMcap(file, { episode: ep.episode, robot: 'rover', start, end: undefined, status: 'incomplete', batches: batches.map((x) => decodeStepBatch(x)) });
-    files.push(file);
-  }
-  return files;
+/** CPU seconds of this process's finished (reaped) children: /proc/self/stat cutime + cstime. */
+function childCpuS(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
 }
 
-export async function run(): Promise<void> {
-  const source = readFileSync(join(packageRoot(), 'rewards/reach-beacon.reward.js'), 'utf8');
-  const eps = Array.from({ length: EPISODES }, (_, i) => roverEpisode(i, EPISODE_STEPS));
-  const steps = EPISODES * EPISODE_STEPS;
+async function evaluationAlone(source: string): Promise<Array<Record<string, string | number>>> {
+  const eps = Array.from({ length: EVAL_EPISODES }, (_, i) => roverEpisode(i, EPISODE_STEPS));
+  const steps = EVAL_EPISODES * EPISODE_STEPS;
   const dts = eps.map((e) => dtColumn(e.tNs, 100));
-  const terms = ['distance', 'heading', 'progress', 'effort'];
-
   const runner = new EpisodeJobRunner([{ source, filename: 'reach-beacon.reward.js' }]);
   const host = hostProgram(source);
   const outs = eps.map((e) => new Float64Array(e.count));
@@ -145,54 +90,91 @@ export async function run(): Promise<void> {
     for (const ep of eps) await runner.evaluate(ep, { verify: false, keepColumns: false, tickHz: 100 });
     if (r >= 0) batchS.push((performance.now() - t) / 1000);
     t = performance.now();
-    for (let i = 0; i < eps.length; i++) check += directLoop(host, eps[i]!, dts[i]!, terms, outs[i]!);
+    for (let i = 0; i < eps.length; i++) check += directLoop(host, eps[i]!, dts[i]!, outs[i]!);
     if (r >= 0) directS.push((performance.now() - t) / 1000);
   }
-  // Same numbers both ways (the sandbox is not a different reward).
   const one = (await runner.evaluate(eps[0]!, { verify: false, keepColumns: true, tickHz: 100 })).programs[0]!.result!;
-  const sameTotals = one.total.every((v, i) => Object.is(v, outs[0]![i]));
+  const same = one.total.every((v, i) => Object.is(v, outs[0]![i]));
   runner.dispose();
+  console.log(`evaluation alone, ${steps.toLocaleString('en-US')} steps: sandbox reps (s) ${batchS.map((x) => x.toFixed(3)).join(' ')}; direct loop reps (s) ${directS.map((x) => x.toFixed(3)).join(' ')}; sandbox totals identical to the direct loop: ${same} (check ${check})`);
+  const b = median(batchS);
+  const d = median(directS);
+  return [
+    { measure: 'evaluation alone: direct JS loop (host, unsandboxed)', steps, 'median s': d, 'M steps/s per core': steps / d / 1e6, note: 'baseline of the next row' },
+    { measure: 'evaluation alone: batch mode in the sandbox', steps, 'median s': b, 'M steps/s per core': steps / b / 1e6, note: `${(b / d).toFixed(2)}x the direct loop's time` },
+  ];
+}
 
-  // Stored episodes: read MCAP into columns; end to end on 1 and 2 threads.
+export async function run(): Promise<void> {
+  const rewardFile = join(packageRoot(), 'rewards/reach-beacon.reward.js');
+  const source = readFileSync(rewardFile, 'utf8');
+  const rows = await evaluationAlone(source);
   const dir = mkdtempSync(join(tmpdir(), 'rewardd-bench-relabel-'));
-  const rows: Array<Record<string, string | number>> = [];
   try {
-    const files = await writeStore(dir, eps.slice(0, FILE_EPISODES), source);
-    const fileSteps = FILE_EPISODES * EPISODE_STEPS;
-    const readS: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      const t = performance.now();
-      for (const f of files) await readEpisodeColumns(f);
-      readS.push((performance.now() - t) / 1000);
-    }
-    const e2e = async (threads: number): Promise<number> => {
-      const xs: number[] = [];
-      for (let r = 0; r < 3; r++) {
-        const t = performance.now();
-        await runEpisodeJobs([{ source, filename: 'reach-beacon.reward.js' }], {}, files.map((file) => ({ file, robot: 'rover', verify: false, keepColumns: false })), threads, () => {});
-        xs.push((performance.now() - t) / 1000);
+    const episodes = Math.max(1, Math.round(STORE_STEPS / EPISODE_STEPS));
+    const steps = episodes * EPISODE_STEPS;
+    let t = performance.now();
+    await makeBenchStore(dir, { episodes, steps: EPISODE_STEPS, source });
+    console.log(`store: ${episodes} episodes x ${EPISODE_STEPS} steps = ${steps.toLocaleString('en-US')} steps, written in ${((performance.now() - t) / 1000).toFixed(1)} s (MCAP + columns files, catalog)`);
+
+    const e2e: Record<number, number[]> = { 1: [], 2: [] };
+    const cpu: Record<number, number[]> = { 1: [], 2: [] };
+    for (let r = 0; r < E2E_REPS; r++) {
+      for (const jobs of [1, 2]) {
+        const c0 = childCpuS();
+        const rep = await relabelStore({ storeDir: dir, reward: { file: rewardFile }, jobs });
+        if (rep.steps !== steps || rep.errors.length > 0 || rep.read.fromMcap > 0) throw new Error(`bench relabel: expected ${steps} steps from columns files, found ${rep.steps}, errors ${JSON.stringify(rep.errors.slice(0, 2))}, ${rep.read.fromMcap} from MCAP`);
+        e2e[jobs]!.push(rep.seconds);
+        cpu[jobs]!.push(childCpuS() - c0);
       }
-      return median(xs);
-    };
-    const e1 = await e2e(1);
-    const e2 = await e2e(2);
-    const b = median(batchS);
-    const d = median(directS);
+    }
+    const e1 = median(e2e[1]!);
+    const e2 = median(e2e[2]!);
+    console.log(`end to end reps (s): --jobs 1 ${e2e[1]!.map((x) => x.toFixed(3)).join(' ')}; --jobs 2 ${e2e[2]!.map((x) => x.toFixed(3)).join(' ')}; worker CPU s: ${cpu[1]!.map((x) => x.toFixed(2)).join(' ')} / ${cpu[2]!.map((x) => x.toFixed(2)).join(' ')}`);
     rows.push(
-      { measure: 'direct JS loop (host, unsandboxed; baseline)', steps, 'median s': d, 'steps/s per core': Math.round(steps / d), ratio: 1 },
-      { measure: 'relabel batch mode in the sandbox (1 core)', steps, 'median s': b, 'steps/s per core': Math.round(steps / b), ratio: Number((b / d).toFixed(2)) },
-      { measure: '  same, best of the runs', steps, 'median s': Math.min(...batchS), 'steps/s per core': Math.round(steps / Math.min(...batchS)), ratio: Number((Math.min(...batchS) / Math.min(...directS)).toFixed(2)) },
-      { measure: 'read stored MCAP into columns', steps: fileSteps, 'median s': median(readS), 'steps/s per core': Math.round(fileSteps / median(readS)), ratio: '-' },
-      { measure: 'end to end read + relabel, --jobs 1', steps: fileSteps, 'median s': e1, 'steps/s per core': Math.round(fileSteps / e1), ratio: '-' },
-      { measure: 'end to end, --jobs 2 (per core; incl. worker start-up)', steps: fileSteps, 'median s': e2, 'steps/s per core': Math.round(fileSteps / e2 / 2), ratio: `${(e1 / e2).toFixed(2)}x total` },
+      { measure: 'rewardd relabel end to end, --jobs 1', steps, 'median s': e1, 'M steps/s per core': steps / e1 / 1e6, note: `workers' CPU ${(median(cpu[1]!) / steps * 1e9).toFixed(0)} ns/step` },
+      { measure: 'rewardd relabel end to end, --jobs 2', steps, 'median s': e2, 'M steps/s per core': steps / e2 / 2 / 1e6, note: `${(e1 / e2).toFixed(2)}x --jobs 1 (target >= 1.6); workers' CPU ${(median(cpu[2]!) / steps * 1e9).toFixed(0)} ns/step` },
     );
+
+    const peer = await numpyPeer(dir, source);
+    if (peer) {
+      rows.push(
+        { measure: 'numpy peer: np.load(.npz) + compute', steps, 'median s': peer.e2e_s, 'M steps/s per core': steps / peer.e2e_s / 1e6, note: `rewardd --jobs 1 takes ${(e1 / peer.e2e_s).toFixed(2)}x its time` },
+        { measure: 'numpy peer: compute alone', steps, 'median s': peer.compute_s, 'M steps/s per core': steps / peer.compute_s / 1e6, note: `max |total - rewardd's| = ${peer.max_abs_diff_vs_rewardd.toExponential(1)}` },
+      );
+    }
+
+    // The first relabel of a store without columns files: reads the MCAP files and makes them.
+    for (const f of readdirSync(join(dir, 'rover'))) if (f.endsWith('.columns')) unlinkSync(join(dir, 'rover', f));
+    t = performance.now();
+    const first = await relabelStore({ storeDir: dir, reward: { file: rewardFile }, jobs: 1 });
+    const fs1 = (performance.now() - t) / 1000;
+    rows.push({ measure: 'first relabel from MCAP files (makes the columns files), --jobs 1', steps, 'median s': fs1, 'M steps/s per core': steps / fs1 / 1e6, note: `1 run; ${first.read.written} columns files written` });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`batch reps (s): ${batchS.map((x) => x.toFixed(3)).join(" ")}; direct reps (s): ${directS.map((x) => x.toFixed(3)).join(" ")}`);
-  console.log(`relabel: reach-beacon over ${steps.toLocaleString('en-US')} logged rover steps (${EPISODES} episodes), median of ${REPS}; ratio = time / direct JS loop`);
+  console.log(`relabel: reach-beacon; median of ${REPS} (evaluation) and ${E2E_REPS} (end to end, --jobs 1 and 2 interleaved) runs`);
   console.log(table(rows));
-  console.log(`target >= 1,000,000 steps/s per core in batch mode: ${steps / median(batchS) >= 1e6 ? 'met' : 'NOT met'}; sandbox totals identical to the direct loop: ${sameTotals} (check ${check})`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+interface PeerResult {
+  e2e_s: number;
+  compute_s: number;
+  max_abs_diff_vs_rewardd: number;
+}
+
+/** Exports the store (not timed as the peer's), then runs bench/relabel_peer.py on it. */
+async function numpyPeer(dir: string, source: string): Promise<PeerResult | undefined> {
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+  } catch {
+    console.log('numpy peer: skipped (python3 with numpy not found)');
+    return undefined;
+  }
+  const npz = join(dir, 'export.npz');
+  const t = performance.now();
+  const ex = await exportEpisodes({ storeDir: dir, program: { source, filename: 'reach-beacon.reward.js' }, out: npz });
+  console.log(`numpy peer: rewardd export wrote ${ex.steps.toLocaleString('en-US')} steps to .npz in ${((performance.now() - t) / 1000).toFixed(1)} s (${ex.reused} episodes' rewards reused; not part of the peer's time)`);
+  const out = execFileSync('python3', [join(packageRoot(), 'bench', 'relabel_peer.py'), npz, dir, shortHash(source)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as PeerResult;
+}

@@ -20,7 +20,7 @@ export const help = [
   '  --store DIR            the recorder\'s folder (rewardd record --out)            (required)',
   '  --reward FILE|VERSION  a reward file, or a 12-hex version the store knows       (required)',
   '  --episodes FILTER      ids/globs and robot=, status=, reward=, since=, last=     (default: all)',
-  '  --jobs N               worker threads                                          (default: 1)',
+  '  --jobs N               worker processes (reward code never runs in this one)  (default: 1)',
   '  --verify               compare with the logged values of the steps recorded with this version,',
   '                         bit for bit; report the first differing step             (default: off)',
   '  --verify-against V     with --verify: compare with the steps logged under version V instead',

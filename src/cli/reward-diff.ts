@@ -20,7 +20,7 @@ export const help = [
   '',
   '  --store DIR          the recorder\'s folder                                    (required)',
   '  --episodes FILTER    ids/globs and robot=, status=, reward=, since=, last=      (default: all)',
-  '  --jobs N             worker threads                                            (default: 1)',
+  '  --jobs N             worker processes                                          (default: 1)',
   '  --json               print the report as JSON                                  (default: table)',
   '',
   'Exit 0 when compared, 1 if an episode could not be read, 2 on bad usage.',

@@ -11,7 +11,7 @@ import { IngestQueue, resolveGroupCommit, type GroupCommitOptions } from '../sto
 import { resolveConnection, type MqttConnectionOptions } from '../transport/connection-options.js';
 import { connectManaged, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
-import { writeEpisodeMcap } from './mcap-episode-writer.js';
+import { writeEpisodeFiles } from './episode-files.js';
 import { peekStepBatch } from './batch-peek.js';
 import { decodeVisionBatch, peekVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
 import { VISION_SEQ0_BASE } from '../vision/recorder-hook.js';
@@ -42,6 +42,8 @@ export interface RecorderOptions extends MqttConnectionOptions {
   finalizeIntervalMs?: number;
   /** Keep the broker session (messages queue at the broker while the recorder is away). Default: true when clientId is given. */
   persistentSession?: boolean;
+  /** Write each finished episode's columnar copy (`<episode>.columns`, for fast relabels) beside its MCAP file. Default true. */
+  columns?: boolean;
   /** Group commit bounds (src/store/ingest-queue.ts): defaults 64 messages, 8 MiB, 2 ms. */
   groupCommit?: GroupCommitOptions;
   onEpisode?: (row: EpisodeRow) => void;
@@ -58,6 +60,8 @@ export interface RecorderStats {
   writeErrors: number;
   /** Staged batches that could not be read back when their episode was written (left out as gaps). */
   unreadableBatches: number;
+  /** Episodes whose columns file could not be written (their MCAP file was; relabel makes the copy). */
+  columnErrors: number;
   /** Records committed (staged) and group commits that did it. */
   committed: number;
   groups: number;
@@ -121,7 +125,7 @@ export class Recorder {
   private readonly seen = new Map<string, { activity: number; sinceNs: bigint }>();
   private finalizing: Promise<void> | undefined;
   private closed = false;
-  private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0, unreadableBatches: 0 };
+  private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0, unreadableBatches: 0, columnErrors: 0 };
   private lastError: string | undefined;
 
   constructor(private readonly o: RecorderOptions) {
@@ -298,8 +302,13 @@ export class Recorder {
           yield batch;
         }
       })(this.catalog);
-      const sum = await writeEpisodeMcap(file, { episode, robot, start, end, status, batches, vision });
-      const now = this.catalog.finish(episode, { file, ...sum }, activity);
+      const written = await writeEpisodeFiles(file, { episode, robot, start, end, status, batches, vision }, { columns: this.o.columns ?? true });
+      if (written.columnsError !== undefined) {
+        this.s.columnErrors += 1;
+        this.lastError = `episode ${episode}: columns file not written (relabel will make it): ${written.columnsError}`;
+      }
+      const columns = written.columns ? { ...written.columns, wallMs: this.clock.wallMs() } : null;
+      const now = this.catalog.finish(episode, { file, ...written.summary, columns }, activity);
       // Staging goes once the episode is complete; an incomplete one keeps it, so late records
       // (after an outage longer than the timeout) can reopen it (Catalog.ingest, purgeIncomplete).
       if (now === 'complete') {

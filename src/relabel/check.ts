@@ -1,9 +1,10 @@
-import { RewardRuntime } from '../reward/index.js';
 import { diffRewards } from './diff.js';
 import type { EpisodeFilter } from './episode-filter.js';
 import type { ProgramSpec, RuntimeTuning } from './episode-job.js';
 import { activeProgram } from './program-ref.js';
-import { relabelStore } from './relabel.js';
+import { RelabelPool } from './pool.js';
+import { programIdentities, relabelStore } from './relabel.js';
+import { parseEpisodeFilter, selectEpisodes } from './episode-filter.js';
 import type { TermSummary } from './stats.js';
 
 /**
@@ -42,8 +43,18 @@ export interface StoreCheckReport {
 }
 
 export async function checkRewardOnStore(o: StoreCheckOptions): Promise<StoreCheckReport> {
+  // One set of workers for the relabel, the ranges and the distance: the program is compiled once per worker.
+  const pool = new RelabelPool({ workers: o.jobs ?? 1 });
+  try {
+    return await check(o, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function check(o: StoreCheckOptions, pool: RelabelPool): Promise<StoreCheckReport> {
   const episodes = o.episodes ?? 'last=20';
-  const rep = await relabelStore({ storeDir: o.storeDir, reward: o.program, episodes, jobs: o.jobs ?? 1, save: false, ...(o.tuning ? { tuning: o.tuning } : {}) });
+  const rep = await relabelStore({ storeDir: o.storeDir, reward: o.program, episodes, pool, save: false, ...(o.tuning ? { tuning: o.tuning } : {}) });
   const errors: string[] = [];
   const warnings: string[] = [];
   const byStatus: Record<string, number> = {};
@@ -56,9 +67,8 @@ export async function checkRewardOnStore(o: StoreCheckOptions): Promise<StoreChe
   if (rep.failedSteps > 0) errors.push(`expected no failed steps, found ${rep.failedSteps} (${Object.entries(byStatus).map(([k, v]) => `${v} ${k}`).join(', ')})${firstReasons[0] ? `; first: ${firstReasons[0]}` : ''}`);
   for (const e of rep.errors) errors.push(`${e.episode || e.file}: ${e.error}`);
 
-  const rt = await RewardRuntime.create(o.program.source, o.program.filename, { observationNames: ['x'], actionNames: ['u'] }).catch(() => undefined);
-  const ranges = rt?.info.ranges;
-  rt?.dispose();
+  const first = selectEpisodes(o.storeDir, typeof episodes === 'string' ? parseEpisodeFilter(episodes) : episodes)[0];
+  const ranges = (await programIdentities(pool, [o.program], o.tuning ?? {}, o.storeDir, first).catch(() => []))[0]?.ranges;
   const terms = rep.terms.map((t) => {
     const expected = ranges?.[t.term];
     const outside = expected !== undefined && t.steps > 0 && (t.min < expected[0] || t.max > expected[1]);
@@ -71,7 +81,7 @@ export async function checkRewardOnStore(o: StoreCheckOptions): Promise<StoreChe
   let baseline: StoreCheckReport['baseline'] = null;
   const base = o.baseline ?? activeProgram(o.storeDir);
   if (base && rep.episodes.length > 0) {
-    const d = await diffRewards({ storeDir: o.storeDir, a: base, b: o.program, episodes, jobs: o.jobs ?? 1, ...(o.tuning ? { tuning: o.tuning } : {}) });
+    const d = await diffRewards({ storeDir: o.storeDir, a: base, b: o.program, episodes, pool, ...(o.tuning ? { tuning: o.tuning } : {}) });
     baseline = { version: d.a.version, canonicalDistance: d.perStep.canonicalDistance, stepPearson: d.perStep.pearson, returnPearson: d.returns.pearson, successAgreement: d.success.agreement };
     if (d.perStep.canonicalDistance > (o.warnDistance ?? 0.5)) warnings.push(`canonical distance to ${d.a.version} is ${d.perStep.canonicalDistance.toFixed(3)}: this version ranks the logged steps very differently`);
   }

@@ -1,10 +1,10 @@
 import { RewarddError } from '../core/errors.js';
-import { RewardStatus } from '../core/records.js';
 import { CoMoments, canonicalDistance, spearman } from './correlation.js';
+import { moments, sharedTerms, type EpisodeComparison } from './compare.js';
 import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning } from './episode-job.js';
-import { runEpisodeJobs } from './pool.js';
-import { programIdentity } from './relabel.js';
+import { RelabelPool } from './pool.js';
+import { countRead, programIdentities, recordColumns, type ReadReport } from './relabel.js';
 import type { RewardIdentity } from './result-store.js';
 import { merge, newStats, summariseStats, type RunningStats, type TermSummary } from './stats.js';
 
@@ -25,6 +25,10 @@ export interface DiffOptions {
   onProgress?: (done: number, total: number, steps: number) => void;
   /** Bound on the per-step totals kept for Spearman (16 bytes a step). Default 20,000,000 steps. */
   maxSteps?: number;
+  /** Worker processes kept warm by the caller; default: `jobs` workers for this call. */
+  pool?: RelabelPool;
+  /** As RelabelOptions.stallMs. */
+  stallMs?: number;
 }
 
 export interface TermChange {
@@ -53,6 +57,7 @@ export interface DiffReport {
   terms: TermChange[];
   perEpisode: Array<{ episode: string; steps: number; returnA: number; returnB: number; successA: boolean; successB: boolean }>;
   errors: Array<{ file: string; error: string }>;
+  read: ReadReport;
   seconds: number;
 }
 
@@ -63,96 +68,92 @@ export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
   const t0 = performance.now();
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
-  const ia = await programIdentity(o.a, o.storeDir, selected[0]);
-  const ib = await programIdentity(o.b, o.storeDir, selected[0]);
-  const maxSteps = o.maxSteps ?? 20_000_000;
-  const shared = ia.termNames.filter((t) => ib.termNames.includes(t));
-  const stepMoments = new CoMoments();
-  const termMoments = shared.map(() => new CoMoments());
-  let statsA: RunningStats[] = ia.termNames.map(() => newStats());
-  let statsB: RunningStats[] = ib.termNames.map(() => newStats());
-  let totA = new Float64Array(1024);
-  let totB = new Float64Array(1024);
-  let kept = 0;
-  const report: DiffReport = {
-    a: pick(ia), b: pick(ib), episodes: 0, steps: 0, comparedSteps: 0, failedA: 0, failedB: 0,
-    perStep: { pearson: NaN, spearman: NaN, canonicalDistance: NaN, meanA: NaN, meanB: NaN, maxAbsDiff: NaN },
-    returns: { pearson: NaN, spearman: NaN, meanA: NaN, meanB: NaN },
-    success: { agreement: NaN, both: 0, onlyA: 0, onlyB: 0, neither: 0 },
-    terms: [], perEpisode: [], errors: [], seconds: 0,
-  };
-  const perEpisode: Array<DiffReport['perEpisode'][number] | undefined> = new Array(selected.length);
-  const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: false, keepColumns: true, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
-  let done = 0;
-  await runEpisodeJobs([o.a, o.b], o.tuning ?? {}, work, o.jobs ?? 1, (out: EpisodeOutcome, i: number) => {
-    done++;
-    const [pa, pb] = out.programs;
-    if (out.error !== undefined || !pa?.result || !pb?.result) {
-      report.errors.push({ file: out.file, error: out.error ?? 'no result' });
-      o.onProgress?.(done, selected.length, report.steps);
-      return;
-    }
-    const ra = pa.result;
-    const rb = pb.result;
-    report.episodes++;
-    report.steps += out.steps;
-    report.failedA += pa.summary.failed;
-    report.failedB += pb.summary.failed;
-    statsA = statsA.map((s, k) => merge(s, pa.terms[k]!));
-    statsB = statsB.map((s, k) => merge(s, pb.terms[k]!));
-    const ka = shared.map((t) => ia.termNames.indexOf(t));
-    const kb = shared.map((t) => ib.termNames.indexOf(t));
-    const na = ia.termNames.length;
-    const nb = ib.termNames.length;
-    for (let s = 0; s < out.steps; s++) {
-      if (ra.status[s] !== RewardStatus.ok || rb.status[s] !== RewardStatus.ok) continue;
-      const x = ra.total[s]!;
-      const y = rb.total[s]!;
-      stepMoments.push(x, y);
-      for (let j = 0; j < shared.length; j++) termMoments[j]!.push(ra.terms[s * na + ka[j]!]!, rb.terms[s * nb + kb[j]!]!);
-      if (kept >= maxSteps) throw new RewarddError('E_CONFIG', `reward diff: expected at most ${maxSteps} compared steps (narrow --episodes), found more`);
-      if (kept === totA.length) {
-        const ga = new Float64Array(kept * 2);
-        ga.set(totA);
-        totA = ga;
-        const gb = new Float64Array(kept * 2);
-        gb.set(totB);
-        totB = gb;
+  const pool = o.pool ?? new RelabelPool({ workers: Math.min(o.jobs ?? 1, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
+  try {
+    const tuning = o.tuning ?? {};
+    const [ia, ib] = await programIdentities(pool, [o.a, o.b], tuning, o.storeDir, selected[0]);
+    if (!ia || !ib) throw new RewarddError('E_CONFIG', 'reward diff: the worker returned fewer than two programs');
+    const maxSteps = o.maxSteps ?? 20_000_000;
+    const shared = sharedTerms(ia.termNames, ib.termNames);
+    const report: DiffReport = {
+      a: pick(ia), b: pick(ib), episodes: 0, steps: 0, comparedSteps: 0, failedA: 0, failedB: 0,
+      perStep: { pearson: NaN, spearman: NaN, canonicalDistance: NaN, meanA: NaN, meanB: NaN, maxAbsDiff: NaN },
+      returns: { pearson: NaN, spearman: NaN, meanA: NaN, meanB: NaN },
+      success: { agreement: NaN, both: 0, onlyA: 0, onlyB: 0, neither: 0 },
+      terms: [], perEpisode: [], errors: [], read: { fromColumns: 0, fromMcap: 0, written: 0, notes: [] }, seconds: 0,
+    };
+    // Per episode, merged in episode order at the end (figures independent of --jobs).
+    const perEpisode: Array<DiffReport['perEpisode'][number] | undefined> = new Array(selected.length);
+    const parts: Array<{ cmp: EpisodeComparison; a: RunningStats[]; b: RunningStats[] } | undefined> = new Array(selected.length);
+    const written: Array<{ episode: string; file: string; bytes: number }> = [];
+    let kept = 0;
+    const work: EpisodeJob[] = selected.map((s) => ({ file: s.file, robot: s.row.robot, verify: false, keepColumns: false, compare: true, ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}) }));
+    let done = 0;
+    await pool.run([o.a, o.b], tuning, work, (out: EpisodeOutcome, i: number) => {
+      done++;
+      countRead(report.read, out, written);
+      const [pa, pb] = out.programs;
+      if (out.error !== undefined || !pa || !pb || !out.compare) {
+        report.errors.push({ file: out.file, error: out.error ?? 'no result' });
+        o.onProgress?.(done, selected.length, report.steps);
+        return;
       }
-      totA[kept] = x;
-      totB[kept] = y;
-      kept++;
+      kept += out.compare.a.length;
+      if (kept > maxSteps) throw new RewarddError('E_CONFIG', `reward diff: expected at most ${maxSteps} compared steps (narrow --episodes), found more`);
+      report.episodes++;
+      report.steps += out.steps;
+      report.failedA += pa.summary.failed;
+      report.failedB += pb.summary.failed;
+      parts[i] = { cmp: out.compare, a: pa.terms, b: pb.terms };
+      perEpisode[i] = { episode: out.episode, steps: out.steps, returnA: pa.summary.return, returnB: pb.summary.return, successA: pa.summary.success, successB: pb.summary.success };
+      o.onProgress?.(done, selected.length, report.steps);
+    });
+    recordColumns(o.storeDir, written, Date.now(), report.read);
+    const stepMoments = new CoMoments();
+    const termMoments = shared.map(() => new CoMoments());
+    let statsA: RunningStats[] = ia.termNames.map(() => newStats());
+    let statsB: RunningStats[] = ib.termNames.map(() => newStats());
+    const xa = new Float64Array(kept);
+    const xb = new Float64Array(kept);
+    let at = 0;
+    for (const p of parts) {
+      if (!p) continue;
+      stepMoments.merge(moments(p.cmp.step));
+      p.cmp.terms.forEach((t, j) => termMoments[j]!.merge(moments(t)));
+      statsA = statsA.map((s, k) => merge(s, p.a[k]!));
+      statsB = statsB.map((s, k) => merge(s, p.b[k]!));
+      xa.set(p.cmp.a, at);
+      xb.set(p.cmp.b, at);
+      at += p.cmp.a.length;
     }
-    perEpisode[i] = { episode: out.episode, steps: out.steps, returnA: pa.summary.return, returnB: pb.summary.return, successA: pa.summary.success, successB: pb.summary.success };
-    o.onProgress?.(done, selected.length, report.steps);
-  });
-  report.perEpisode = perEpisode.filter((e): e is DiffReport['perEpisode'][number] => e !== undefined);
-  report.comparedSteps = stepMoments.n;
-  const xa = totA.subarray(0, kept);
-  const xb = totB.subarray(0, kept);
-  report.perStep = {
-    pearson: stepMoments.pearson(),
-    spearman: kept >= 2 ? spearman(xa, xb) : NaN,
-    canonicalDistance: kept > 0 ? canonicalDistance(xa, xb) : NaN,
-    meanA: stepMoments.n ? stepMoments.mx : NaN,
-    meanB: stepMoments.n ? stepMoments.my : NaN,
-    maxAbsDiff: stepMoments.n ? stepMoments.maxAbsDiff : NaN,
-  };
-  const retA = report.perEpisode.map((e) => e.returnA);
-  const retB = report.perEpisode.map((e) => e.returnB);
-  const rm = new CoMoments();
-  retA.forEach((v, i) => rm.push(v, retB[i]!));
-  report.returns = { pearson: rm.pearson(), spearman: retA.length >= 2 ? spearman(retA, retB) : NaN, meanA: rm.n ? rm.mx : NaN, meanB: rm.n ? rm.my : NaN };
-  for (const e of report.perEpisode) {
-    if (e.successA && e.successB) report.success.both++;
-    else if (e.successA) report.success.onlyA++;
-    else if (e.successB) report.success.onlyB++;
-    else report.success.neither++;
+    report.perEpisode = perEpisode.filter((e): e is DiffReport['perEpisode'][number] => e !== undefined);
+    report.comparedSteps = stepMoments.n;
+    report.perStep = {
+      pearson: stepMoments.pearson(),
+      spearman: kept >= 2 ? spearman(xa, xb) : NaN,
+      canonicalDistance: kept > 0 ? canonicalDistance(xa, xb) : NaN,
+      meanA: stepMoments.n ? stepMoments.mx : NaN,
+      meanB: stepMoments.n ? stepMoments.my : NaN,
+      maxAbsDiff: stepMoments.n ? stepMoments.maxAbsDiff : NaN,
+    };
+    const retA = report.perEpisode.map((e) => e.returnA);
+    const retB = report.perEpisode.map((e) => e.returnB);
+    const rm = new CoMoments();
+    retA.forEach((v, i) => rm.push(v, retB[i]!));
+    report.returns = { pearson: rm.pearson(), spearman: retA.length >= 2 ? spearman(retA, retB) : NaN, meanA: rm.n ? rm.mx : NaN, meanB: rm.n ? rm.my : NaN };
+    for (const e of report.perEpisode) {
+      if (e.successA && e.successB) report.success.both++;
+      else if (e.successA) report.success.onlyA++;
+      else if (e.successB) report.success.onlyB++;
+      else report.success.neither++;
+    }
+    report.success.agreement = report.perEpisode.length ? (report.success.both + report.success.neither) / report.perEpisode.length : NaN;
+    report.terms = termChanges(ia, ib, statsA, statsB, shared, termMoments);
+    report.seconds = (performance.now() - t0) / 1000;
+    return report;
+  } finally {
+    if (!o.pool) await pool.close();
   }
-  report.success.agreement = report.perEpisode.length ? (report.success.both + report.success.neither) / report.perEpisode.length : NaN;
-  report.terms = termChanges(ia, ib, statsA, statsB, shared, termMoments);
-  report.seconds = (performance.now() - t0) / 1000;
-  return report;
 }
 
 function termChanges(ia: RewardIdentity, ib: RewardIdentity, sa: RunningStats[], sb: RunningStats[], shared: string[], m: CoMoments[]): TermChange[] {

@@ -23,7 +23,8 @@ export interface LoggedSegment {
   terms: Float64Array;
 }
 
-export interface EpisodeColumns {
+/** What scoring an episode reads: the steps as the reward saw them. */
+export interface EpisodeSteps {
   episode: string;
   robot: string;
   /** Start record, when the episode file has one (incomplete episodes may not). */
@@ -43,14 +44,26 @@ export interface EpisodeColumns {
   obsRaw?: Float32Array;
   /** count × actionNames.length: what went to the actuators (the reward sees this one). */
   actionApplied: Float32Array;
-  actionCommanded: Float32Array;
+}
+
+/** The steps and what was logged for them (what --verify compares with). */
+export interface EpisodeLogged extends EpisodeSteps {
   flags: Uint8Array;
-  safety: Uint16Array;
   loggedStatus: Uint8Array;
   loggedTotal: Float64Array;
   loggedSegments: LoggedSegment[];
   /** Logged reasons of failed steps, by row. */
   loggedReasons: Map<number, string>;
+}
+
+/** Every column of a stored episode. */
+export interface EpisodeColumns extends EpisodeLogged {
+  actionCommanded: Float32Array;
+  safety: Uint16Array;
+  /** Wall time of each tick, ms (the readers fill it; absent only in columns built by hand). */
+  wallMs?: Float64Array;
+  /** Monotonic time of each step's newest sample, ns (as wallMs). */
+  obsTNs?: BigInt64Array;
 }
 
 /** Grows a typed array by doubling: episodes arrive as a stream of unknown length. */
@@ -100,6 +113,8 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
   const safety = new Grow(new Uint16Array(cap), (n) => new Uint16Array(n));
   const status = new Grow(new Uint8Array(cap), (n) => new Uint8Array(n));
   const total = new Grow(new Float64Array(cap), (n) => new Float64Array(n));
+  const wall = new Grow(new Float64Array(cap), (n) => new Float64Array(n));
+  const obsT = new Grow(new BigInt64Array(cap), (n) => new BigInt64Array(n));
   let obs: Grow<Float32Array> | undefined;
   let raw: Grow<Float32Array> | undefined;
   // Raw values are kept only if every step has them (a file has them for all or none).
@@ -121,7 +136,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
       commanded = new Grow(new Float32Array(cap * na), (n) => new Float32Array(n));
       episode ||= s.episode;
     }
-    for (const g of [seq, tNs, flags, safety, status, total]) g.reserve(1);
+    for (const g of [seq, tNs, flags, safety, status, total, wall, obsT]) g.reserve(1);
     obs!.reserve(no);
     if (allRaw && s.obsRaw?.length !== no) allRaw = false;
     if (allRaw) raw!.reserve(no);
@@ -133,6 +148,8 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     safety.a[row] = s.safety;
     status.a[row] = s.rewardStatus;
     total.a[row] = s.rewardTotal;
+    wall.a[row] = s.wallMs;
+    obsT.a[row] = s.obsTNs;
     obs!.a.set(s.obs, row * no);
     if (allRaw) raw!.a.set(s.obsRaw!, row * no);
     applied!.a.set(s.actionApplied, row * na);
@@ -149,7 +166,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     seg.to = row + 1;
     if (s.rewardReason !== undefined) reasons.set(row, s.rewardReason);
     row++;
-    for (const g of [seq, tNs, flags, safety, status, total]) g.n = row;
+    for (const g of [seq, tNs, flags, safety, status, total, wall, obsT]) g.n = row;
     obs!.n = row * no;
     if (allRaw) raw!.n = row * no;
     applied!.n = row * na;
@@ -175,5 +192,7 @@ export async function readEpisodeColumnsGeneric(file: string, maxSteps: number):
     loggedTotal: total.done(),
     loggedSegments: segments.map(({ buf, ...s }) => ({ ...s, terms: buf.done() })),
     loggedReasons: reasons,
+    wallMs: wall.done(),
+    obsTNs: obsT.done(),
   };
 }

@@ -1,16 +1,22 @@
+import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { RewardRuntime, type RewardRuntimeOptions } from '../reward/index.js';
-import { readEpisodeColumns, type EpisodeColumns } from './episode-columns.js';
-import { dtColumn, episodeTickHz, relabelEpisode, type RelabelResult } from './relabel-episode.js';
+import { freshArrays, type ArraySource } from './buffer-pool.js';
+import { compareEpisode, type EpisodeComparison } from './compare.js';
+import type { EpisodeLogged, EpisodeSteps } from './episode-columns.js';
+import { dtColumn, emptyResult, episodeTickHz, evaluateRows, type RelabelResult } from './relabel-episode.js';
+import { writeRelabelResultFile } from './result-file.js';
 import { summariseEpisode, type EpisodeSummary, type RunningStats } from './stats.js';
+import { loadStoredEpisode } from './stored-episode.js';
 import { verifyEpisode, type VerifyReport } from './verify.js';
 import { relabelVision, type VisionRelabelOptions, type VisionRelabelReport } from '../vision/relabel-vision.js';
 
 /**
- * The unit of relabel work, the same in the main thread and in a worker:
- * read one stored episode into columns, evaluate one or more reward programs
- * over it in batch mode (relabel: one; diff: two), summarise, and optionally
- * verify the first program against what was logged.
+ * The unit of relabel work, run inside a relabel worker process (pool.ts):
+ * read one stored episode (its columns file, else its MCAP file), evaluate one
+ * or more reward programs over it in batch mode (relabel: one; diff: two),
+ * summarise, and optionally verify program 0 against what was logged, write
+ * the result files, or compare programs 0 and 1 step by step.
  */
 export type RuntimeTuning = Pick<RewardRuntimeOptions, 'budgetMs' | 'graceMs' | 'memoryMb' | 'batchChunk'>;
 
@@ -20,14 +26,23 @@ export interface ProgramSpec {
 }
 
 export interface EpisodeJob {
+  /** The episode's MCAP file. */
   file: string;
+  /** Its columns file as the catalog names it; default: beside the MCAP file. */
+  columns?: string;
   robot: string;
   /** Verify program 0 against the logged steps of its version. */
   verify: boolean;
   /** Compare with the steps logged under this version instead of program 0's own. */
   verifyAgainst?: string;
-  /** Return each program's per-step columns (for saving, diff and export). */
+  /** Return each program's per-step columns (export, tests). */
   keepColumns: boolean;
+  /** Write each program's result file under this folder (<store>/relabel); the outcome names it. */
+  saveDir?: string;
+  /** Compare programs 0 and 1 step by step (reward diff). */
+  compare?: boolean;
+  /** Make the columns file from the MCAP file when it is missing, damaged or stale. Default true. */
+  writeColumns?: boolean;
   /** Tick rate for episodes with neither a start record nor two steps. */
   tickHz?: number;
   /** Models for rescoring vision fields with new prompts or another encoder (src/vision/relabel-vision.ts). */
@@ -40,9 +55,14 @@ export interface ProgramOutcome {
   terms: RunningStats[];
   total: RunningStats;
   result?: RelabelResult;
-  /** Time spent inside evaluateBatch, ms. */
+  /** The result file written (saveDir). */
+  saved?: string;
+  /** Time spent evaluating, ms. */
   evalMs: number;
 }
+
+/** Why a worker process died under an episode (pool.ts): the episode has no result. */
+export type WorkerFailure = 'out_of_memory' | 'crashed' | 'timeout';
 
 export interface EpisodeOutcome {
   episode: string;
@@ -54,9 +74,17 @@ export interface EpisodeOutcome {
   verify?: VerifyReport;
   /** Vision fields rescored from the stored embeddings (episodes logged with a camera). */
   vision?: VisionRelabelReport;
+  compare?: EpisodeComparison;
   readMs: number;
-  /** Set when the episode could not be relabelled at all (unreadable file, no field names). */
+  /** Where the steps came from. */
+  readFrom?: 'columns' | 'mcap';
+  /** Why the columns file was not used, when it was not. */
+  columnsNote?: string;
+  /** The columns file this job made from the MCAP file. */
+  columnsWritten?: { file: string; bytes: number };
+  /** Set when the episode could not be relabelled at all (unreadable file, no field names, a dead worker). */
   error?: string;
+  failure?: WorkerFailure;
 }
 
 /** Relabel batch calls this many steps at a time: few sandbox crossings (see bench/relabel.ts). */
@@ -71,12 +99,18 @@ export const RELABEL_GRACE_MS = 500;
 export class EpisodeJobRunner {
   /** Runtimes per program, per robot shape (observation and action names). */
   private readonly runtimes = new Map<string, RewardRuntime[]>();
+  private readonly arrays: ArraySource;
+  /** Whether any program reads ctx.raw (known once one shape is compiled). */
+  private rawWanted: boolean | undefined;
 
   constructor(
     private readonly programs: readonly ProgramSpec[],
     private readonly tuning: RuntimeTuning = {},
+    /** A worker passes its BufferPool; results then live until the next job (send or copy them first). */
+    arrays?: ArraySource,
   ) {
     if (programs.length === 0) throw new RewarddError('E_CONFIG', 'relabel: expected at least one reward program, found none');
+    this.arrays = arrays ?? freshArrays;
   }
 
   /** Compiles the programs for one robot shape (also the up-front check that the files are good). */
@@ -85,64 +119,97 @@ export class EpisodeJobRunner {
     let rts = this.runtimes.get(key);
     if (!rts) {
       rts = [];
-      for (const p of this.programs) {
-        rts.push(await RewardRuntime.create(p.source, p.filename, { observationNames, actionNames, batchChunk: RELABEL_BATCH_CHUNK, graceMs: RELABEL_GRACE_MS, ...this.tuning }));
+      try {
+        for (const p of this.programs) {
+          rts.push(await RewardRuntime.create(p.source, p.filename, { observationNames, actionNames, batchChunk: RELABEL_BATCH_CHUNK, graceMs: RELABEL_GRACE_MS, ...this.tuning }));
+        }
+      } catch (e) {
+        for (const rt of rts) rt.dispose();
+        throw e;
       }
       this.runtimes.set(key, rts);
+      this.rawWanted = rts.some((rt) => rt.info.rawNames.length > 0);
     }
     return rts;
   }
 
-  async run(job: EpisodeJob): Promise<EpisodeOutcome> {
+  /**
+   * `onProgress(steps, evaluating)` is a worker's heartbeat: after reading, once the programs
+   * are compiled and evaluation starts (evaluating = true from then on), and between windows.
+   */
+  async run(job: EpisodeJob, onProgress?: (steps: number, evaluating: boolean) => void): Promise<EpisodeOutcome> {
     const t0 = performance.now();
-    let ep: EpisodeColumns;
+    let loaded;
     try {
-      ep = await readEpisodeColumns(job.file);
+      loaded = await loadStoredEpisode(job.file, job.verify ? 'logged' : 'steps', {
+        columnsFile: job.columns, raw: this.rawWanted ?? true, writeColumns: job.writeColumns ?? true, arrays: this.arrays,
+      });
     } catch (e) {
       return { episode: '', robot: job.robot, file: job.file, steps: 0, programs: [], readMs: performance.now() - t0, error: (e as Error).message };
     }
-    const readMs = performance.now() - t0;
-    const base = { episode: ep.episode, robot: ep.robot || job.robot, file: job.file, steps: ep.count, readMs };
+    const ep = loaded.ep;
+    onProgress?.(0, false);
+    const base: EpisodeOutcome = {
+      episode: ep.episode, robot: ep.robot || job.robot, file: job.file, steps: ep.count, programs: [], readMs: performance.now() - t0, readFrom: loaded.readFrom,
+      ...(loaded.note !== undefined ? { columnsNote: loaded.note } : {}), ...(loaded.written ? { columnsWritten: loaded.written } : {}),
+    };
     if (ep.observationNames.length === 0 || ep.actionNames.length === 0) {
-      return { ...base, programs: [], error: `E_STORE: episode ${ep.episode}: expected a start record naming the observation and action fields, found none` };
+      return { ...base, error: `E_STORE: episode ${ep.episode}: expected a start record naming the observation and action fields, found none` };
     }
     try {
       // Vision fields first: the reward reads them. --verify reproduces the log, so each record is scored
       // with the prompts it was scored with then (checked bit for bit); otherwise with the program's meta.vision.
       const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
       const vision = await relabelVision(ep, job.file, job.verify ? undefined : rts[0]?.info.vision, job.vision ?? {});
-      const out = await this.evaluate(ep, job);
+      const out = await this.evaluate(ep, job, onProgress);
       if (vision?.mismatch && out.verify && out.verify.verdict !== 'not-recorded-with-this-version') {
         out.verify.verdict = 'mismatch';
         out.verify.mismatch = vision.mismatch;
       }
       return { ...base, ...out, ...(vision ? { vision } : {}) };
     } catch (e) {
-      return { ...base, programs: [], error: (e as Error).message };
+      return { ...base, error: (e as Error).message };
     }
   }
 
   /** Evaluates the programs over columns already in memory (bench and tests call this directly). */
-  async evaluate(ep: EpisodeColumns, job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz'>): Promise<{ programs: ProgramOutcome[]; verify?: VerifyReport; seq?: Uint32Array }> {
+  async evaluate(
+    ep: EpisodeSteps | EpisodeLogged,
+    job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz' | 'saveDir' | 'compare'>,
+    onProgress?: (steps: number, evaluating: boolean) => void,
+  ): Promise<Pick<EpisodeOutcome, 'programs' | 'verify' | 'seq' | 'compare'>> {
     const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
+    onProgress?.(0, true);
     // Raw values cannot be recovered from calibrated ones (docs/calibration.md), so an
     // episode logged before rewardd.steps/2 is refused rather than relabelled as all `unavailable`.
     const needsRaw = rts.find((rt) => rt.info.rawNames.length > 0);
     if (needsRaw && !ep.obsRaw && ep.count > 0) {
       throw new RewarddError('E_STORE', `episode ${ep.episode}: expected logged raw values, found none (recorded before rewardd.steps/2); reward "${needsRaw.info.name}" v${needsRaw.info.version} reads meta.raw (${needsRaw.info.rawNames.join(', ')})`);
     }
+    const dt = dtColumn(ep.tNs, episodeTickHz(ep, job.tickHz), this.arrays.f64('dt', ep.count));
     const programs: ProgramOutcome[] = [];
+    const results: RelabelResult[] = [];
     let verify: VerifyReport | undefined;
+    let done = 0;
     for (let p = 0; p < rts.length; p++) {
       const rt = rts[p]!;
       const t = performance.now();
-      const result = relabelEpisode(rt, ep, job.tickHz !== undefined ? { tickHz: job.tickHz } : {});
+      const result = emptyResult(ep.episode, rt.info.version, [...rt.info.termNames], ep.count, this.arrays, `p${p}.`, true);
+      evaluateRows(rt, ep, dt, 0, ep.count, result, onProgress && ((d) => onProgress(done + d, true)));
+      done += ep.count;
       const evalMs = performance.now() - t;
       const s = summariseEpisode(ep.robot, ep.seq, result);
-      programs.push({ version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs, ...(job.keepColumns ? { result } : {}) });
-      if (p === 0 && job.verify) verify = verifyEpisode(rt, ep, dtColumn(ep.tNs, episodeTickHz(ep, job.tickHz)), result, job.verifyAgainst);
+      const saved = job.saveDir !== undefined ? join(job.saveDir, ep.episode, `${rt.info.version}.rwr`) : undefined;
+      if (saved !== undefined) writeRelabelResultFile(saved, result, ep.seq);
+      programs.push({ version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs, ...(job.keepColumns ? { result } : {}), ...(saved !== undefined ? { saved } : {}) });
+      results.push(result);
+      if (p === 0 && job.verify) {
+        if (!('loggedSegments' in ep)) throw new RewarddError('E_CONFIG', 'relabel: --verify needs the logged values, which were not read');
+        verify = verifyEpisode(rt, ep, dt, result, job.verifyAgainst);
+      }
     }
-    return { programs, ...(verify ? { verify } : {}), ...(job.keepColumns ? { seq: ep.seq } : {}) };
+    const compare = job.compare && results.length >= 2 ? compareEpisode(results[0]!, results[1]!) : undefined;
+    return { programs, ...(verify ? { verify } : {}), ...(job.keepColumns ? { seq: ep.seq } : {}), ...(compare ? { compare } : {}) };
   }
 
   dispose(): void {

@@ -2,14 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { StepFlag } from '../core/records.js';
+import { freshArrays } from './buffer-pool.js';
 import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
-import { readEpisodeColumns } from './episode-columns.js';
-import { EpisodeJobRunner, type ProgramSpec, type RuntimeTuning } from './episode-job.js';
+import type { EpisodeOutcome, ProgramSpec, RuntimeTuning } from './episode-job.js';
 import { NpzWriter } from './npz.js';
+import { RelabelPool } from './pool.js';
 import { dtColumn, episodeTickHz, type RelabelResult } from './relabel-episode.js';
-import { programIdentity } from './relabel.js';
+import { countRead, programIdentities, recordColumns, type ReadReport } from './relabel.js';
 import { RELABEL_DB, RELABEL_DIR, RelabelStore } from './result-store.js';
 import { summariseEpisode } from './stats.js';
+import { loadStoredEpisode } from './stored-episode.js';
 
 /**
  * Relabelled episodes as one NumPy .npz in the D4RL / Minari layout that
@@ -30,6 +32,8 @@ export interface ExportOptions {
   episodes?: string | EpisodeFilter;
   tuning?: RuntimeTuning;
   onProgress?: (done: number, total: number, steps: number) => void;
+  /** Worker processes kept warm by the caller; default: one worker for this call. */
+  pool?: RelabelPool;
 }
 
 export interface ExportReport {
@@ -40,26 +44,34 @@ export interface ExportReport {
   /** Episodes whose stored relabel result was reused. */
   reused: number;
   arrays: string[];
+  read: ReadReport;
 }
 
 export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
   if (selected.length === 0) throw new RewarddError('E_STORE', `export: expected at least one stored episode matching the filter in ${o.storeDir}, found none`);
-  const id = await programIdentity(o.program, o.storeDir, selected[0]);
+  const tuning = o.tuning ?? {};
+  const pool = o.pool ?? new RelabelPool({ workers: 1 });
   const store = existsSync(join(o.storeDir, RELABEL_DIR, RELABEL_DB)) ? new RelabelStore(o.storeDir) : undefined;
-  const runner = new EpisodeJobRunner([o.program], o.tuning ?? {});
   const npz = new NpzWriter(o.out);
-  const nt = id.termNames.length;
+  const read: ReadReport = { fromColumns: 0, fromMcap: 0, written: 0, notes: [] };
+  const written: Array<{ episode: string; file: string; bytes: number }> = [];
   let names: { obs: string[]; act: string[] } | undefined;
   const episodes: Array<Record<string, unknown>> = [];
   let steps = 0;
   let reused = 0;
   let tickHz = NaN;
   try {
+    const [id] = await programIdentities(pool, [o.program], tuning, o.storeDir, selected[0]);
+    if (!id) throw new RewarddError('E_CONFIG', 'export: the worker returned no program');
+    const nt = id.termNames.length;
     for (let e = 0; e < selected.length; e++) {
       const sel = selected[e]!;
-      const ep = await readEpisodeColumns(sel.file);
+      // This process reads the columns (no reward code runs here); a worker evaluates.
+      const loaded = await loadStoredEpisode(sel.file, 'all', { raw: true, writeColumns: true, arrays: freshArrays });
+      const ep = loaded.ep;
+      countRead(read, { episode: ep.episode, robot: ep.robot, file: sel.file, steps: ep.count, programs: [], readMs: 0, readFrom: loaded.readFrom, ...(loaded.note !== undefined ? { columnsNote: loaded.note } : {}), ...(loaded.written ? { columnsWritten: loaded.written } : {}) }, written);
       if (ep.observationNames.length === 0) throw new RewarddError('E_STORE', `episode ${ep.episode}: expected a start record naming the fields, found none`);
       if (!names) {
         names = { obs: ep.observationNames, act: ep.actionNames };
@@ -81,7 +93,10 @@ export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {
         r = stored.result;
         reused++;
       } else {
-        r = (await runner.evaluate(ep, { verify: false, keepColumns: true })).programs[0]!.result!;
+        let out: EpisodeOutcome | undefined;
+        await pool.run([o.program], tuning, [{ file: sel.file, robot: sel.row.robot, verify: false, keepColumns: true, writeColumns: false }], (x) => (out = x));
+        r = out?.programs[0]?.result;
+        if (!r || out?.error !== undefined) throw new RewarddError('E_STORE', `export: episode ${ep.episode}: ${out?.error ?? 'no result'}`);
       }
       const n = ep.count;
       const no = names.obs.length;
@@ -133,12 +148,13 @@ export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {
     };
     npz.file('meta.json', new TextEncoder().encode(JSON.stringify(meta, null, 1)));
     npz.close();
+    recordColumns(o.storeDir, written, Date.now(), read);
+    return { file: o.out, rewardVersion: id.version, episodes: episodes.length, steps, reused, read, arrays: ['observations', 'next_observations', 'actions', 'actions_commanded', 'rewards', 'reward_terms', 'reward_status', 'terminals', 'timeouts', 'success', 'done', 'episode_index', 'step_index', 'timestamps', 'dt', 'safety', 'meta.json'] };
   } catch (e) {
     npz.discard();
     throw e;
   } finally {
-    runner.dispose();
     store?.close();
+    if (!o.pool) await pool.close();
   }
-  return { file: o.out, rewardVersion: id.version, episodes: episodes.length, steps, reused, arrays: ['observations', 'next_observations', 'actions', 'actions_commanded', 'rewards', 'reward_terms', 'reward_status', 'terminals', 'timeouts', 'success', 'done', 'episode_index', 'step_index', 'timestamps', 'dt', 'safety', 'meta.json'] };
 }

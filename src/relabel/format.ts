@@ -26,7 +26,8 @@ export function termTable(terms: TermSummary[], total?: TermSummary): string {
 export function formatRelabel(r: RelabelReport): string {
   const out: string[] = [];
   out.push(`reward ${r.reward.name} v${r.reward.version} (${r.reward.filename}): ${r.episodes.length} episode(s), ${r.steps.toLocaleString('en-US')} steps in ${r.seconds.toFixed(2)} s`
-    + ` (${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s with reading; ${Math.round(r.evalStepsPerSecondPerThread).toLocaleString('en-US')} steps/s per thread in the sandbox, ${r.jobs} thread(s))`);
+    + ` (${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s end to end; ${Math.round(r.evalStepsPerSecondPerThread).toLocaleString('en-US')} steps/s per worker in the sandbox, ${r.jobs} worker process(es))`);
+  out.push(readLine(r.read));
   out.push('');
   const rows = r.episodes.map((e) => [
     e.episode, String(e.steps), num(e.return, 6), e.success ? `yes@${e.successSeq}` : 'no', String(e.failed),
@@ -38,6 +39,7 @@ export function formatRelabel(r: RelabelReport): string {
   out.push(termTable(r.terms, r.total));
   if (r.failedSteps > 0) out.push('', `${r.failedSteps} failed step(s); first reasons:`, ...r.episodes.filter((e) => e.firstFailure).slice(0, 5).map((e) => `  ${e.episode}: ${e.firstFailure}`));
   for (const e of r.errors) out.push(`error: ${e.episode || e.file}: ${e.error}`);
+  for (const n of r.read.notes) out.push(`note: ${n}`);
   if (r.verify) {
     const v = r.verify;
     out.push('', `verify: ${v.matched} of ${v.compared} episode(s) reproduced bit for bit, ${v.mismatched} mismatched, ${v.notRecordedWithThisVersion} not recorded with this version`);
@@ -48,6 +50,11 @@ export function formatRelabel(r: RelabelReport): string {
     }
   }
   return out.join('\n');
+}
+
+/** Where the episodes were read from: "read from columns files: 40; from MCAP files: 2 (2 columns files written)". */
+export function readLine(r: RelabelReport['read']): string {
+  return `read from columns files: ${r.fromColumns}; from MCAP files: ${r.fromMcap}${r.written > 0 ? ` (${r.written} columns file(s) written)` : ''}`;
 }
 
 function verdict(v: NonNullable<RelabelReport['episodes'][number]['verify']>): string {
@@ -76,6 +83,7 @@ export function formatDiff(d: DiffReport): string {
     t.a ? `${num(t.a.min)}..${num(t.a.max)}` : '-', t.b ? `${num(t.b.min)}..${num(t.b.max)}` : '-', num(t.pearson), num(t.maxAbsDiff),
   ]), new Set([2, 3, 4, 5, 8, 9])));
   for (const e of d.errors) out.push(`error: ${e.file}: ${e.error}`);
+  for (const n of d.read.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }
 

@@ -53,6 +53,8 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
   const safety = new Col(new Uint16Array(1024), (k) => new Uint16Array(k));
   const status = new Col(new Uint8Array(1024), (k) => new Uint8Array(k));
   const total = new Col(new Float64Array(1024), (k) => new Float64Array(k));
+  const wall = new Col(new Float64Array(1024), (k) => new Float64Array(k));
+  const obsT = new Col(new BigInt64Array(1024), (k) => new BigInt64Array(k));
   const obs = new Col(new Float32Array(0), (k) => new Float32Array(k));
   const raw = new Col(new Float32Array(0), (k) => new Float32Array(k));
   // Whether /observation carries raw_<obs> fields (files since rewardd.steps/2).
@@ -93,6 +95,8 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
             const row = n++;
             seq.ensure(n)[row] = v.getUint32(0, true);
             tNs.ensure(n)[row] = v.getBigInt64(4, true);
+            obsT.ensure(n)[row] = v.getBigInt64(12, true);
+            wall.ensure(n)[row] = v.getFloat64(20, true);
             flags.ensure(n)[row] = d[28]!;
             const o = obs.ensure(n * no);
             for (let i = 0; i < no; i++) o[row * no + i] = v.getFloat32(OBS_FIXED + 4 * i, true);
@@ -162,5 +166,7 @@ export async function readEpisodeColumnsFast(file: string, maxSteps: number): Pr
     loggedTotal: total.a.subarray(0, n),
     loggedSegments: segs.map(({ buf, ...s }) => ({ ...s, terms: buf.a.subarray(0, (s.to - s.from) * s.termNames.length) })),
     loggedReasons: reasons,
+    wallMs: wall.a.subarray(0, n),
+    obsTNs: obsT.a.subarray(0, n),
   };
 }

@@ -1,7 +1,8 @@
 import { RewarddError } from '../core/errors.js';
 import { RewardStatus } from '../core/records.js';
 import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput } from '../reward/index.js';
-import type { EpisodeColumns } from './episode-columns.js';
+import type { ArraySource } from './buffer-pool.js';
+import type { EpisodeSteps } from './episode-columns.js';
 
 /** What relabel needs of a reward runtime (RewardRuntime has it; tests may fake it). */
 export interface BatchRewardEvaluator {
@@ -21,23 +22,31 @@ export interface RelabelResult extends RewardBatchOutput {
 
 /**
  * The dt each step's reward was (and is) given, by the rule of docs/records.md:
- * 1/tickHz on the first step, then the monotonic time since the previous step.
- * Computed with the same BigInt subtraction as the control loop, so the floats
- * are identical.
+ * 1/tickHz on the first step, then the monotonic time since the previous step,
+ * exactly as the control loop computes it: Number(tNs[t] − tNs[t−1]) / 1e9 with
+ * a BigInt subtraction. The difference is taken from the 32-bit halves instead
+ * (a BigInt per step cost more than the rest of reading): exact whenever the
+ * interval is below 2^52 ns (52 days), the same double; longer ones take the
+ * BigInt path.
  */
-export function dtColumn(tNs: BigInt64Array, tickHz: number): Float64Array {
+export function dtColumn(tNs: BigInt64Array, tickHz: number, out: Float64Array = new Float64Array(tNs.length)): Float64Array {
   if (!(tickHz > 0)) throw new RewarddError('E_CONFIG', `tickHz: expected > 0, found ${tickHz}`);
-  const dt = new Float64Array(tNs.length);
-  if (tNs.length > 0) dt[0] = 1 / tickHz;
-  for (let t = 1; t < tNs.length; t++) dt[t] = Number(tNs[t]! - tNs[t - 1]!) / 1e9;
-  return dt;
+  const n = tNs.length;
+  if (n > 0) out[0] = 1 / tickHz;
+  const hi = new Int32Array(tNs.buffer, tNs.byteOffset, 2 * n);
+  const lo = new Uint32Array(tNs.buffer, tNs.byteOffset, 2 * n);
+  for (let t = 1; t < n; t++) {
+    const h = hi[2 * t + 1]! - hi[2 * t - 1]!;
+    out[t] = h > -0x100000 && h < 0x100000 ? (h * 4294967296 + (lo[2 * t]! - lo[2 * t - 2]!)) / 1e9 : Number(tNs[t]! - tNs[t - 1]!) / 1e9;
+  }
+  return out;
 }
 
 /**
  * The tick rate of an episode: from its start record, else (an incomplete
  * episode) the median step interval, else the given fallback.
  */
-export function episodeTickHz(ep: EpisodeColumns, fallbackHz?: number): number {
+export function episodeTickHz(ep: EpisodeSteps, fallbackHz?: number): number {
   if (ep.start && ep.start.tickHz > 0) return ep.start.tickHz;
   if (ep.count >= 2) {
     const d: number[] = [];
@@ -50,39 +59,66 @@ export function episodeTickHz(ep: EpisodeColumns, fallbackHz?: number): number {
   throw new RewarddError('E_STORE', `episode ${ep.episode}: expected a start record or two steps to find its tick rate, found neither`);
 }
 
-export function emptyResult(episode: string, rewardVersion: string, termNames: string[], count: number): RelabelResult {
-  const o = newRewardBatchOutput(count, termNames.length);
-  return { episode, rewardVersion, termNames, count, status: o.status, total: o.total, terms: o.terms, success: o.success, done: o.done, reasons: new Map() };
+/**
+ * A result with every step `unavailable` (NaN values), or, from pooled arrays with
+ * `whole` set, arrays of unspecified contents for a caller that evaluates every row
+ * (evaluateRows over [0, count) writes every column of every row).
+ */
+export function emptyResult(episode: string, rewardVersion: string, termNames: string[], count: number, arrays?: ArraySource, tag = '', whole = false): RelabelResult {
+  if (!arrays) {
+    const o = newRewardBatchOutput(count, termNames.length);
+    return { episode, rewardVersion, termNames, count, status: o.status, total: o.total, terms: o.terms, success: o.success, done: o.done, reasons: new Map() };
+  }
+  const r: RelabelResult = {
+    episode, rewardVersion, termNames, count, reasons: new Map(),
+    status: arrays.u8(`${tag}status`, count), total: arrays.f64(`${tag}total`, count), terms: arrays.f64(`${tag}terms`, count * termNames.length),
+    success: arrays.u8(`${tag}success`, count), done: arrays.u8(`${tag}done`, count),
+  };
+  if (!whole) {
+    r.status.fill(RewardStatus.unavailable);
+    r.total.fill(NaN);
+    r.terms.fill(NaN);
+    r.success.fill(0);
+    r.done.fill(0);
+  }
+  return r;
 }
+
+/** Steps per evaluateBatch call from evaluateRows: between two, a caller's onWindow can report progress. */
+export const WINDOW_STEPS = 4096;
 
 /**
  * Evaluates rows [from, to) of an episode as if the program had started fresh
  * at `from` (fresh ctx.state, ctx.prev = null, step 0), writing into `into`.
  * That is exactly what the control loop does at an episode start and at a
  * mid-episode swap or rollback, which is why segments replay bit for bit.
+ * The rows go in windows of WINDOW_STEPS, written straight into `into`'s
+ * columns; the program sees one continuous episode.
  */
-export function evaluateRows(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: Float64Array, from: number, to: number, into: RelabelResult): void {
+export function evaluateRows(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: Float64Array, from: number, to: number, into: RelabelResult, onWindow?: (done: number) => void): void {
   const no = ep.observationNames.length || (ep.count > 0 ? ep.obs.length / ep.count : 0);
   const na = ep.actionNames.length || (ep.count > 0 ? ep.actionApplied.length / ep.count : 0);
   const nt = into.termNames.length;
-  const n = to - from;
-  if (n <= 0) return;
+  if (to - from <= 0) return;
   rt.beginEpisode({ index: ep.start?.index ?? 0, id: ep.episode });
-  const raw = ep.obsRaw ? ep.obsRaw.subarray(from * no, to * no) : null;
-  const out = rt.evaluateBatch(ep.obs.subarray(from * no, to * no), ep.actionApplied.subarray(from * na, to * na), dt.subarray(from, to), undefined, raw);
-  into.status.set(out.status, from);
-  into.total.set(out.total, from);
-  into.terms.set(out.terms.subarray(0, n * nt), from * nt);
-  into.success.set(out.success, from);
-  into.done.set(out.done, from);
-  for (const [i, r] of out.reasons) if (into.reasons.size < MAX_BATCH_REASONS) into.reasons.set(from + i, r);
+  for (let a = from; a < to; a += WINDOW_STEPS) {
+    const b = Math.min(to, a + WINDOW_STEPS);
+    const out: RewardBatchOutput = {
+      count: b - a, status: into.status.subarray(a, b), total: into.total.subarray(a, b), terms: into.terms.subarray(a * nt, b * nt),
+      success: into.success.subarray(a, b), done: into.done.subarray(a, b), reasons: new Map(),
+    };
+    const raw = ep.obsRaw ? ep.obsRaw.subarray(a * no, b * no) : null;
+    rt.evaluateBatch(ep.obs.subarray(a * no, b * no), ep.actionApplied.subarray(a * na, b * na), dt.subarray(a, b), out, raw);
+    for (const [i, r] of out.reasons) if (into.reasons.size < MAX_BATCH_REASONS) into.reasons.set(a + i, r);
+    onWindow?.(b - from);
+  }
 }
 
 /** Relabels a whole episode with one program, from a fresh start at step 0. */
-export function relabelEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, opts: { tickHz?: number } = {}): RelabelResult {
-  const dt = dtColumn(ep.tNs, episodeTickHz(ep, opts.tickHz));
-  const res = emptyResult(ep.episode, rt.info.version, [...rt.info.termNames], ep.count);
-  evaluateRows(rt, ep, dt, 0, ep.count, res);
+export function relabelEpisode(rt: BatchRewardEvaluator, ep: EpisodeSteps, opts: { tickHz?: number; arrays?: ArraySource; tag?: string; onWindow?: (done: number) => void } = {}): RelabelResult {
+  const dt = dtColumn(ep.tNs, episodeTickHz(ep, opts.tickHz), opts.arrays?.f64('dt', ep.count));
+  const res = emptyResult(ep.episode, rt.info.version, [...rt.info.termNames], ep.count, opts.arrays, opts.tag, true);
+  evaluateRows(rt, ep, dt, 0, ep.count, res, opts.onWindow);
   return res;
 }
 

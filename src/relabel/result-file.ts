@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import type { RelabelResult } from './relabel-episode.js';
 
@@ -47,6 +49,49 @@ export function encodeRelabelResult(r: RelabelResult, seq: Uint32Array): Uint8Ar
   return out;
 }
 
+/**
+ * Writes the same bytes as encodeRelabelResult straight from the columns (one
+ * writev, no copy into one big buffer), under a temporary name, then renamed.
+ * Not fsynced: a result is derived data, a lost or torn one is computed again
+ * (decodeRelabelResult and RelabelStore.load check its size).
+ */
+export function writeRelabelResultFile(path: string, r: RelabelResult, seq: Uint32Array): number {
+  const h: Header = { schema: RELABEL_SCHEMA, episode: r.episode, rewardVersion: r.rewardVersion, termNames: r.termNames, count: r.count, reasons: [...r.reasons] };
+  const hb = te.encode(JSON.stringify(h));
+  const n = r.count;
+  const head = new Uint8Array(align8(8 + hb.length));
+  head.set(MAGIC, 0);
+  new DataView(head.buffer).setUint32(4, hb.length, true);
+  head.set(hb, 8);
+  const parts: Uint8Array[] = [head];
+  const pad = new Uint8Array(8);
+  for (const c of [r.status.subarray(0, n), r.success.subarray(0, n), r.done.subarray(0, n), seq.subarray(0, n), r.total.subarray(0, n), r.terms.subarray(0, n * r.termNames.length)]) {
+    parts.push(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+    if (align8(c.byteLength) > c.byteLength) parts.push(pad.subarray(0, align8(c.byteLength) - c.byteLength));
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  let size = 0;
+  try {
+    // IOV_MAX is 1024 on Linux: a few hundred parts per call at most.
+    for (let i = 0; i < parts.length; i += 512) {
+      const batch = parts.slice(i, i + 512);
+      const want = batch.reduce((a, p) => a + p.length, 0);
+      const wrote = writevSync(fd, batch, size);
+      if (wrote !== want) throw new RewarddError('E_STORE', `${tmp}: expected to write ${want} bytes, wrote ${wrote}`);
+      size += wrote;
+    }
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  return size;
+}
+
 export function decodeRelabelResult(bytes: Uint8Array): { result: RelabelResult; seq: Uint32Array } {
   const fail = (m: string): never => {
     throw new RewarddError('E_STORE', `relabel result: ${m}`);
@@ -74,5 +119,6 @@ export function decodeRelabelResult(bytes: Uint8Array): { result: RelabelResult;
   const seq = take(n, (b, o, l) => new Uint32Array(b, o, l), 4);
   const total = take(n, (b, o, l) => new Float64Array(b, o, l), 8);
   const terms = take(n * nt, (b, o, l) => new Float64Array(b, o, l), 8);
+  if (start + at !== bytes.length) fail(`expected ${start + at} bytes for ${n} steps, found ${bytes.length}`);
   return { result: { episode: h.episode, rewardVersion: h.rewardVersion, termNames: h.termNames, count: n, status, total, terms, success, done, reasons: new Map(h.reasons) }, seq };
 }

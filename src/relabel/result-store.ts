@@ -1,6 +1,6 @@
 import Database from '#better-sqlite3';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import type { EpisodeSummary } from './stats.js';
 import { decodeRelabelResult, encodeRelabelResult } from './result-file.js';
@@ -39,6 +39,8 @@ export interface RewardIdentity {
   weights: Record<string, number>;
   source: string;
   filename: string;
+  /** meta.ranges, when the program declares them. */
+  ranges?: Record<string, [number, number]>;
 }
 
 /** A stored relabel's row: the episode summary it was computed with, and where its columns are. */
@@ -59,6 +61,8 @@ export class RelabelStore {
       this.db = new Database(join(this.dir, RELABEL_DB));
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('journal_mode = WAL');
+      // Results are derived data (computed again if lost): a commit need not wait for the disk.
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     } catch (e) {
       throw new RewarddError('E_STORE', `relabel index ${join(this.dir, RELABEL_DB)}: ${(e as Error).message}`, { cause: e });
@@ -91,6 +95,17 @@ export class RelabelStore {
     return join(this.dir, rel);
   }
 
+  /** Indexes a result file already written (by a relabel worker) under this folder. */
+  index(episode: string, version: string, file: string, summary: EpisodeSummary, wallMs: number, verify?: VerifyReport): void {
+    const rel = relative(this.dir, file);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new RewarddError('E_STORE', `relabel result ${file}: expected it under ${this.dir}`);
+    this.db
+      .prepare(`INSERT OR REPLACE INTO relabels (episode, reward_version, robot, steps, failed, return, return_by_term, success, success_seq, done_seq, file,
+        relabelled_wall_ms, verify_verdict, verify_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(episode, version, summary.robot, summary.steps, summary.failed, summary.return, JSON.stringify(summary.returnByTerm),
+        summary.success ? 1 : 0, summary.successSeq, summary.doneSeq, rel, wallMs, verify?.verdict ?? null, verify ? JSON.stringify(verify) : null);
+  }
+
   get(episode: string, version: string): StoredRelabel | undefined {
     const r = this.db
       .prepare<[string, string], { episode: string; reward_version: string; robot: string; steps: number; failed: number; return: number; return_by_term: string; success: number; file: string; verify_verdict: string | null }>(
@@ -104,7 +119,12 @@ export class RelabelStore {
   /** A stored result's columns, or undefined when this episode was never relabelled with this version. */
   load(episode: string, version: string): { result: RelabelResult; seq: Uint32Array } | undefined {
     const row = this.get(episode, version);
-    return row ? decodeRelabelResult(readFileSync(row.file)) : undefined;
+    if (!row) return undefined;
+    try {
+      return decodeRelabelResult(readFileSync(row.file));
+    } catch {
+      return undefined; // gone or torn (results are not fsynced): computed again
+    }
   }
 
   versions(episode: string): string[] {

@@ -3,9 +3,9 @@ import type { RelabelResult } from './relabel-episode.js';
 
 /**
  * Summaries of a relabel: per episode (return, success) and per term over all
- * steps (max / mean / min / std, Eureka's "reward reflection"). Term
- * statistics use Welford's running moments so results from worker threads
- * merge exactly as if one thread had seen every step (Chan et al. merge).
+ * steps (max / mean / min / std, Eureka's "reward reflection"). Each episode's
+ * moments are exact two-pass sums; episodes are merged with Chan et al.'s
+ * formula, always in episode order, so --jobs N prints the same figures.
  */
 export interface RunningStats {
   count: number;
@@ -79,51 +79,89 @@ export interface EpisodeSummary {
   firstFailure?: string;
 }
 
-/** Per-episode summary plus per-term (and '(total)') running stats of one relabelled episode. */
+/**
+ * Per-episode summary plus per-term (and '(total)') stats of one relabelled
+ * episode. Two passes over the ok steps (sums, min and max; then squared
+ * deviations from the mean) instead of a Welford update per value: no
+ * division per value, and the textbook-accurate M2. Episodes are then merged
+ * with `merge`, in episode order, so the figures do not depend on --jobs.
+ */
 export function summariseEpisode(robot: string, seq: Uint32Array, r: RelabelResult): { summary: EpisodeSummary; terms: RunningStats[]; total: RunningStats } {
   const nt = r.termNames.length;
-  const terms = r.termNames.map(() => newStats());
-  const total = newStats();
-  const byTerm = new Float64Array(nt);
+  const n = r.count;
+  // Column k < nt is term k, column nt the total. The loops are small functions of their own:
+  // V8 optimises them as such, rather than through on-stack replacement of one long function.
+  const sum = new Float64Array(nt + 1);
+  const min = new Float64Array(nt + 1).fill(Infinity);
+  const max = new Float64Array(nt + 1).fill(-Infinity);
+  const ok = sums(r.status, r.terms, r.total, n, nt, sum, min, max);
+  const mean = sum.map((x) => (ok > 0 ? x / ok : 0));
+  const m2 = new Float64Array(nt + 1);
+  if (ok > 0) squaredDeviations(r.status, r.terms, r.total, n, nt, mean, m2);
   const failures: Record<string, number> = {};
-  let ret = 0;
-  let failed = 0;
-  let successSeq: number | null = null;
-  let doneSeq: number | null = null;
   let firstFail = -1;
-  for (let i = 0; i < r.count; i++) {
-    if (r.status[i] !== RewardStatus.ok) {
-      failed++;
+  if (ok < n) {
+    for (let i = 0; i < n; i++) {
+      if (r.status[i] === RewardStatus.ok) continue;
       if (firstFail < 0) firstFail = i;
-      const k = String(r.status[i]);
+      const k = statusLabel(r.status[i]!);
       failures[k] = (failures[k] ?? 0) + 1;
-      continue;
     }
-    ret += r.total[i]!;
-    push(total, r.total[i]!);
-    for (let k = 0; k < nt; k++) {
-      const v = r.terms[i * nt + k]!;
-      byTerm[k]! += v;
-      push(terms[k]!, v);
-    }
-    if (successSeq === null && r.success[i]) successSeq = seq[i]!;
-    if (doneSeq === null && r.done[i]) doneSeq = seq[i]!;
   }
+  const successRow = firstFlag(r.status, r.success, n);
+  const doneRow = firstFlag(r.status, r.done, n);
+  const stats = (k: number): RunningStats => ({ count: ok, mean: mean[k]!, m2: m2[k]!, min: min[k]!, max: max[k]! });
   const summary: EpisodeSummary = {
     episode: r.episode,
     robot,
-    steps: r.count,
-    failed,
-    return: ret,
-    returnByTerm: Object.fromEntries(r.termNames.map((t, k) => [t, byTerm[k]!])),
-    success: successSeq !== null,
-    successSeq,
-    doneSeq,
-    failures: Object.fromEntries(Object.entries(failures).map(([k, v]) => [statusLabel(Number(k)), v])),
+    steps: n,
+    failed: n - ok,
+    return: sum[nt]!,
+    returnByTerm: Object.fromEntries(r.termNames.map((t, k) => [t, sum[k]!])),
+    success: successRow >= 0,
+    successSeq: successRow >= 0 ? seq[successRow]! : null,
+    doneSeq: doneRow >= 0 ? seq[doneRow]! : null,
+    failures,
   };
   const reason = firstFail >= 0 ? r.reasons.get(firstFail) : undefined;
   if (reason !== undefined) summary.firstFailure = reason;
-  return { summary, terms, total };
+  return { summary, terms: r.termNames.map((_, k) => stats(k)), total: stats(nt) };
+}
+
+/** Σ, min and max of each term and of the total over the ok steps; returns how many were ok. */
+function sums(status: Uint8Array, terms: Float64Array, total: Float64Array, n: number, nt: number, sum: Float64Array, min: Float64Array, max: Float64Array): number {
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== 0) continue;
+    ok++;
+    for (let k = 0; k < nt; k++) add(sum, min, max, k, terms[i * nt + k]!);
+    add(sum, min, max, nt, total[i]!);
+  }
+  return ok;
+}
+
+function add(sum: Float64Array, min: Float64Array, max: Float64Array, k: number, v: number): void {
+  sum[k] = sum[k]! + v;
+  if (v < min[k]!) min[k] = v;
+  if (v > max[k]!) max[k] = v;
+}
+
+function squaredDeviations(status: Uint8Array, terms: Float64Array, total: Float64Array, n: number, nt: number, mean: Float64Array, m2: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== 0) continue;
+    for (let k = 0; k < nt; k++) {
+      const d = terms[i * nt + k]! - mean[k]!;
+      m2[k] = m2[k]! + d * d;
+    }
+    const d = total[i]! - mean[nt]!;
+    m2[nt] = m2[nt]! + d * d;
+  }
+}
+
+/** The first ok row whose flag is set, or -1. */
+function firstFlag(status: Uint8Array, flag: Uint8Array, n: number): number {
+  for (let i = 0; i < n; i++) if (flag[i] !== 0 && status[i] === 0) return i;
+  return -1;
 }
 
 const statusLabel = (code: number): string => (Object.keys(RewardStatus) as (keyof typeof RewardStatus)[]).find((k) => RewardStatus[k] === code) ?? `status_${code}`;

@@ -1,5 +1,5 @@
 import { RewardStatus, StepFlag, rewardStatusName } from '../core/records.js';
-import type { EpisodeColumns } from './episode-columns.js';
+import type { EpisodeLogged } from './episode-columns.js';
 import { emptyResult, evaluateRows, type BatchRewardEvaluator, type RelabelResult } from './relabel-episode.js';
 
 /**
@@ -45,7 +45,7 @@ const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, Rew
  * relabel of the entire episode from step 0 with the same program: when the
  * episode has a single segment starting at row 0 it is reused, not recomputed.
  */
-export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: Float64Array, whole?: RelabelResult, against?: string): VerifyReport {
+export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeLogged, dt: Float64Array, whole?: RelabelResult, against?: string): VerifyReport {
   const version = against ?? rt.info.version;
   const segs = ep.loggedSegments.filter((s) => s.version === version);
   const report: VerifyReport = { episode: ep.episode, version, verdict: 'match', comparedSteps: 0, loggedSteps: 0, stopped: [] };
@@ -69,7 +69,7 @@ export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeColumns, dt: 
   return report;
 }
 
-function compareSegment(ep: EpisodeColumns, seg: EpisodeColumns['loggedSegments'][number], res: RelabelResult, names: readonly string[], report: VerifyReport): VerifyMismatch | undefined {
+function compareSegment(ep: EpisodeLogged, seg: EpisodeLogged['loggedSegments'][number], res: RelabelResult, names: readonly string[], report: VerifyReport): VerifyMismatch | undefined {
   const nt = names.length;
   const reasons = (row: number): { loggedReason?: string; relabelledReason?: string } => {
     const l = ep.loggedReasons.get(row);

@@ -6,10 +6,18 @@ import { RewardStatus } from '../core/records.js';
  * that observation, action and term names are literal property accesses
  * (monomorphic and fast) rather than keyed lookups in a loop.
  *
- * Shared memory layout (Float64, `chunk` steps per call):
- *   inputs  [k*IN + 0] dt, [k*IN + 1 ..] observation, then action, then the
- *           raw values of meta.raw's fields (in meta.raw order; none without meta.raw)
- *   outputs OUT0 + k*OUT: [0] flags (bit 0 success, bit 1 done) or -status, [1..] terms
+ * Shared memory layout (Float64, `chunk` steps per call), one buffer read two ways:
+ *   rows (N > 0: online calls, and batches the host cannot copy in bulk)
+ *     inputs  [k*IN + 0] dt, [k*IN + 1 ..] observation, then action, then the
+ *             raw values of meta.raw's fields (in meta.raw order; none without meta.raw)
+ *     outputs OUT0 + k*OUT: [0] flags (bit 0 success, bit 1 done) or -status, [1..] terms
+ *   blocks (N < 0: batches of -N steps; colBlocks() gives the offsets)
+ *     dt[k] · obs[OBS0 + k*nObs + i] · action[ACT0 + k*nAct + j] · raw[RAW0 + k*nRaw + j]
+ *     · flags[FLAGS0 + k] · terms[TERMS0 + k*nTerms + t]
+ *   Blocks let the host fill a chunk with three typed-array copies (memcpy-like)
+ *   instead of a loop over every value, and take the terms out with one.
+ *   Both layouts run the same generated step code (stepSource), so a step gives
+ *   the same bits whichever way it came in.
  * Control words (Int32, shared with the watchdog, never visible to the program):
  *   SEQ incremented per step · BUSY set by the host around a call · STOP ·
  *   CUR index of the step being evaluated · KILLED set by the watchdog ·
@@ -40,41 +48,63 @@ export const outStride = (l: Layout): number => 1 + l.termNames.length;
 export const outBase = (l: Layout): number => l.chunk * inStride(l);
 export const ioLength = (l: Layout): number => outBase(l) + l.chunk * outStride(l);
 
+/** Offsets of the block layout (batch mode) in the same buffer; same total size as the rows layout. */
+export function colBlocks(l: Layout): { OBS0: number; ACT0: number; RAW0: number; FLAGS0: number; TERMS0: number } {
+  const c = l.chunk;
+  const OBS0 = c;
+  const ACT0 = OBS0 + c * l.observationNames.length;
+  const RAW0 = ACT0 + c * l.actionNames.length;
+  const FLAGS0 = RAW0 + c * l.rawNames.length;
+  return { OBS0, ACT0, RAW0, FLAGS0, TERMS0: FLAGS0 + c };
+}
+
+/** Where one step's values are, as JS expressions over `k` (the step in the chunk). */
+interface StepAt {
+  /** Statements run first (local offsets). */
+  setup: string;
+  dt: string;
+  obs: (i: number) => string;
+  act: (j: number) => string;
+  raw: (j: number) => string;
+  flags: string;
+  term: (t: number) => string;
+}
+
 const key = (name: string): string => JSON.stringify(name);
 
 export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean): string {
   const IN = inStride(l);
   const OUT = outStride(l);
   const nObs = l.observationNames.length;
-  const obsLit = l.observationNames.map((n, i) => `${key(n)}: io[b + ${1 + i}]`).join(', ');
-  const actLit = l.actionNames.map((n, i) => `${key(n)}: io[b + ${1 + nObs + i}]`).join(', ');
   const rawAt = 1 + nObs + l.actionNames.length;
-  const rawLit = l.rawNames.map((n, i) => `${key(n)}: io[b + ${rawAt + i}]`).join(', ');
+  const rows: StepAt = {
+    setup: `const b = k * ${IN};
+    const o = ${outBase(l)} + k * ${OUT};`,
+    dt: 'io[b]',
+    obs: (i) => `io[b + ${1 + i}]`,
+    act: (j) => `io[b + ${1 + nObs + j}]`,
+    raw: (j) => `io[b + ${rawAt + j}]`,
+    flags: 'io[o]',
+    term: (t) => `io[o + ${1 + t}]`,
+  };
+  const c = colBlocks(l);
+  const blocks: StepAt = {
+    setup: `const b = ${c.OBS0} + k * ${nObs}, a = ${c.ACT0} + k * ${l.actionNames.length}, t = ${c.TERMS0} + k * ${l.termNames.length}${l.rawNames.length > 0 ? `, w = ${c.RAW0} + k * ${l.rawNames.length}` : ''};`,
+    dt: 'io[k]',
+    obs: (i) => `io[b + ${i}]`,
+    act: (j) => `io[a + ${j}]`,
+    raw: (j) => `io[w + ${j}]`,
+    flags: `io[${c.FLAGS0} + k]`,
+    term: (t) => `io[t + ${t}]`,
+  };
   // ctx.raw exists only for programs that declare meta.raw (undefined otherwise), so
   // programs without it keep exactly their old per-step code. It is a fresh frozen
   // object per step: a program may keep it (in ctx.state) without it changing later.
   const hasRaw = l.rawNames.length > 0;
   // ctx.vision: the age and record of the camera frame behind this step's vision fields, for
   // robots whose description declares them (docs/vision.md); read from the logged observation.
-  const ageAt = l.observationNames.indexOf('vision_age_ms');
-  const seqAt = l.observationNames.indexOf('vision_seq');
-  const hasVision = ageAt >= 0 && seqAt >= 0;
+  const hasVision = l.observationNames.includes('vision_age_ms') && l.observationNames.includes('vision_seq');
   const ctxLit = `{ dt: 0, step: 0, prev: null, episode: episode, state: state${hasRaw ? ', raw: null' : ''}${hasVision ? ', vision: null' : ''} }`;
-  const termChecks = l.termNames
-    .map(
-      (n, i) => `
-        v = r[${key(n)}];
-        if (typeof v !== 'number') { code = ${RewardStatus.bad_output}; msg = 'term ' + ${key(JSON.stringify(n))} + ': expected a number, found ' + describe(v); break check; }
-        if (v - v !== 0) { code = ${RewardStatus.non_finite}; msg = 'term ' + ${key(JSON.stringify(n))} + ' is ' + v + ' (expected a finite number)'; break check; }
-        io[o + ${1 + i}] = v;`,
-    )
-    .join('');
-  const flagCall = (fn: string, bit: number): string => `
-        if (code === 0) {
-          const f = ${fn}(obs, ctx);
-          if (f === true) flags |= ${bit};
-          else if (f !== false) { code = ${RewardStatus.bad_output}; msg = '${fn}() must return true or false, found ' + describe(f); }
-        }`;
   return String.raw`(function (views, ioSab, ctlSab, ns) {
   'use strict';
   const v2 = views(ioSab, ctlSab);
@@ -105,17 +135,74 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   // One step as its own function (not the body of run's loop): it is then optimised as
   // a normal call, the same code for online (n = 1) and batch calls, instead of through
   // on-stack replacement of a long loop, which measured bimodal (1.9x vs 6x) across runs.
-  let lastMsg = '';
-  function one(k) {
+  let lastMsg = '';${stepSource('one', rows, l, hasSuccess, hasDone)}${stepSource('oneCol', blocks, l, hasSuccess, hasDone)}
+  function run() {
+    const n = ctl[${CTL.N}];
+    if (n < 0) return runCols(-n);
+    let fails = 0, nFails = 0;
+    for (let k = 0; k < n; k++) {
+      const code = one(k);
+      if (code !== 0) {
+        if (fails === 0) { fails = [k, code, lastMsg]; nFails = 1; }
+        else if (nFails < 32) { fails[nFails * 3] = k; fails[nFails * 3 + 1] = code; fails[nFails * 3 + 2] = lastMsg; nFails++; }
+      }
+    }
+    return fails === 0 ? 0 : JSON.stringify(fails);
+  }
+  // The same loop over the block layout (a separate function, so each loop keeps one
+  // monomorphic step function and online calls never see the batch code).
+  function runCols(n) {
+    let fails = 0, nFails = 0;
+    for (let k = 0; k < n; k++) {
+      const code = oneCol(k);
+      if (code !== 0) {
+        if (fails === 0) { fails = [k, code, lastMsg]; nFails = 1; }
+        else if (nFails < 32) { fails[nFails * 3] = k; fails[nFails * 3 + 1] = code; fails[nFails * 3 + 2] = lastMsg; nFails++; }
+      }
+    }
+    return fails === 0 ? 0 : JSON.stringify(fails);
+  }
+  return { begin: begin, run: run };
+})`;
+}
+
+/**
+ * One step as a function of the harness: reads the step's values where `at` says,
+ * calls the program, checks what it returned and writes flags and terms back.
+ * Online and batch steps are this same text with other offsets.
+ */
+function stepSource(name: string, at: StepAt, l: Layout, hasSuccess: boolean, hasDone: boolean): string {
+  const obsLit = l.observationNames.map((n, i) => `${key(n)}: ${at.obs(i)}`).join(', ');
+  const actLit = l.actionNames.map((n, j) => `${key(n)}: ${at.act(j)}`).join(', ');
+  const rawLit = l.rawNames.map((n, j) => `${key(n)}: ${at.raw(j)}`).join(', ');
+  const hasRaw = l.rawNames.length > 0;
+  const ageAt = l.observationNames.indexOf('vision_age_ms');
+  const seqAt = l.observationNames.indexOf('vision_seq');
+  const termChecks = l.termNames
+    .map(
+      (n, i) => `
+        v = r[${key(n)}];
+        if (typeof v !== 'number') { code = ${RewardStatus.bad_output}; msg = 'term ' + ${key(JSON.stringify(n))} + ': expected a number, found ' + describe(v); break check; }
+        if (v - v !== 0) { code = ${RewardStatus.non_finite}; msg = 'term ' + ${key(JSON.stringify(n))} + ' is ' + v + ' (expected a finite number)'; break check; }
+        ${at.term(i)} = v;`,
+    )
+    .join('');
+  const flagCall = (fn: string, bit: number): string => `
+        if (code === 0) {
+          const f = ${fn}(obs, ctx);
+          if (f === true) flags |= ${bit};
+          else if (f !== false) { code = ${RewardStatus.bad_output}; msg = '${fn}() must return true or false, found ' + describe(f); }
+        }`;
+  return `
+  function ${name}(k) {
     ctl[${CTL.CUR}] = k;
     ctl[${CTL.SEQ}] = ctl[${CTL.SEQ}] + 1;
-    const b = k * ${IN};
-    const o = ${outBase(l)} + k * ${OUT};
+    ${at.setup}
     const obs = { ${obsLit} };
     const action = { ${actLit} };
-    ctx.dt = io[b]; ctx.step = step; ctx.prev = prev; ctx.episode = episode; ctx.state = state;${hasRaw ? `
-    ctx.raw = freeze({ ${rawLit} });` : ''}${hasVision ? `
-    ctx.vision = freeze({ age_ms: io[b + ${1 + ageAt}], seq: io[b + ${1 + seqAt}] });` : ''}
+    ctx.dt = ${at.dt}; ctx.step = step; ctx.prev = prev; ctx.episode = episode; ctx.state = state;${hasRaw ? `
+    ctx.raw = freeze({ ${rawLit} });` : ''}${ageAt >= 0 && seqAt >= 0 ? `
+    ctx.vision = freeze({ age_ms: ${at.obs(ageAt)}, seq: ${at.obs(seqAt)} });` : ''}
     let code = 0, msg = '', flags = 0, v;
     try {
       const r = reward(obs, action, ctx);
@@ -128,23 +215,9 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
     }
     prev = obs;
     step++;
-    if (code === 0) { io[o] = flags; return 0; }
-    io[o] = -code;
+    if (code === 0) { ${at.flags} = flags; return 0; }
+    ${at.flags} = -code;
     lastMsg = msg;
     return code;
-  }
-  function run() {
-    const n = ctl[${CTL.N}];
-    let fails = 0, nFails = 0;
-    for (let k = 0; k < n; k++) {
-      const code = one(k);
-      if (code !== 0) {
-        if (fails === 0) { fails = [k, code, lastMsg]; nFails = 1; }
-        else if (nFails < 32) { fails[nFails * 3] = k; fails[nFails * 3 + 1] = code; fails[nFails * 3 + 2] = lastMsg; nFails++; }
-      }
-    }
-    return fails === 0 ? 0 : JSON.stringify(fails);
-  }
-  return { begin: begin, run: run };
-})`;
+  }`;
 }

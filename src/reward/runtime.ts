@@ -2,7 +2,7 @@ import { RewarddError } from '../core/errors.js';
 import { sha256Hex, shortHash } from '../core/hash.js';
 import { RewardStatus } from '../core/records.js';
 import { diagnosticsError } from './diagnostics.js';
-import { outBase, outStride } from './harness.js';
+import { colBlocks, outBase } from './harness.js';
 import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput, type RewardOutput } from './output.js';
 import { FailureText } from './reasons.js';
 import { Sandbox, SandboxDeath, type SandboxOptions } from './sandbox.js';
@@ -219,43 +219,38 @@ export class RewardRuntime {
         for (; i < count; i++) this.putBatch(o, i, this.failInto(one, RewardStatus.unavailable, this.down), nT), this.step++;
         break;
       }
+      // The block layout (harness.ts): each input is one bulk copy, not a loop over its values.
       const m = Math.min(this.opts.chunk, count - i);
       const io = sb.io;
-      const IN = 1 + nObs + nAct + nRaw;
+      const { OBS0, ACT0, RAW0, FLAGS0, TERMS0 } = colBlocks(sb.layout);
+      if (typeof dt === 'number') io.fill(dt, 0, m);
+      else copyInto(io, 0, dt, i, m);
+      copyInto(io, OBS0, obs, i * nObs, m * nObs);
+      copyInto(io, ACT0, actions, i * nAct, m * nAct);
       for (let k = 0; k < m; k++) {
-        const s = i + k;
-        const b = k * IN;
-        io[b] = typeof dt === 'number' ? dt : (dt[s] as number);
-        for (let x = 0; x < nObs; x++) io[b + 1 + x] = obs[s * nObs + x] as number;
-        for (let a = 0; a < nAct; a++) io[b + 1 + nObs + a] = actions[s * nAct + a] as number;
-        for (let j = 0; j < nRaw; j++) io[b + 1 + nObs + nAct + j] = (raw as ArrayLike<number>)[s * nObs + (ri[j] as number)] as number;
+        for (let j = 0; j < nRaw; j++) io[RAW0 + k * nRaw + j] = (raw as ArrayLike<number>)[(i + k) * nObs + (ri[j] as number)] as number;
       }
       let r: 0 | unknown[];
       let decoded = m;
       let death: unknown = null;
       try {
-        r = sb.run(m);
+        r = sb.run(-m);
       } catch (e) {
         r = 0;
         death = e;
         decoded = e instanceof SandboxDeath ? e.atStep : 0;
       }
       const msgs = r === 0 ? null : messagesByStep(r);
-      const ob = outBase(sb.layout);
-      const OUT = outStride(sb.layout);
       const w = this.weights;
+      const terms = o.terms;
+      terms.set(io.subarray(TERMS0, TERMS0 + decoded * nT), i * nT);
       for (let k = 0; k < decoded; k++) {
         // Fast path straight into the columns; failures and overflow go through decodeOne.
         const s = i + k;
-        const base = ob + k * OUT;
-        const flags = io[base] as number;
+        const flags = io[FLAGS0 + k] as number;
         let total = 0;
         if (flags >= 0) {
-          for (let t = 0; t < nT; t++) {
-            const v = io[base + 1 + t] as number;
-            o.terms[s * nT + t] = v;
-            total += (w[t] as number) * v;
-          }
+          for (let t = 0; t < nT; t++) total += (w[t] as number) * (terms[s * nT + t] as number);
         }
         if (flags >= 0 && total - total === 0) {
           o.status[s] = RewardStatus.ok;
@@ -264,7 +259,7 @@ export class RewardRuntime {
           o.done[s] = (flags & 2) >> 1;
           this.step++;
         } else {
-          this.decodeOne(io, base, msgs?.get(k), this.step++, one);
+          this.decodeOne(io, FLAGS0 + k, msgs?.get(k), this.step++, one, TERMS0 + k * nT);
           this.putBatch(o, s, one, nT);
         }
       }
@@ -292,7 +287,8 @@ export class RewardRuntime {
     return `E_CONFIG: reward "${this.info.name}" v${this.info.version} reads raw values (meta.raw: ${this.info.rawNames.join(', ')}) but ${what} at step ${step} (an episode recorded as rewardd.steps/1 has no raw values)`;
   }
 
-  private decodeOne(io: Float64Array, ob: number, msg: string | undefined, step: number, out: RewardOutput): void {
+  /** One step's flags at io[ob] and terms from io[termsAt] (rows layout: right after the flags). */
+  private decodeOne(io: Float64Array, ob: number, msg: string | undefined, step: number, out: RewardOutput, termsAt = ob + 1): void {
     const flags = io[ob] as number;
     if (flags < 0) {
       this.fail(out, -flags, this.text.failure(-flags, step, msg ?? 'no details (too many failures in one batch)'));
@@ -301,7 +297,7 @@ export class RewardRuntime {
     const t = out.terms;
     let total = 0;
     for (let i = 0; i < t.length; i++) {
-      const v = io[ob + 1 + i] as number;
+      const v = io[termsAt + i] as number;
       t[i] = v;
       total += (this.weights[i] as number) * v;
     }
@@ -360,6 +356,12 @@ export class RewardRuntime {
     o.done[i] = one.done ? 1 : 0;
     if (one.status !== RewardStatus.ok && o.reasons.size < MAX_BATCH_REASONS) o.reasons.set(i, one.reason);
   }
+}
+
+/** dst[at..] = src[from..from+n]: one typed-array copy when src is a typed array, else a loop. */
+function copyInto(dst: Float64Array, at: number, src: ArrayLike<number>, from: number, n: number): void {
+  if (ArrayBuffer.isView(src)) dst.set((src as Float64Array).subarray(from, from + n), at);
+  else for (let x = 0; x < n; x++) dst[at + x] = src[from + x] as number;
 }
 
 function messagesByStep(r: unknown[]): Map<number, string> {

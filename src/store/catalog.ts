@@ -52,6 +52,22 @@ export interface PendingEpisode {
   stagedSteps: number;
 }
 
+/**
+ * The columnar copy of each finished episode (docs/relabel.md): which file, and who made
+ * it: 'recorder' when it was written with the MCAP file, 'relabel' when a first relabel
+ * made it from the MCAP file (stores recorded before columns files, or with them off).
+ */
+const COLUMNS_SCHEMA = `CREATE TABLE IF NOT EXISTS episode_columns (
+  episode TEXT PRIMARY KEY, file TEXT NOT NULL, origin TEXT NOT NULL, bytes INTEGER NOT NULL, written_wall_ms REAL NOT NULL);`;
+
+export type ColumnsOrigin = 'recorder' | 'relabel';
+export interface EpisodeColumnsRow {
+  file: string;
+  origin: ColumnsOrigin;
+  bytes: number;
+  writtenWallMs: number;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS episodes (
   episode TEXT PRIMARY KEY, robot TEXT NOT NULL, idx INTEGER,
@@ -64,7 +80,7 @@ CREATE INDEX IF NOT EXISTS episodes_robot ON episodes(robot, started_wall_ms);
 CREATE TABLE IF NOT EXISTS batches (
   episode TEXT NOT NULL, seq0 INTEGER NOT NULL, count INTEGER NOT NULL, file TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
   PRIMARY KEY (episode, seq0)) WITHOUT ROWID;
-`;
+${COLUMNS_SCHEMA}`;
 
 interface RawRow {
   episode: string; robot: string; idx: number | null; started_wall_ms: number | null; ended_wall_ms: number | null;
@@ -261,7 +277,7 @@ export class Catalog {
    * since `activityAtClaim`: a batch the writer may not have read, or the end record that makes
    * it whole), it goes back to 'recording' to be written again. Returns the status it has now.
    */
-  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined }, activityAtClaim: number): EpisodeStatus {
+  finish(episode: string, f: { status: 'complete' | 'incomplete'; file: string; steps: number; missing: number; return: number; returnByTerm: Record<string, number>; success: boolean; rewardVersions: string[]; startedWallMs: number | undefined; endedWallMs: number | undefined; columns?: { file: string; bytes: number; wallMs: number } | null }, activityAtClaim: number): EpisodeStatus {
     return this.db.transaction((): EpisodeStatus => {
       const activity = this.db.prepare<[string], { activity: number }>('SELECT activity FROM episodes WHERE episode = ?').get(episode)?.activity;
       const status: EpisodeStatus = f.status === 'incomplete' && activity !== undefined && activity !== activityAtClaim ? 'recording' : f.status;
@@ -270,8 +286,24 @@ export class Catalog {
           started_wall_ms = COALESCE(started_wall_ms, ?), ended_wall_ms = COALESCE(ended_wall_ms, ?), owner = NULL WHERE episode = ?`)
         .run(status, f.file, f.steps, f.missing, f.return, JSON.stringify(f.returnByTerm), f.success ? 1 : 0, JSON.stringify(f.rewardVersions), f.startedWallMs ?? null, f.endedWallMs ?? null, episode);
       if (f.status === 'complete') this.db.prepare('DELETE FROM batches WHERE episode = ?').run(episode);
+      // The columns file goes with the MCAP file it was made from (null: none was written this time).
+      if (f.columns) this.putColumns(episode, { file: f.columns.file, origin: 'recorder', bytes: f.columns.bytes, writtenWallMs: f.columns.wallMs });
+      else if (f.columns === null) this.db.prepare('DELETE FROM episode_columns WHERE episode = ?').run(episode);
       return status;
     }).immediate();
+  }
+
+  /** Records the columns file of an episode (a relabel's lazy copy; the recorder's goes through finish). */
+  putColumns(episode: string, c: EpisodeColumnsRow): void {
+    this.db.prepare('INSERT OR REPLACE INTO episode_columns (episode, file, origin, bytes, written_wall_ms) VALUES (?, ?, ?, ?, ?)').run(episode, c.file, c.origin, c.bytes, c.writtenWallMs);
+  }
+
+  /** Every episode's columns file, by episode (empty for a store recorded before columns files). */
+  columnsIndex(): Map<string, EpisodeColumnsRow> {
+    const has = this.db.prepare<[], { n: number }>(`SELECT 1 AS n FROM sqlite_master WHERE type = 'table' AND name = 'episode_columns'`).get();
+    if (!has) return new Map();
+    const rows = this.db.prepare<[], { episode: string; file: string; origin: ColumnsOrigin; bytes: number; written_wall_ms: number }>('SELECT * FROM episode_columns').all();
+    return new Map(rows.map((r) => [r.episode, { file: r.file, origin: r.origin, bytes: r.bytes, writtenWallMs: r.written_wall_ms }]));
   }
 
   hasStagedBatches(episode: string): boolean {

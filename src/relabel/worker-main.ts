@@ -1,0 +1,91 @@
+import { diagnosticsOf } from '../reward/index.js';
+import { BufferPool } from './buffer-pool.js';
+import { EpisodeJobRunner } from './episode-job.js';
+import type { FromWorker, ToWorker } from './worker-messages.js';
+
+/**
+ * A relabel worker process (started by pool.ts with this Node binary and the
+ * CLI's flags): the only place offline reward code runs. A V8 abort, a
+ * segfault or a kill here costs one episode, never the CLI.
+ *
+ * It stays warm: compiled runtimes are kept per program set (the last
+ * RUNNER_CACHE sets, each per robot shape) and the columns and results of each
+ * episode go into the same reused buffers (BufferPool). It exits when its
+ * parent goes away.
+ */
+const RUNNER_CACHE = 4;
+/** At most one progress message per this many ms. */
+const HEARTBEAT_MS = 250;
+
+const send = (m: FromWorker): void => {
+  process.send?.(m);
+};
+
+const pool = new BufferPool();
+const runners = new Map<string, EpisodeJobRunner>();
+let active: EpisodeJobRunner | undefined;
+
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.type) {
+    case 'programs': {
+      let r = runners.get(m.key);
+      if (r) runners.delete(m.key);
+      else r = new EpisodeJobRunner(m.programs, m.tuning, pool);
+      runners.set(m.key, r); // most recent last
+      while (runners.size > RUNNER_CACHE) {
+        const [oldest, old] = runners.entries().next().value as [string, EpisodeJobRunner];
+        old.dispose();
+        runners.delete(oldest);
+      }
+      active = r;
+      return;
+    }
+    case 'identify': {
+      try {
+        const rts = await active!.runtimesFor(m.observationNames, m.actionNames);
+        send({
+          type: 'identity',
+          programs: rts.map(({ info: i }) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, weights: i.weights, termNames: i.termNames, ...(i.ranges ? { ranges: i.ranges } : {}), rawNames: i.rawNames, hasSuccess: i.hasSuccess, hasDone: i.hasDone })),
+        });
+      } catch (e) {
+        send({ type: 'rejected', diagnostics: diagnosticsOf(e) ?? [], message: (e as Error).message });
+      }
+      return;
+    }
+    case 'job': {
+      // News at the start, after reading and compiling, and every HEARTBEAT_MS of evaluation:
+      // the pool kills a worker that goes quiet for its stallMs.
+      let last = -Infinity;
+      let evaluating = false;
+      const progress = (steps: number, nowEvaluating: boolean): void => {
+        const now = performance.now();
+        // The start of evaluation always goes out: the pool times stalls more tightly from then on.
+        if (now - last < HEARTBEAT_MS && nowEvaluating === evaluating) return;
+        last = now;
+        evaluating = nowEvaluating;
+        send({ type: 'progress', id: m.id, steps, evaluating });
+      };
+      progress(0, false);
+      const outcome = await active!.run(m.job, progress);
+      send({ type: 'done', id: m.id, outcome });
+      return;
+    }
+    case 'exit':
+      for (const r of runners.values()) r.dispose();
+      process.disconnect?.();
+      return;
+  }
+}
+
+if (process.send) {
+  // Messages are handled one after another, in the order they came.
+  let chain = Promise.resolve();
+  process.on('message', (m: ToWorker) => {
+    chain = chain.then(() => handle(m)).catch((e: unknown) => {
+      process.stderr.write(`relabel worker: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(70);
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
