@@ -156,7 +156,19 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     hosts.close();
     throw e;
   }
-  const publishVision = (b: VisionBatch | null): void => void (b && publisher.publishVision(b.episode, encodeVisionBatch(b)));
+  const publishVision = (b: VisionBatch | null): void => {
+    if (!b) return;
+    publisher.publishVision(b.episode, encodeVisionBatch(b));
+    // The frames logged with the episode also feed the live views (dashboard camera panel, Foxglove
+    // /camera/<name>): bounded by --vision-log-frames. An mqtt camera's frames are on camera/<name> already.
+    const cam = vision?.provenance.camera;
+    if (!cam) return;
+    for (const r of b.records) {
+      if (!r.jpeg) continue;
+      live.cameraFrame(cam.name, r.jpeg, 'jpeg', Date.now());
+      if (cam.source !== 'mqtt') publisher.publishCamera(cam.name, r.jpeg);
+    }
+  };
   const policyProvenance: EpisodeStart['policy'] = {
     hash: policy.hash,
     sha256: policy.sha256,

@@ -186,6 +186,17 @@ export class EpisodePublisher {
     return true;
   }
 
+  /**
+   * QoS 0, only while connected: a camera frame for live views (dashboard camera panel) on
+   * camera/<name>. The daemon sends only the frames it logs (every --vision-log-frames-th), so the
+   * rate is bounded by the camera's; never for an mqtt camera, whose frames already arrive there.
+   */
+  publishCamera(camera: string, jpeg: Uint8Array): boolean {
+    if (!this.mc.client.connected) return false;
+    this.mc.client.publish(`${this.topics.base}/camera/${camera}`, Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength), { qos: 0 });
+    return true;
+  }
+
   /** QoS 0, only while connected: the 1 Hz health report (`health` topic) for dashboards. */
   publishHealth(body: string): boolean {
     if (!this.mc.client.connected) return false;
