@@ -118,9 +118,12 @@ export class EpisodeGate {
     if (this.phaseValue === 'ready') return true;
     if (this.phaseValue === 'running') return false;
     const m = this.mode;
-    if (m.kind === 'pause' && nowMs - this.endedAtMs >= m.ms) this.open('pause');
-    else this.ticks++;
-    return this.phaseValue === 'ready';
+    if (m.kind === 'pause' && nowMs - this.endedAtMs >= m.ms) {
+      this.open('pause');
+      return true;
+    }
+    this.ticks++;
+    return false;
   }
 
   /** One reward evaluation during the reset phase (until-clear): `ok` is status ok. */
