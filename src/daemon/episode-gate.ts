@@ -220,8 +220,8 @@ export class EpisodeGate {
 /** The status line's words for the gate: "resetting (waiting for next, 12 s)". */
 export function describeGate(s: GateStatus): string {
   if (s.phase === 'running') return 'running';
-  // Ready but not started: the link is down or the e-stop latched (otherwise it starts at once).
-  if (s.phase === 'ready') return 'the next one starts once the robot may move';
+  // Ready but not started: this tick's end came in after the start check, or the link is down or the e-stop latched.
+  if (s.phase === 'ready') return 'the next one is starting';
   // A pause says how long is left; the others how long the robot has been waiting.
   if (s.mode.startsWith('pause:')) return `resetting (waiting for ${s.waitingFor})`;
   return `resetting (waiting for ${s.waitingFor ?? 'next'}, ${(s.forMs / 1000).toFixed(0)} s)`;
