@@ -135,7 +135,7 @@ export class EpisodePublisher {
   }
 
   private subscribeCommandTopics(): void {
-    this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
+    this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm, this.topics.episodeNext], { qos: 1 });
   }
 
   /** Steps not yet acknowledged by the broker (stats().pending), cheap enough to read per batch for back-pressure. */
