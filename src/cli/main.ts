@@ -1,5 +1,6 @@
 import { isRewarddError } from '../core/errors.js';
 import { rewarddVersion } from '../core/version.js';
+import { exitCodeOf } from './args.js';
 
 /**
  * `rewardd <verb>`: parses nothing itself; each verb module owns its flags
@@ -62,8 +63,8 @@ export async function cli(argv: string[]): Promise<number> {
     return await mod.main(rest);
   } catch (e) {
     // One line, coded when we know what went wrong; the stack only when we do not.
-    if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message}\n`);
+    if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message.split('\n')[0]}\n`);
     else process.stderr.write(`rewardd ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }

@@ -12,6 +12,7 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/reward/set                   command (MQTT 5 response topic + correlation data)
  *   <prefix>/<robot>/reward/set/result            reply topic for MQTT 3.1.1 senders (no response topic)
  *   <prefix>/<robot>/estop                        command
+ *   <prefix>/<robot>/estop/result                 the robot's verdict on an estop command (MQTT 3.1.1 senders; MQTT 5: the response topic)
  *   <prefix>/<robot>/arm                          command (arm / disarm)
  *   <prefix>/<robot>/live                         QoS 0, downsampled
  *   <prefix>/<robot>/health                       QoS 0, 1 Hz JSON: the status line's data (tick, policy, MQTT, outbox, safety)
@@ -49,6 +50,7 @@ export interface RobotTopics {
   readonly rewardSet: string;
   readonly rewardSetResult: string;
   readonly estop: string;
+  readonly estopResult: string;
   readonly arm: string;
   readonly live: string;
   readonly health: string;
@@ -74,6 +76,7 @@ export function episodeTopics(prefix: string = DEFAULT_PREFIX, robot: string): R
     rewardSet: `${base}/reward/set`,
     rewardSetResult: `${base}/reward/set/result`,
     estop: `${base}/estop`,
+    estopResult: `${base}/estop/result`,
     arm: `${base}/arm`,
     live: `${base}/live`,
     health: `${base}/health`,
