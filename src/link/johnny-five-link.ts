@@ -7,6 +7,7 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import { PROTOCOL_VERSION, type ChannelInfo, type Frame, type HelloFrame } from '../protocol/frames.js';
 import { MAX_ENCODED_FRAME } from '../protocol/wire.js';
 import type { Link, LinkCounters, LinkSink } from './link.js';
+import { FIRMATA_BAUD, firmataOnTty } from './firmata-tty.js';
 import { loadJ5Mapping, type J5Mapping } from './johnny-five-mapping.js';
 
 /** The part of johnny-five this link uses (the package ships no types). */
@@ -23,8 +24,9 @@ type J5Part = Record<string, unknown> & { forward?: (s: number) => void; reverse
 
 export interface JohnnyFiveLinkOptions {
   /**
-   * Serial path of a StandardFirmata board, optionally with `?map=<mapping.json>`
-   * (the form `--link johnny-five:/dev/ttyACM0?map=robots/rover.johnny-five.json` gives).
+   * Serial path of a StandardFirmata board, optionally with `?map=<mapping.json>[&baud=N]`
+   * (the form `--link johnny-five:/dev/ttyACM0?map=robots/rover.johnny-five.json` gives; baud
+   * default 57600, StandardFirmata's).
    */
   readonly port?: string;
   readonly mapping?: J5Mapping;
@@ -71,6 +73,7 @@ export class JohnnyFiveLink implements Link {
   private readonly wire = new Uint8Array(MAX_ENCODED_FRAME + 1);
   private readonly channels: ChannelInfo[];
   private readonly path: string;
+  private readonly baudRate: number;
   private readonly timing: typeof JOHNNY_FIVE_DEFAULTS;
   private bootId = JohnnyFiveLink.newBootId();
   private parts = new Map<string, J5Part>();
@@ -101,9 +104,12 @@ export class JohnnyFiveLink implements Link {
     this.timing = timing;
     this.mapping = mapping;
     this.path = path ?? '';
+    const baud = new URLSearchParams(query ?? '').get('baud');
+    this.baudRate = baud === null ? FIRMATA_BAUD : Number(baud);
+    if (!Number.isInteger(this.baudRate) || this.baudRate <= 0) throw new RewarddError('E_CONFIG', `johnny-five link baud: expected a positive integer, found "${baud}"`);
     this.clock = o.clock ?? systemClock;
     this.channels = mapping.observations.map((m, id) => ({ id, name: m.name, type: 'f32' as const, count: 1, scale: 1, unit: m.unit }));
-    this.detail = { port: path || '(io plugin)', sampleHz: mapping.sampleHz, watchdogMs: mapping.watchdogMs, mcuWatchdog: false, reconnect: o.io === undefined || o.ioFactory !== undefined };
+    this.detail = { port: path || '(io plugin)', ...(path ? { baudRate: this.baudRate } : {}), sampleHz: mapping.sampleHz, watchdogMs: mapping.watchdogMs, mcuWatchdog: false, reconnect: o.io === undefined || o.ioFactory !== undefined };
   }
 
   async open(sink: LinkSink): Promise<HelloFrame> {
@@ -162,20 +168,31 @@ export class JohnnyFiveLink implements Link {
   /** A johnny-five Board, ready; rejects with E_LINK on an error or after openTimeoutMs. */
   private connectBoard(io: unknown): Promise<J5Board> {
     const five = createRequire(import.meta.url)('johnny-five') as J5Module;
-    const plugin = io ?? this.o.ioFactory?.();
+    // A port path gets Firmata over our own tty I/O (firmata-tty.ts says why not johnny-five's own serialport).
+    const plugin = io ?? this.o.ioFactory?.() ?? firmataOnTty(this.path, this.baudRate);
     const timeoutMs = this.timing.openTimeoutMs;
-    const board = new five.Board({ ...(plugin !== undefined ? { io: plugin } : { port: this.path }), repl: false, debug: false, sigint: false, timeout: timeoutMs });
+    const board = new five.Board({ io: plugin, repl: false, debug: false, sigint: false, timeout: timeoutMs });
     return new Promise<J5Board>((resolve, reject) => {
-      const t = setTimeout(() => {
-        releaseBoard(board);
-        reject(new RewarddError('E_LINK', `johnny-five ${this.path || '(io plugin)'}: expected the board ready within ${timeoutMs} ms, found it not`));
-      }, timeoutMs);
-      board.once('ready', () => (clearTimeout(t), resolve(board)));
-      board.once('error', (e) => {
+      let settled = false;
+      const fail = (e: unknown): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(t);
         releaseBoard(board);
-        reject(new RewarddError('E_LINK', `johnny-five ${this.path || '(io plugin)'}: ${String((e as Error)?.message ?? e)}`));
+        // A port that cannot be opened says why in its own words (serial-open-error.ts).
+        reject(e instanceof RewarddError ? e : new RewarddError('E_LINK', `johnny-five ${this.path || '(io plugin)'}: ${String((e as Error)?.message ?? e)}`));
+      };
+      const t = setTimeout(() => fail(new RewarddError('E_LINK', `johnny-five ${this.path || '(io plugin)'}: expected the board ready within ${timeoutMs} ms, found it not`)), timeoutMs);
+      board.once('ready', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(t);
+        resolve(board);
       });
+      board.once('error', fail);
+      // johnny-five listens to its IO plugin's errors only once the board is ready; an open that fails comes before.
+      const ev = plugin as { on?: (ev: string, fn: (e: unknown) => void) => void };
+      if (typeof ev.on === 'function') ev.on('error', fail);
     });
   }
 
@@ -313,8 +330,8 @@ function disablePart(p: J5Part): void {
 /** Closes what a board holds open (the serial port under Firmata), best effort. */
 function releaseBoard(board: J5Board): void {
   try {
-    const io = board.io as { transport?: { close?: (cb?: () => void) => void; isOpen?: boolean } } | null;
-    if (io?.transport?.isOpen) io.transport.close?.(() => {});
+    const io = board.io as { transport?: { close?: (cb?: () => void) => void } } | null;
+    io?.transport?.close?.(() => {});
   } catch {
     // already closed
   }
