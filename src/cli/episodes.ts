@@ -18,7 +18,7 @@ export const help = [
   'verdict on an episode (kept with every earlier one; the newest counts), the outcome signal that',
   '`rewardd reward refine --store` ranks reward programs against.',
   '',
-  '  --store DIR      the recorder\'s folder (rewardd record --store); --out DIR: same (default: episodes)',
+  '  --store DIR      the recorder\'s folder (--out DIR: the same)      (default: episodes)',
   '  --robot NAME     list: only this robot                            (default: every robot)',
   '  --status S       list: recording | writing | complete | incomplete (default: any)',
   '  --limit N        list: at most N episodes                         (default: 1000)',

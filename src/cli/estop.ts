@@ -29,7 +29,8 @@ export const help = [
   '  --mqtt URL        also send the command to a running robot     (default: none, latch file only)',
   '  --robot NAME      robot name in the topic                      (default: rover)',
   '  --prefix P        MQTT topic prefix                            (default: rewardd/v1)',
-  '  --key FILE        reset: ed25519 private key (rewardd keys new) to sign it (default: none, unsigned)',
+  '  --key FILE        reset: ed25519 private key (rewardd keys new) to sign it',
+  '                                                                 (default: none, unsigned)',
   '  --reason TEXT     recorded with the latch                      (default: "rewardd estop")',
   '  --username U      broker user                                  (default: none)',
   '  --password P      broker password                              (default: none)',
@@ -178,6 +179,6 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const why = typeof v.error === 'string' ? v.error : 'no reason given';
-  process.stderr.write(`rewardd estop: robot "${robot}" refused the ${verb}: ${why}${verb === 'reset' && values.key === undefined ? ' (sign it with --key FILE)' : ''}\n`);
+  process.stderr.write(`rewardd estop: robot "${robot}" refused the ${verb}: ${why}\n`);
   return 1;
 }

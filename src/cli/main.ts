@@ -63,7 +63,7 @@ export async function cli(argv: string[]): Promise<number> {
     return await mod.main(rest);
   } catch (e) {
     // One line, coded when we know what went wrong; the stack only when we do not.
-    if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message.split('\n')[0]}\n`);
+    if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message}\n`);
     else process.stderr.write(`rewardd ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return exitCodeOf(e);
   }

@@ -56,7 +56,7 @@ describe.each([['Mosquitto (MQTT 5)', 'mosquitto'], ['the embedded broker (MQTT 
     expect(unsigned.status).toBe(1);
     expect(unsigned.stdout).toBe('');
     expect(unsigned.stderr.trim().split('\n')).toHaveLength(1);
-    expect(unsigned.stderr).toMatch(/^rewardd estop: robot "rover" refused the reset: unsigned: e-stop reset: expected a signed envelope .* \(sign it with --key FILE\)\n$/);
+    expect(unsigned.stderr).toMatch(/^rewardd estop: robot "rover" refused the reset: unsigned: e-stop reset: expected a signed envelope .*sign with --key.*found JSON without "sig" and "key"\n$/);
     await robot.daemon.waitFor(/e-stop reset refused: unsigned/, 'the robot to log the refusal');
     expect(robot.daemon.err()).not.toMatch(/e-stop reset over MQTT/);
 
