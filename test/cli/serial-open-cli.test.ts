@@ -33,6 +33,13 @@ describe('rewardd run --link serial: a device that cannot be opened', () => {
     expect(performance.now() - t0).toBeLessThan(60_000);
   });
 
+  it('the johnny-five link on a missing device: the same one line', () => {
+    const map = join(process.cwd(), 'firmware-bridge', 'johnny-five', 'rover.johnny-five.json');
+    const r = rewardd(runArgs(`johnny-five:/dev/ttyNOPE?map=${map}`, tmp('rewardd-j5-enoent-')));
+    expect(r.status).toBe(1);
+    expectOneLine(r.stderr, /^rewardd run: E_LINK: serial \/dev\/ttyNOPE: expected a serial device, found no such file \(ENOENT\)/);
+  });
+
   it('a device this user may not open: one line naming EACCES, exit 1', () => {
     const dir = tmp('rewardd-serial-eacces-');
     chmodSync(dir, 0o777);
