@@ -30,7 +30,7 @@ export interface CommandRequest {
   url: string;
   /** The command topic; the robot answers on `<topic>/result` (MQTT 3.1.1) or our response topic under it (MQTT 5). */
   topic: string;
-  /** Builds the payload; a JSON object gets `correlation` added (how a 3.1.1 sender's reply is matched). */
+  /** The command as JSON; `correlation` is added to it (how a 3.1.1 sender's reply is matched). */
   payload: Record<string, unknown>;
   /** How long to wait for the broker and then for the robot's verdict, each (monotonic timers). */
   timeoutMs: number;

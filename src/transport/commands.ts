@@ -57,6 +57,9 @@ export interface CommandHandlers {
   onArm?(cmd: ArmCommand, raw: Buffer): void;
 }
 
+/** Largest `estop` payload read for a correlation field (the command itself is read regardless). */
+const MAX_ESTOP_PAYLOAD_PARSED = 64 * 1024;
+
 /** Bound on a reward source accepted over MQTT; larger pushes are refused with a reason. */
 export const MAX_REWARD_SOURCE_BYTES = 256 * 1024;
 
@@ -89,11 +92,14 @@ export function parseArm(payload: Buffer): ArmCommand {
 export function handleCommand(client: MqttClient, topics: RobotTopics, handlers: CommandHandlers, topic: string, payload: Buffer, packet: IPublishPacket): boolean {
   if (topic === topics.estop) {
     let correlation: string | undefined;
-    try {
-      const j = JSON.parse(payload.toString('utf8')) as { correlation?: unknown };
-      if (j && typeof j === 'object' && typeof j.correlation === 'string') correlation = j.correlation;
-    } catch {
-      // plain text: no correlation
+    // An e-stop command is a few hundred bytes; anything far larger is not looked into for a correlation.
+    if (payload.length <= MAX_ESTOP_PAYLOAD_PARSED) {
+      try {
+        const j = JSON.parse(payload.toString('utf8')) as { correlation?: unknown };
+        if (j && typeof j === 'object' && typeof j.correlation === 'string') correlation = j.correlation;
+      } catch {
+        // plain text: no correlation
+      }
     }
     const reply = replier(client, packet, topics.estopResult, correlation);
     handlers.onEstop?.(parseEstop(payload), payload, (v) => reply(v));
