@@ -1,5 +1,6 @@
 import { isRewarddError } from '../core/errors.js';
 import { rewarddVersion } from '../core/version.js';
+import { exitCodeOf } from './args.js';
 
 /**
  * `rewardd <verb>`: parses nothing itself; each verb module owns its flags
@@ -65,6 +66,6 @@ export async function cli(argv: string[]): Promise<number> {
     // One line, coded when we know what went wrong; the stack only when we do not.
     if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message}\n`);
     else process.stderr.write(`rewardd ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }

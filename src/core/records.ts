@@ -134,6 +134,20 @@ export interface EpisodeResetPhase {
 
 export type EpisodeEndReason = 'success' | 'done' | 'step_limit' | 'interrupted' | 'shutdown' | 'link_lost' | 'estop';
 
+/** A reward version's source as logged with an episode (see EpisodeEnd.rewardSources). */
+export interface RewardSource {
+  hash: string;
+  sha256: string;
+  name: string;
+  /** The file name it was pushed or loaded as (its extension: JavaScript or TypeScript). */
+  filename: string;
+  content: string;
+  signer: string | null;
+}
+
+/** Bound on the reward sources one end record carries (sources are at most 256 KiB each). */
+export const MAX_END_REWARD_SOURCE_BYTES = 1024 * 1024;
+
 export interface EpisodeEnd {
   schema: typeof RECORD_SCHEMA;
   episode: string;
@@ -150,6 +164,12 @@ export interface EpisodeEnd {
   /** rewardFailures by status name (timeout, threw, crashed, late...); absent in records before 0.2. */
   rewardFailuresByStatus?: Record<string, number>;
   rewardVersions: string[];
+  /**
+   * The source of every version in rewardVersions that did not start the episode (a hot swap
+   * mid-episode: the start record names only the first), so the store can relabel with it.
+   * Absent when the episode kept its first version; bounded (MAX_END_REWARD_SOURCE_BYTES).
+   */
+  rewardSources?: RewardSource[];
   /**
    * Steps taken after the episode's last one, not logged: the reward host answered late, and the
    * step it said was terminal (success/done) had already been followed by these. Absent when 0.

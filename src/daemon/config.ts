@@ -200,7 +200,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
 export function runHelp(): string {
   const lines = RUN_OPTIONS.map((o) => {
     const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : o.type === 'auto-number' ? 'n|auto' : o.type === 'port' ? 'n|off' : 'value'}>`;
-    return `  ${flag.padEnd(30)} ${o.help}\n  ${''.padEnd(30)} Default: ${JSON.stringify(o.default)}`;
+    return `  ${flag.padEnd(30)} ${o.help} (default: ${o.default === '' ? 'none' : String(o.default)})`;
   });
   return [
     'Usage: rewardd run [options]',

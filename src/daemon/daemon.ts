@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { RewarddError } from '../core/errors.js';
+import { ErrorCodes, RewarddError, type ErrorCode } from '../core/errors.js';
 import type { Worker } from 'node:worker_threads';
 import { Mailbox } from '../core/mailbox.js';
 import { loadRobot } from '../core/robot.js';
@@ -23,6 +23,7 @@ import { RewardFileWatcher } from './reward-watcher.js';
 import { RecentSteps } from './reward-admission.js';
 import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
+import { RewardSourceBook } from './reward-sources.js';
 import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
@@ -101,6 +102,8 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     throw new RewarddError(code as 'E_REWARD_COMPILE', `--reward ${cfg.reward}: ${firstAdmission.error.replace(/^E_[A-Z_]+: /, '')}`);
   }
   const versionPids = new Map<string, number>([[firstAdmission.handle.info.version, firstAdmission.handle.pid]]);
+  const sources = new RewardSourceBook();
+  sources.remember(firstAdmission.handle.info, initialFile.signer);
   hosts.warm();
   mkdirSync(cfg.stateDir, { recursive: true });
   let broker: EmbeddedBroker | null = null;
@@ -225,6 +228,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       waiting--;
       if (!verdict.ok) return reply({ ok: false, error: verdict.error });
       versionPids.set(verdict.handle.info.version, verdict.handle.pid);
+      sources.remember(verdict.handle.info, signer);
       const id = ++swapSeq;
       swapReplies.set(id, reply);
       send({ type: 'swap', id, host: verdict.handle, mode: cfg.swap, signer });
@@ -278,16 +282,21 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         reply(r);
       });
     },
-    onEstop: (_cmd, raw) => {
+    onEstop: (_cmd, raw, reply) => {
+      // The verdict goes back to the sender (`rewardd estop` waits for it): a refused reset is
+      // otherwise only visible in this log.
       const d = decideEstop(raw, verifier, { requireSignedReset: cfg.auth === 'signed' });
       if (d.action === 'stop') {
         io.log(`e-stop over MQTT: ${d.reason}`);
         send({ type: 'estop', reason: d.reason });
+        reply({ ok: true, action: 'stop' });
       } else if (d.action === 'reset') {
         io.log(`e-stop reset over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
         send({ type: 'estop-reset' });
+        reply({ ok: true, action: 'reset', ...(d.signer ? { signer: d.signer } : {}) });
       } else {
         io.log(`e-stop reset refused: ${d.error}`);
+        reply({ ok: false, action: 'reset', error: d.error });
       }
     },
     onArm: (_cmd, raw) => {
@@ -343,8 +352,12 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
 
   let ready!: () => void;
   let failed!: (e: Error) => void;
+  let isStarted = false;
   const started = new Promise<void>((res, rej) => {
-    ready = res;
+    ready = () => {
+      isStarted = true;
+      res();
+    };
     failed = rej;
   });
   let resolveDone!: (v: { episodes: number }) => void;
@@ -413,6 +426,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         ready();
         break;
       case 'episode-start':
+        sources.episodeStarted(m.start.reward.hash);
         policy.resetEpisode();
         vision?.startEpisode(m.start.episode);
         publisher.publishStart(vision ? { ...m.start, vision: vision.provenance } : m.start);
@@ -425,6 +439,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         break;
       case 'episode-end':
         episodes++;
+        sources.addTo(m.end);
         if (vision) {
           const v = vision.endEpisode(m.end.episode);
           publishVision(v.batch);
@@ -465,8 +480,9 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         void shutdown().then(() => resolveDone({ episodes }));
         break;
       case 'fatal':
-        io.log(`control thread failed: ${m.message}`);
-        failed(new Error(m.message));
+        // Before start the caller reports the error (one line, coded); after it, only this log does.
+        if (isStarted) io.log(`control thread failed: ${m.message}`);
+        failed(codedError(m.message));
         void shutdown().then(() => resolveDone({ episodes }));
         break;
     }
@@ -492,4 +508,10 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       return stopping;
     },
   };
+}
+
+/** An error message from the control thread ("E_LINK: ...") as the coded error it was there. */
+function codedError(message: string): Error {
+  const m = /^(E_[A-Z_]+): ([^]*)$/.exec(message);
+  return m && m[1]! in ErrorCodes ? new RewarddError(m[1] as ErrorCode, m[2]!) : new Error(message);
 }

@@ -12,6 +12,7 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/reward/set                   command (MQTT 5 response topic + correlation data)
  *   <prefix>/<robot>/reward/set/result            reply topic for MQTT 3.1.1 senders (no response topic)
  *   <prefix>/<robot>/estop                        command
+ *   <prefix>/<robot>/estop/result                 the robot's verdict on an estop command (MQTT 3.1.1 senders; MQTT 5: the response topic)
  *   <prefix>/<robot>/arm                          command (arm / disarm)
  *   <prefix>/<robot>/episode/next                 command: the reset phase is over, start the next episode (reply like reward/set)
  *   <prefix>/<robot>/episode/next/result          reply topic for MQTT 3.1.1 senders
@@ -51,6 +52,7 @@ export interface RobotTopics {
   readonly rewardSet: string;
   readonly rewardSetResult: string;
   readonly estop: string;
+  readonly estopResult: string;
   readonly arm: string;
   /** The operator's "next" between episodes (src/daemon/episode-gate.ts). */
   readonly episodeNext: string;
@@ -79,6 +81,7 @@ export function episodeTopics(prefix: string = DEFAULT_PREFIX, robot: string): R
     rewardSet: `${base}/reward/set`,
     rewardSetResult: `${base}/reward/set/result`,
     estop: `${base}/estop`,
+    estopResult: `${base}/estop/result`,
     arm: `${base}/arm`,
     episodeNext: `${base}/episode/next`,
     episodeNextResult: `${base}/episode/next/result`,
