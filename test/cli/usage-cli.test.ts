@@ -24,6 +24,7 @@ const CASES: Record<string, { unknown: string[]; missing: string[]; says: RegExp
   policy: { unknown: ['policy', 'check', 'x', '--bogus'], missing: ['policy', 'check'], says: /expected "check DIR" or "bench DIR"/ },
   dashboard: { unknown: ['dashboard', '--bogus'], missing: ['dashboard'], says: /--mqtt: expected the broker's WebSocket URL/ },
   estop: { unknown: ['estop', 'stop', '--bogus'], missing: ['estop'], says: /expected one of stop \| reset \| status, found nothing/ },
+  episode: { unknown: ['episode', 'next', '--bogus'], missing: ['episode', 'next'], says: /--mqtt: expected the robot's broker URL/ },
   arm: { unknown: ['arm', '--bogus'], missing: ['arm'], says: /--mqtt: expected the robot's broker URL/ },
   disarm: { unknown: ['disarm', '--bogus'], missing: ['disarm'], says: /--mqtt: expected the robot's broker URL/ },
   firmware: { unknown: ['firmware', 'sim', '--bogus'], missing: ['firmware'], says: /expected "sim" or "check", found nothing/ },
