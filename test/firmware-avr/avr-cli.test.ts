@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AvrFirmware } from '../../src/link/avr-firmware-sim.js';
+import { waitFor } from '../helpers/mqtt-capture.js';
+import { uniqueLinkPath } from '../link-serial/harness.js';
+
+/**
+ * The built `rewardd run` binary against the real sketch in simavr. The daemon process is frozen
+ * with SIGSTOP (a hung host, its port still open): the firmware's own watchdog must stop the motor
+ * pins within its documented 150 ms, measured by the emulator in emulated time from the last byte
+ * the host sent into the MCU's UART to the timer/port registers going to zero. Then the --hz check:
+ * above what 115200 baud carries for the rover's SAMPLE, the daemon warns at start.
+ */
+const BIN = join(process.cwd(), 'bin', 'rewardd.js');
+const dirs: string[] = [];
+let fw: AvrFirmware;
+let path: string;
+const children: ChildProcess[] = [];
+
+function run(args: string[]): { child: ChildProcess; err: () => string; exit: Promise<number | null> } {
+  const d = mkdtempSync(join(tmpdir(), 'rewardd-avr-cli-'));
+  dirs.push(d);
+  const child = spawn(process.execPath, [BIN, 'run', '--link', `serial:${path}`, '--broker-port', '0', '--broker-ws-port', 'off', '--dashboard-port', 'off',
+    '--state-dir', d, '--no-status', '--no-watch-reward', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { child, err: () => err, exit };
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(process.cwd(), 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+  path = uniqueLinkPath();
+  dirs.push(join(path, '..'));
+  fw = await AvrFirmware.start({ board: 'mega', linkPath: path, seed: 11 });
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of children) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+  await fw?.stop();
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+describe('rewardd run (the built binary) against the AVR firmware in simavr', () => {
+  it('a frozen daemon: the MCU watchdog stops the motors within 150 ms of emulated time, and the woken daemon reports it', async () => {
+    const r = run(['--arm', 'start', '--hz', '50']);
+    await waitFor(() => fw.motorChanges().some((m) => m.left !== 0 || m.right !== 0), 90_000, `the motor pins driven (daemon said: ${r.err().slice(-300)})`);
+    await new Promise((res) => setTimeout(res, 500));
+    const seen = fw.motorChanges().length;
+    const last = fw.motorChanges().at(-1)!;
+    expect(last.left !== 0 || last.right !== 0).toBe(true);
+    r.child.kill('SIGSTOP');
+    await waitFor(() => fw.motorChanges().slice(seen).some((m) => m.left === 0 && m.right === 0), 20_000, 'the motors stopped by the MCU');
+    const at = seen + fw.motorChanges().slice(seen).findIndex((m) => m.left === 0 && m.right === 0);
+    const stop = fw.motorChanges()[at]!;
+    // Emulated time from the host's last byte to the stopped PWM: the watchdog (150 ms) plus at most
+    // one pass of the firmware's loop (a HELLO or a SAMPLE being written, a millis() tick).
+    expect(stop.hostSilentUs).toBeGreaterThanOrEqual(150_000);
+    expect(stop.hostSilentUs).toBeLessThan(180_000);
+    // Still frozen for another second: nothing moves.
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(fw.motorChanges().slice(at)).toEqual([stop]);
+    r.child.kill('SIGCONT');
+    await waitFor(() => /MCU fault 1: watchdog: no host frame for \d+ ms/.test(r.err()), 20_000, 'the daemon to report the MCU watchdog');
+    expect(r.err()).not.toMatch(/warning: serial/); // 50 Hz fits 115200 baud
+    r.child.kill('SIGINT');
+    expect(await r.exit).toBe(0);
+  }, 180_000);
+
+  it('warns at start when --hz is above what the baud rate carries for the rover frame', async () => {
+    const r = run(['--hz', '250', '--duration', '3']);
+    expect(await r.exit).toBe(0);
+    const line = r.err().split('\n').find((l) => /warning: serial/.test(l));
+    expect(line).toBeDefined();
+    expect(line).toMatch(/--hz 250 is above what 115200 baud carries for this firmware \(180 samples\/s of 63 bytes/);
+    expect(line).toMatch(/at most 180 ticks\/s/);
+  }, 120_000);
+});
