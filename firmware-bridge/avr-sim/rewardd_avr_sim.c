@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include <simavr/parts/uart_pty.h>
 #include <simavr/sim_avr.h>
 #include <simavr/sim_elf.h>
+#include <simavr/sim_time.h>
 
 /* Exported by libsimavrparts 1.6 but not declared in its header: the cycle timer that feeds host bytes into the UART. */
 avr_cycle_count_t uart_pty_flush_timer(struct avr_t* avr, avr_cycle_count_t when, void* param);
@@ -283,6 +285,7 @@ int main(int argc, char** argv) {
   }
   snprintf(fw.mmcu, sizeof fw.mmcu, "%s", mcu);
   fw.frequency = freq;
+  fw.vcc = fw.avcc = fw.aref = 5000; /* mV: a 5 V board; the ADC needs its reference */
   avr = avr_make_mcu_by_name(fw.mmcu);
   if (!avr) {
     fprintf(stderr, "rewardd-avr-sim: simavr does not know the MCU %s\n", mcu);
@@ -295,6 +298,15 @@ int main(int argc, char** argv) {
   /* uart_pty prints its own chatter on stdout and (re)points /tmp/simavr-uart0 at the pty: send the chatter
    * to stderr (stdout is this program's line protocol), read the pty from the struct, and remove the fixed
    * /tmp link again when it is ours, so parallel runs neither collide on it nor leave it behind. */
+  /* Our signals are for the main thread: uart_pty's thread inherits this mask (a signal landing there
+   * would end its select loop, and the bridge with it). */
+  sigset_t ours, old;
+  sigemptyset(&ours);
+  sigaddset(&ours, SIGINT);
+  sigaddset(&ours, SIGTERM);
+  sigaddset(&ours, SIGUSR1);
+  sigaddset(&ours, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &ours, &old);
   fflush(stdout);
   int saved_stdout = dup(1);
   dup2(2, 1);
@@ -303,6 +315,7 @@ int main(int argc, char** argv) {
   fflush(stdout);
   dup2(saved_stdout, 1);
   close(saved_stdout);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pty.pty.s == 0 || pty.pty.slavename[0] == 0) {
     fprintf(stderr, "rewardd-avr-sim: simavr's uart_pty could not open a pty\n");
     return 1;
@@ -382,8 +395,7 @@ int main(int argc, char** argv) {
   }
   print_stats();
   if (link) unlink(link);
-  fflush(stdout);
-  dup2(2, 1); /* uart_pty_stop says goodbye on stdout */
-  uart_pty_stop(&pty);
+  /* No uart_pty_stop(): its thread may sit in a blocking write() to a pty nobody reads, and would
+   * never join; exiting ends it with the process. */
   return rc;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,37 @@ afterAll(async () => {
   }
   await fw?.stop();
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+describe('rewardd firmware sim --mcu avr (the built binary)', () => {
+  it('builds if needed, runs the emulated MCU and prints "pty <path>" first; Ctrl-C prints its counters', async () => {
+    const link = uniqueLinkPath();
+    dirs.push(join(link, '..'));
+    const child = spawn(process.execPath, [BIN, 'firmware', 'sim', '--mcu', 'avr', '--link', link], { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await waitFor(() => /^pty \/dev\/pts\/\d+\nmcu atmega2560 16000000\n/.test(out), 300_000, `"pty <path>" from the verb (got ${JSON.stringify(out.slice(0, 200))})`);
+    expect(existsSync(link)).toBe(true);
+    await waitFor(() => /^event boot t_us \d+ adc2_mv \d+$/m.test(out), 10_000, 'the boot line');
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(out).toMatch(/^stats t_us=\d+ tx_bytes=\d+ /m);
+    expect(existsSync(link)).toBe(false); // the --link symlink is removed on exit
+  }, 320_000);
+
+  it.each([
+    [['--mcu', 'arm'], /--mcu: expected host or avr, found "arm"/],
+    [['--mcu', 'avr', '--watchdog-ms', '100'], /--watchdog-ms applies to the host build only/],
+    [['--mcu', 'avr', '--board', 'due'], /--board: expected mega or uno, found "due"/],
+    [['--baud', '9600'], /--baud applies to --mcu avr only/],
+  ])('refuses %j with one line and exit 2', (args, message) => {
+    const r = spawnSync(process.execPath, [BIN, 'firmware', 'sim', ...args], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('rewardd run (the built binary) against the AVR firmware in simavr', () => {

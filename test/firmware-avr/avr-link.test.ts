@@ -48,7 +48,9 @@ describe('the AVR firmware in simavr over SerialLink', () => {
     // The MCU hears our heartbeats (rx_bytes) and nothing is garbled on a quiet line.
     const st = await fw.stats();
     expect(st.rx_bytes).toBeGreaterThan(0);
-    expect(link.counters()).toMatchObject({ crcErrors: 0, oversize: 0 });
+    // Opening the port can land mid-frame: at most that one frame is bad.
+    const c = link.counters();
+    expect(c.crcErrors! + c.malformed! + c.oversize!).toBeLessThanOrEqual(1);
   }, 60_000);
 
   it('a command changes the sensors as the MCU-side rover predicts, and reaches the motor pins', async () => {
