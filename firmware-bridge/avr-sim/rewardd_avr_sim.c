@@ -277,6 +277,22 @@ int main(int argc, char** argv) {
   }
   rng = seed ? seed : 1;
 
+  /* simavr's loader and uart_pty print their own chatter on stdout, and uart_pty (re)points
+   * /tmp/simavr-uart0 at the pty: send the chatter to stderr (stdout is this program's line protocol),
+   * read the pty from the struct, and remove the fixed /tmp link again when it is ours, so parallel
+   * runs neither collide on it nor leave it behind. Our signals are for the main thread: uart_pty's
+   * thread inherits this mask (a signal landing there would end its select loop, and the bridge). */
+  sigset_t ours, old;
+  sigemptyset(&ours);
+  sigaddset(&ours, SIGINT);
+  sigaddset(&ours, SIGTERM);
+  sigaddset(&ours, SIGUSR1);
+  sigaddset(&ours, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &ours, &old);
+  fflush(stdout);
+  int saved_stdout = dup(1);
+  dup2(2, 1);
+
   elf_firmware_t fw;
   memset(&fw, 0, sizeof fw);
   if (access(elf, R_OK) != 0 || elf_read_firmware(elf, &fw) != 0) {
@@ -295,21 +311,6 @@ int main(int argc, char** argv) {
   avr_load_firmware(avr, &fw);
   avr->frequency = freq;
 
-  /* uart_pty prints its own chatter on stdout and (re)points /tmp/simavr-uart0 at the pty: send the chatter
-   * to stderr (stdout is this program's line protocol), read the pty from the struct, and remove the fixed
-   * /tmp link again when it is ours, so parallel runs neither collide on it nor leave it behind. */
-  /* Our signals are for the main thread: uart_pty's thread inherits this mask (a signal landing there
-   * would end its select loop, and the bridge with it). */
-  sigset_t ours, old;
-  sigemptyset(&ours);
-  sigaddset(&ours, SIGINT);
-  sigaddset(&ours, SIGTERM);
-  sigaddset(&ours, SIGUSR1);
-  sigaddset(&ours, SIGUSR2);
-  pthread_sigmask(SIG_BLOCK, &ours, &old);
-  fflush(stdout);
-  int saved_stdout = dup(1);
-  dup2(2, 1);
   uart_pty_init(avr, &pty);
   uart_pty_connect(&pty, '0');
   fflush(stdout);

@@ -72,7 +72,13 @@ export class AvrFirmware {
     if (opts.linkPath !== undefined) args.push('--link', opts.linkPath);
     if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
     args.push(build.elf);
-    const child = spawn(build.simulator, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(build.simulator, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // simavr's own chatter and the emulator's errors: the last few lines, for error messages.
+    const errLines: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (l) => {
+      errLines.push(l);
+      if (errLines.length > 20) errLines.shift();
+    });
     const rl = createInterface({ input: child.stdout! });
     let fw: AvrFirmware | undefined;
     const early: string[] = [];
@@ -80,7 +86,7 @@ export class AvrFirmware {
     const timeoutMs = opts.startTimeoutMs ?? 10_000;
     const deadline = performance.now() + timeoutMs;
     while (early.length < 2) {
-      if (child.exitCode !== null) throw new RewarddError('E_LINK', `the AVR emulator exited with ${child.exitCode} before printing its pty`);
+      if (child.exitCode !== null) throw new RewarddError('E_LINK', `the AVR emulator exited with ${child.exitCode} before printing its pty: ${errLines.slice(-3).join(' | ')}`);
       if (performance.now() > deadline) {
         child.kill('SIGKILL');
         throw new RewarddError('E_LINK', `expected the AVR emulator to print its pty within ${timeoutMs} ms, found ${early.length} lines`);

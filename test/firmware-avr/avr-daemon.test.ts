@@ -80,6 +80,7 @@ describe('rewardd run against the AVR firmware in simavr', () => {
       const best = Math.min(...[0, 1, 2, 3].map((lag) => predictErr(lag, wheel, idx)));
       const mean = all.reduce((s, x) => s + x.obsRaw![idx]!, 0) / all.length;
       const spread = all.reduce((s, x) => s + Math.abs(x.obsRaw![idx]! - 0), 0) / all.length;
+      process.stdout.write(`avr daemon: wheel ${wheel}: ${all.length} steps, prediction error ${best.toFixed(3)} rad/s, mean |speed| ${spread.toFixed(2)} rad/s\n`);
       expect(best).toBeLessThan(1.0); // rad/s, on wheel speeds of several rad/s
       expect(Math.abs(mean)).toBeGreaterThan(1);
       expect(spread).toBeGreaterThan(3 * best);
@@ -118,6 +119,7 @@ describe('rewardd run against the AVR firmware in simavr', () => {
     await waitFor(() => ends().some((e) => e.reason === 'shutdown'), 20_000, 'the final end record');
     const c = (ends().find((e) => e.reason === 'shutdown') as unknown as { linkCounters: Record<string, number> }).linkCounters;
     const bad = c.crcErrors! + c.malformed! + c.oversize!;
+    process.stdout.write(`avr daemon: after 20 flips: ${JSON.stringify(c)}\n`);
     // Each flip spoils the frame it lands in (CRC-16 catches every 1-bit error; a flipped COBS code
     // or delimiter breaks the framing): at least one bad span each, at most two (a new 0x00 splits a
     // frame), plus the frame cut when the port opened and the one cut by the reset above.
