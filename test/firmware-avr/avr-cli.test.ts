@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rewarddNodeFlags } from '../../src/core/node-flags.js';
 import { AvrFirmware } from '../../src/link/avr-firmware-sim.js';
 import { waitFor } from '../helpers/mqtt-capture.js';
 import { uniqueLinkPath } from '../link-serial/harness.js';
@@ -23,7 +24,9 @@ const children: ChildProcess[] = [];
 function run(args: string[]): { child: ChildProcess; err: () => string; exit: Promise<number | null> } {
   const d = mkdtempSync(join(tmpdir(), 'rewardd-avr-cli-'));
   dirs.push(d);
-  const child = spawn(process.execPath, [BIN, 'run', '--link', `serial:${path}`, '--broker-port', '0', '--broker-ws-port', 'off', '--dashboard-port', 'off',
+  // With rewardd's Node flags given here, bin/rewardd.js runs the daemon in this very process instead of
+  // relaunching itself: the SIGSTOP below must freeze the daemon, not a parent waiting for it.
+  const child = spawn(process.execPath, [...rewarddNodeFlags(), BIN, 'run', '--link', `serial:${path}`, '--broker-port', '0', '--broker-ws-port', 'off', '--dashboard-port', 'off',
     '--state-dir', d, '--no-status', '--no-watch-reward', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let err = '';
@@ -88,18 +91,27 @@ describe('rewardd run (the built binary) against the AVR firmware in simavr', ()
     const last = fw.motorChanges().at(-1)!;
     expect(last.left !== 0 || last.right !== 0).toBe(true);
     r.child.kill('SIGSTOP');
+    const frozenAt = performance.now();
     await waitFor(() => fw.motorChanges().slice(seen).some((m) => m.left === 0 && m.right === 0), 20_000, 'the motors stopped by the MCU');
+    // Wake the daemon at once: frozen for less than its 500 ms RX-silence limit, it reads the MCU's
+    // FAULT from the port (frozen longer, it would declare the link lost, and reopening flushes it).
+    r.child.kill('SIGCONT');
+    const frozenMs = performance.now() - frozenAt;
     const at = seen + fw.motorChanges().slice(seen).findIndex((m) => m.left === 0 && m.right === 0);
     const stop = fw.motorChanges()[at]!;
+    process.stdout.write(`avr watchdog: motors stopped after ${stop.hostSilentUs} us of emulated host silence (frozen ${frozenMs.toFixed(0)} ms of real time)\n`);
     // Emulated time from the host's last byte to the stopped PWM: the watchdog (150 ms) plus at most
     // one pass of the firmware's loop (a HELLO or a SAMPLE being written, a millis() tick).
     expect(stop.hostSilentUs).toBeGreaterThanOrEqual(150_000);
     expect(stop.hostSilentUs).toBeLessThan(180_000);
-    // Still frozen for another second: nothing moves.
-    await new Promise((res) => setTimeout(res, 1000));
+    if (frozenMs < 450) {
+      await waitFor(() => /MCU fault 1: watchdog: no host frame for \d+ ms/.test(r.err()), 20_000, `the daemon to report the MCU watchdog (it said: ${r.err().slice(-400)})`);
+    } else {
+      await waitFor(() => /link lost|MCU fault 1: watchdog/.test(r.err()), 20_000, `the daemon to report the loss (it said: ${r.err().slice(-400)})`);
+    }
+    // The daemon runs on and keeps commanding, but the tripped MCU stays disarmed: nothing moves.
+    await new Promise((res) => setTimeout(res, 1500));
     expect(fw.motorChanges().slice(at)).toEqual([stop]);
-    r.child.kill('SIGCONT');
-    await waitFor(() => /MCU fault 1: watchdog: no host frame for \d+ ms/.test(r.err()), 20_000, 'the daemon to report the MCU watchdog');
     expect(r.err()).not.toMatch(/warning: serial/); // 50 Hz fits 115200 baud
     r.child.kill('SIGINT');
     expect(await r.exit).toBe(0);
