@@ -72,6 +72,14 @@ static uint64_t tx_bytes = 0, rx_bytes = 0, flipped = 0, resets = 0, lag_us = 0;
 static long flip_every = 0, flip_left = 0, flip_n = 0;
 static uint32_t rng = 0x2545F491u;
 static int motors_l = 0, motors_r = 0;
+/* MCU -> pty bytes. Not through uart_pty's own 512-byte fifo: that one overwrites itself when its
+ * thread is starved for a few tens of ms on a busy machine (garbage the daemon would count as line
+ * noise). This ring is bounded (64 KiB, ~5 s at 115200 baud); when it is full, bytes are dropped
+ * and counted, as a UART with nobody listening loses them. */
+#define OUT_RING 65536
+static uint8_t out_ring[OUT_RING];
+static size_t out_head = 0, out_len = 0;
+static uint64_t out_oldest = 0, tx_dropped = 0;
 
 static uint32_t next_rand(void) {
   rng ^= rng << 13;
@@ -81,6 +89,7 @@ static uint32_t next_rand(void) {
 }
 
 static uint64_t now_cycles(void) { return cycles_base + avr->cycle; }
+static void flush_out(int force);
 static uint64_t cycles_to_us(uint64_t c) { return c * 1000000ull / freq; }
 static uint64_t mono_us(void) {
   struct timespec ts;
@@ -101,7 +110,26 @@ static void mcu_tx_hook(struct avr_irq_t* irq, uint32_t value, void* param) {
       fflush(stdout);
     }
   }
-  avr_raise_irq(pty.irq + IRQ_UART_PTY_BYTE_IN, value & 0xFF);
+  if (out_len == OUT_RING) {
+    tx_dropped++; /* nobody is reading the pty and the kernel's buffer is full: the line drops it */
+    return;
+  }
+  out_ring[(out_head + out_len) % OUT_RING] = (uint8_t)value;
+  if (out_len++ == 0) out_oldest = now_cycles();
+}
+
+/* Writes what the MCU sent to the pty: in batches (64 bytes, or 1 ms of emulated time, like a
+ * USB-serial chip's latency timer), never blocking the emulation. */
+static void flush_out(int force) {
+  if (out_len == 0) return;
+  if (!force && out_len < 64 && now_cycles() - out_oldest < freq / 1000) return;
+  while (out_len > 0) {
+    size_t chunk = out_head + out_len <= OUT_RING ? out_len : OUT_RING - out_head;
+    ssize_t w = write(pty.pty.s, out_ring + out_head, chunk);
+    if (w <= 0) return; /* EAGAIN: try again at the next service */
+    out_head = (out_head + (size_t)w) % OUT_RING;
+    out_len -= (size_t)w;
+  }
 }
 
 /* A byte from the host entering the MCU's UART (called on the AVR's thread, when the UART takes it). */
@@ -139,8 +167,8 @@ static void boot_noise(void) {
 }
 
 static void print_stats(void) {
-  printf("stats t_us=%llu tx_bytes=%llu rx_bytes=%llu flipped=%llu resets=%llu lag_ms=%llu motors=%d,%d\n",
-         (unsigned long long)cycles_to_us(now_cycles()), (unsigned long long)tx_bytes, (unsigned long long)rx_bytes,
+  printf("stats t_us=%llu tx_bytes=%llu tx_dropped=%llu rx_bytes=%llu flipped=%llu resets=%llu lag_ms=%llu motors=%d,%d\n",
+         (unsigned long long)cycles_to_us(now_cycles()), (unsigned long long)tx_bytes, (unsigned long long)tx_dropped, (unsigned long long)rx_bytes,
          (unsigned long long)flipped, (unsigned long long)resets, (unsigned long long)(lag_us / 1000), motors_l, motors_r);
   fflush(stdout);
 }
@@ -335,7 +363,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  /* Route the MCU's output through mcu_tx_hook (the noise point) instead of straight into uart_pty. */
+  /* Route the MCU's output through mcu_tx_hook (the noise point) and our own ring instead of uart_pty's
+   * fifo; uart_pty's thread still carries the host's bytes to the UART (it reads the master only after
+   * select() says readable, so a non-blocking master is safe for it). */
+  fcntl(pty.pty.s, F_SETFL, fcntl(pty.pty.s, F_GETFL) | O_NONBLOCK);
   avr_irq_t* uart_out = avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT);
   avr_unconnect_irq(uart_out, pty.irq + IRQ_UART_PTY_BYTE_IN);
   avr_irq_register_notify(uart_out, mcu_tx_hook, NULL);
@@ -369,6 +400,7 @@ int main(int argc, char** argv) {
     uint64_t now = now_cycles();
     if (now < next_service) continue;
     next_service = now + service_every;
+    flush_out(0);
     check_motors();
     if (g_stats) {
       g_stats = 0;
@@ -394,6 +426,7 @@ int main(int argc, char** argv) {
       t0 += wall - emu;
     }
   }
+  flush_out(1);
   print_stats();
   if (link) unlink(link);
   /* No uart_pty_stop(): its thread may sit in a blocking write() to a pty nobody reads, and would

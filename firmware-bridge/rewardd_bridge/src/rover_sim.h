@@ -14,9 +14,12 @@ namespace rewardd {
 
 struct RoverSim {
   float x, y, th, wl, wr, ax, battery, beacon_x, beacon_y;
+  float cos_th, sin_th;  // of th, once per step: trigonometry is the costly part on an 8-bit MCU
   uint32_t rng;
 
-  RoverSim() : x(0), y(0), th(0), wl(0), wr(0), ax(0), battery(12.4f), beacon_x(2.0f), beacon_y(1.0f), rng(0x9E3779B9u) {}
+  RoverSim()
+      : x(0), y(0), th(0), wl(0), wr(0), ax(0), battery(12.4f), beacon_x(2.0f), beacon_y(1.0f), cos_th(1), sin_th(0),
+        rng(0x9E3779B9u) {}
 
   float uniform() {
     rng ^= rng << 13;
@@ -37,14 +40,16 @@ struct RoverSim {
     float v = (wl + wr) * r / 2, w = (wr - wl) * r / track;
     ax = dt > 0 ? (v - v_before) / dt : 0;
     th += w * dt;
-    x += v * cosf(th) * dt;
-    y += v * sinf(th) * dt;
+    cos_th = cosf(th);
+    sin_th = sinf(th);
+    x += v * cos_th * dt;
+    y += v * sin_th * dt;
     battery -= 1e-6f * dt * (1 + fabsf(tl) + fabsf(tr));
   }
   float yaw_rate() const { return (wr - wl) * 0.035f / 0.16f; }
   float range_front() const {
     // Walls of a 10 m square arena centred on the start.
-    float c = cosf(th), s = sinf(th), best = 4.0f;
+    float c = cos_th, s = sin_th, best = 4.0f;
     if (c > 1e-6f) best = fminf(best, (5 - x) / c);
     if (c < -1e-6f) best = fminf(best, (-5 - x) / c);
     if (s > 1e-6f) best = fminf(best, (5 - y) / s);
@@ -52,7 +57,7 @@ struct RoverSim {
     return best < 0 ? 0 : best;
   }
   void beacon_rel(float* bx, float* by) const {
-    float dx = beacon_x - x, dy = beacon_y - y, c = cosf(th), s = sinf(th);
+    float dx = beacon_x - x, dy = beacon_y - y, c = cos_th, s = sin_th;
     *bx = c * dx + s * dy;
     *by = -s * dx + c * dy;
   }
