@@ -11,25 +11,28 @@ import { RecordingSink, sleep } from '../link-serial/harness.js';
  * model predicts (wheel speed = command x 20 rad/s after a 50 ms lag).
  * Times from the MCU (time_us, the emulator's t_us) are emulated time.
  */
-let fw: AvrFirmware;
-let link: SerialLink;
-const sink = new RecordingSink();
-let fields: string[] = [];
+describe.each([
+  ['mega', 'atmega2560'],
+  ['uno', 'atmega328p'],
+] as const)('the AVR firmware for the %s (%s) in simavr over SerialLink', (board, mcu) => {
+  let fw: AvrFirmware;
+  let link: SerialLink;
+  const sink = new RecordingSink();
+  let fields: string[] = [];
 
-beforeAll(async () => {
-  fw = await AvrFirmware.start({ board: 'mega', baud: 115200, rateHz: 100 });
-  link = new SerialLink({ path: fw.ptyPath, openTimeoutMs: 10_000 });
-}, 600_000);
-afterAll(async () => {
-  await link?.close();
-  await fw?.stop();
-});
+  beforeAll(async () => {
+    fw = await AvrFirmware.start({ board, baud: 115200, rateHz: 100 });
+    link = new SerialLink({ path: fw.ptyPath, openTimeoutMs: 10_000 });
+  }, 600_000);
+  afterAll(async () => {
+    await link?.close();
+    await fw?.stop();
+  });
 
-describe('the AVR firmware in simavr over SerialLink', () => {
   it('says HELLO with the rover table, then streams samples at 100/s and heartbeats at 10/s of emulated time', async () => {
     const hello = await link.open(sink);
     fields = channelFieldNames(hello.channels);
-    expect(fw.mcu).toBe('atmega2560');
+    expect(fw.mcu).toBe(mcu);
     expect(hello.firmwareId).toBe('rewardd-rover/1.0.0 avr-sim');
     expect(hello.watchdogMs).toBe(150);
     expect(channelFieldNames(hello.channels)).toContain('wheel_speed_left');
