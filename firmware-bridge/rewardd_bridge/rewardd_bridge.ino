@@ -17,7 +17,7 @@
 #define REWARDD_BAUD 115200       // USB CDC boards ignore it; UART bridges (Uno's 16U2 is fine) need it
 #endif
 #ifndef SAMPLE_HZ
-#define SAMPLE_HZ 100             // 0 = as fast as the UART takes them; 115200 baud carries ~180 rover samples/s
+#define SAMPLE_HZ 100             // 0 = as fast as possible; 115200 baud carries ~180 rover samples/s, this loop ~115 (docs/firmware.md)
 #endif
 #ifndef WATCHDOG_MS
 #define WATCHDOG_MS 150            // motors stop when the host is silent this long

@@ -87,6 +87,16 @@ describe('rewardd firmware sim --mcu avr (the built binary)', () => {
 describe('rewardd run (the built binary) against the AVR firmware in simavr', () => {
   it('a frozen daemon: the MCU watchdog stops the motors within 150 ms of emulated time, and the woken daemon reports it', async () => {
     const r = run(['--arm', 'start', '--hz', '50']);
+    try {
+      await frozenDaemon(r);
+    } finally {
+      r.child.kill('SIGCONT');
+      r.child.kill('SIGINT');
+    }
+    expect(await r.exit).toBe(0);
+  }, 180_000);
+
+  async function frozenDaemon(r: ReturnType<typeof run>): Promise<void> {
     await waitFor(() => fw.motorChanges().some((m) => m.left !== 0 || m.right !== 0), 90_000, `the motor pins driven (daemon said: ${r.err().slice(-300)})`);
     await new Promise((res) => setTimeout(res, 500));
     const seen = fw.motorChanges().length;
@@ -106,18 +116,15 @@ describe('rewardd run (the built binary) against the AVR firmware in simavr', ()
     // one pass of the firmware's loop (a HELLO or a SAMPLE being written, a millis() tick).
     expect(stop.hostSilentUs).toBeGreaterThanOrEqual(150_000);
     expect(stop.hostSilentUs).toBeLessThan(180_000);
-    if (frozenMs < 2800) {
-      await waitFor(() => /MCU fault 1: watchdog: no host frame for \d+ ms/.test(r.err()), 20_000, `the daemon to report the MCU watchdog (it said: ${r.err().slice(-400)})`);
-    } else {
-      await waitFor(() => /link lost|MCU fault 1: watchdog/.test(r.err()), 20_000, `the daemon to report the loss (it said: ${r.err().slice(-400)})`);
-    }
+    const reported = frozenMs < 2800 ? /MCU fault 1: watchdog: no host frame for \d+ ms/ : /link lost|MCU fault 1: watchdog/;
+    await waitFor(() => reported.test(r.err()), 20_000, 'the daemon to report the MCU watchdog').catch((e: Error) => {
+      throw new Error(`${e.message}; the daemon said: ${r.err().slice(-800)}`);
+    });
     // The daemon runs on and keeps commanding, but the tripped MCU stays disarmed: nothing moves.
     await new Promise((res) => setTimeout(res, 1500));
     expect(fw.motorChanges().slice(at)).toEqual([stop]);
     expect(r.err()).not.toMatch(/warning: serial/); // 50 Hz fits 115200 baud
-    r.child.kill('SIGINT');
-    expect(await r.exit).toBe(0);
-  }, 180_000);
+  }
 
   it('warns at start when --hz is above what the baud rate carries for the rover frame', async () => {
     const r = run(['--hz', '250', '--duration', '3']);
