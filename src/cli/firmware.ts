@@ -29,7 +29,7 @@ export const help = [
   '  --board mega|uno   --mcu avr: Arduino Mega (ATmega2560) or Uno (ATmega328P)  (default: mega)',
   '  --baud N           --mcu avr: the sketch\'s UART baud rate (REWARDD_BAUD)     (default: 115200)',
   '  --rate HZ          samples per second, 0 = as fast as the link takes them     (default: 100)',
-  '  --watchdog-ms MS   host build: motors stop after MS without host frames       (default: 150; avr: 150, WATCHDOG_MS in the sketch)',
+  '  --watchdog-ms MS   motors stop after MS without host frames (avr: the sketch\'s WATCHDOG_MS)  (default: 150)',
   '  --boot-id N        host build: boot id announced in HELLO                    (default: random)',
   '  --link PATH        also create PATH as a symlink to the pty (stable name)     (default: none)',
   '',
@@ -106,12 +106,11 @@ export async function main(argv: string[]): Promise<number> {
 
 /** `firmware sim --mcu avr`: build the sketch and the emulator if stale, then run them in the foreground. */
 async function runAvr(values: Record<string, string | boolean | undefined>): Promise<number> {
-  for (const f of ['watchdog-ms', 'boot-id'] as const) {
-    if (values[f] !== undefined) {
-      process.stderr.write(`rewardd firmware sim: --${f} applies to the host build only (the AVR build's ${f === 'watchdog-ms' ? 'WATCHDOG_MS is in the sketch' : 'boot id comes from the MCU'})\n`);
-      return 2;
-    }
+  if (values['boot-id'] !== undefined) {
+    process.stderr.write('rewardd firmware sim: --boot-id applies to the host build only (the AVR build draws its boot id on the MCU)\n');
+    return 2;
   }
+  const watchdog = intFlag(values['watchdog-ms'], 'watchdog-ms', 1, 65535);
   const board = values.board ?? 'mega';
   if (board !== 'mega' && board !== 'uno') {
     process.stderr.write(`rewardd firmware sim: --board: expected mega or uno, found "${String(board)}"\n`);
@@ -119,10 +118,12 @@ async function runAvr(values: Record<string, string | boolean | undefined>): Pro
   }
   const baud = intFlag(values.baud, 'baud', 300, 2_000_000) ?? 115200;
   const rate = intFlag(values.rate, 'rate', 0, 10_000) ?? 100;
-  if (!Number.isInteger(baud) || !Number.isInteger(rate)) throw new RewarddError('E_CONFIG', `--baud and --rate: expected whole numbers, found ${baud} and ${rate}`);
+  if (!Number.isInteger(baud) || !Number.isInteger(rate) || (watchdog !== undefined && !Number.isInteger(watchdog))) {
+    throw new RewarddError('E_CONFIG', `--baud, --rate and --watchdog-ms: expected whole numbers, found ${baud}, ${rate} and ${watchdog}`);
+  }
   if (values.link !== undefined && typeof values.link !== 'string') throw new RewarddError('E_CONFIG', '--link: expected a path');
   process.stderr.write(`building the sketch for ${AVR_MCU[board as AvrBoard]} (${baud} baud, ${rate} samples/s) and the emulator if needed...\n`);
-  const build = buildAvrFirmware(board as AvrBoard, baud, rate);
+  const build = buildAvrFirmware(board as AvrBoard, baud, rate, watchdog);
   const args = ['--mcu', AVR_MCU[board as AvrBoard], ...(typeof values.link === 'string' ? ['--link', values.link] : []), build.elf];
   const child = spawn(build.simulator, args, { stdio: 'inherit' });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

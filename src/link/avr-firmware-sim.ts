@@ -26,16 +26,17 @@ export interface AvrBuild {
  * rate (make -C firmware-bridge avr-sim-elf ...). Needs gcc-avr, avr-libc, arduino-core-avr and
  * libsimavr-dev; the first build compiles the Arduino core (tens of seconds).
  */
-export function buildAvrFirmware(board: AvrBoard = 'mega', baud = 115200, rateHz = 100): AvrBuild {
+export function buildAvrFirmware(board: AvrBoard = 'mega', baud = 115200, rateHz = 100, watchdogMs?: number): AvrBuild {
   const dir = firmwareBridgeDir();
-  const vars = [`SIM_BOARD=${board}`, `BAUD=${baud}`, `RATE=${rateHz}`];
+  const vars = [`SIM_BOARD=${board}`, `BAUD=${baud}`, `RATE=${rateHz}`, ...(watchdogMs !== undefined ? [`WATCHDOG=${watchdogMs}`] : [])];
   try {
     execFileSync('make', ['-s', '-C', dir, 'build/rewardd-avr-sim', 'avr-sim-elf', ...vars], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
     throw new RewarddError('E_LINK', `building the AVR firmware (make -C ${dir} avr-sim-elf ${vars.join(' ')}) failed: ${err.stderr?.toString().trim() || err.message}`);
   }
-  return { simulator: join(dir, 'build', 'rewardd-avr-sim'), elf: join(dir, 'build', 'avr', board, `sim-b${baud}-r${rateHz}.elf`) };
+  const wd = watchdogMs !== undefined ? `-w${watchdogMs}` : '';
+  return { simulator: join(dir, 'build', 'rewardd-avr-sim'), elf: join(dir, 'build', 'avr', board, `sim-b${baud}-r${rateHz}${wd}.elf`) };
 }
 
 export interface AvrFirmwareOptions {
@@ -44,6 +45,8 @@ export interface AvrFirmwareOptions {
   readonly baud?: number;
   /** The sketch's SAMPLE_HZ; 0 = as fast as the UART takes them. Default 100. */
   readonly rateHz?: number;
+  /** The sketch's WATCHDOG_MS. Default: the sketch's (150). */
+  readonly watchdogMs?: number;
   /** Also create this symlink to the pty (a stable name across restarts). */
   readonly linkPath?: string;
   /** Seed of the line noise and the floating-pin levels. */
@@ -67,7 +70,7 @@ export class AvrFirmware {
 
   static async start(opts: AvrFirmwareOptions = {}): Promise<AvrFirmware> {
     const board = opts.board ?? 'mega';
-    const build = buildAvrFirmware(board, opts.baud ?? 115200, opts.rateHz ?? 100);
+    const build = buildAvrFirmware(board, opts.baud ?? 115200, opts.rateHz ?? 100, opts.watchdogMs);
     const args = ['--mcu', AVR_MCU[board]];
     if (opts.linkPath !== undefined) args.push('--link', opts.linkPath);
     if (opts.seed !== undefined) args.push('--seed', String(opts.seed));

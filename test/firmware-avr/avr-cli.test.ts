@@ -73,7 +73,7 @@ describe('rewardd firmware sim --mcu avr (the built binary)', () => {
 
   it.each([
     [['--mcu', 'arm'], /--mcu: expected host or avr, found "arm"/],
-    [['--mcu', 'avr', '--watchdog-ms', '100'], /--watchdog-ms applies to the host build only/],
+    [['--mcu', 'avr', '--boot-id', '7'], /--boot-id applies to the host build only/],
     [['--mcu', 'avr', '--board', 'due'], /--board: expected mega or uno, found "due"/],
     [['--baud', '9600'], /--baud applies to --mcu avr only/],
   ])('refuses %j with one line and exit 2', (args, message) => {
