@@ -111,6 +111,25 @@ export interface EpisodeStart {
   scenario: Record<string, unknown>;
   /** The vision model and camera, when the robot has one (docs/vision.md). */
   vision?: { model: { name: string; hash: string; weights: string }; camera: { name: string; source: string; width: number; height: number; hz: number } };
+  /** The reset phase that preceded this episode (src/daemon/episode-gate.ts); absent on a daemon's first episode. */
+  reset?: EpisodeResetPhase;
+}
+
+/** How the reset phase between two episodes went (docs/architecture.md, "Episodes and the reset phase"). */
+export interface EpisodeResetPhase {
+  /** The `--reset` mode in force: "immediate", "operator", "until-clear:50", "pause:2000". */
+  mode: string;
+  /** What let this episode start: immediate (no reset phase), next (the operator), clear (until-clear), pause. */
+  endedBy: 'immediate' | 'next' | 'clear' | 'pause';
+  /** Monotonic time from the previous episode's end to this start, ms. */
+  waitedMs: number;
+  /** Ticks spent holding the actuators at their stop values (not counted while the link was down or the e-stop latched). */
+  ticks: number;
+  /** Reward evaluations made during the phase (until-clear only); none is logged as a step. */
+  evaluations: number;
+  /** A "next": the fingerprint of the key that signed it (null: unsigned, under --auth open) and its reason. */
+  signer?: string | null;
+  reason?: string;
 }
 
 export type EpisodeEndReason = 'success' | 'done' | 'step_limit' | 'interrupted' | 'shutdown' | 'link_lost' | 'estop';
@@ -136,6 +155,11 @@ export interface EpisodeEnd {
    * step it said was terminal (success/done) had already been followed by these. Absent when 0.
    */
   stepsAfterEnd?: number;
+  /**
+   * Steps whose success() or done() did not end the episode because they came before
+   * `--min-episode-steps` (a world that did not reset). Absent when 0.
+   */
+  endsHeldBack?: number;
   safetyInterventions: number;
   linkCounters: Record<string, number>;
   /** Camera and encoder counters over the episode, when the robot has a camera (docs/vision.md). */

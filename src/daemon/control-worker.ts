@@ -11,6 +11,7 @@ import { ControlLoop } from './control-loop.js';
 import { RewardSlot } from './reward-slot.js';
 import { TickScheduler } from './tick-scheduler.js';
 import { armsItself } from './config.js';
+import { EpisodeGate, parseResetMode } from './episode-gate.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import { VisionTickFields } from '../vision/tick-fields.js';
 import { SimLink } from '../link/sim-link.js';
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
     batchMaxAgeNs: BigInt(Math.round(cfg.batchMaxAgeMs * 1e6)),
     maxEpisodes: cfg.episodes,
     autoArm: armsItself(cfg),
+    gate: new EpisodeGate(parseResetMode(cfg.reset, cfg.link), cfg.minEpisodeSteps, (line) => post({ type: 'notice', message: line })),
     policy: data.policy,
     software: data.software,
     rewardSigner: (version) => signers.get(version) ?? null,
@@ -154,6 +156,11 @@ async function main(): Promise<void> {
         link.disarm();
         post({ type: 'notice', message: 'disarmed: actuators held at their stop values' });
         break;
+      case 'episode-next': {
+        const v = loop.next({ signer: m.signer, reason: m.reason });
+        post(v.ok ? { type: 'episode-next-result', id: m.id, ok: true, detail: v.detail, error: '' } : { type: 'episode-next-result', id: m.id, ok: false, detail: '', error: v.error });
+        break;
+      }
     }
   };
 

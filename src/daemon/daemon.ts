@@ -13,16 +13,17 @@ import { loadCalibration } from '../calibration/calibration.js';
 import { pushedFilename } from '../reward/language.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import { EpisodePublisher } from '../transport/publisher.js';
-import type { RewardSetResult } from '../transport/commands.js';
+import type { EpisodeNextResult, RewardSetResult } from '../transport/commands.js';
 import type { RunConfig } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import type { RewardSlotEvent } from './reward-slot.js';
 import { formatStatus } from './status-line.js';
+import { parseResetMode, resetModeLabel } from './episode-gate.js';
 import { RewardFileWatcher } from './reward-watcher.js';
 import { RecentSteps } from './reward-admission.js';
 import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
-import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
+import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
 import { encodeVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
@@ -35,6 +36,10 @@ const RESTORE_PAUSE_MS = 500;
 const RESTORE_PAUSE_MAX_MS = 60_000;
 /** How long a rollback's announcement may wait for the dead host's exit to be classified. */
 const DEATH_CLASSIFY_WAIT_MS = 1000;
+/** "next" commands waiting for the control thread's verdict, at most; more are refused. */
+const MAX_WAITING_NEXTS = 8;
+/** How long a "next" waits for the control thread's verdict before its sender is told there was none. */
+const NEXT_VERDICT_WAIT_MS = 2000;
 /** How long the control thread may take to end by itself after it stopped. */
 const WORKER_EXIT_GRACE_MS = 3000;
 
@@ -156,7 +161,19 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     hosts.close();
     throw e;
   }
-  const publishVision = (b: VisionBatch | null): void => void (b && publisher.publishVision(b.episode, encodeVisionBatch(b)));
+  const publishVision = (b: VisionBatch | null): void => {
+    if (!b) return;
+    publisher.publishVision(b.episode, encodeVisionBatch(b));
+    // The frames logged with the episode also feed the live views (dashboard camera panel, Foxglove
+    // /camera/<name>): bounded by --vision-log-frames. An mqtt camera's frames are on camera/<name> already.
+    const cam = vision?.provenance.camera;
+    if (!cam) return;
+    for (const r of b.records) {
+      if (!r.jpeg) continue;
+      live.cameraFrame(cam.name, r.jpeg, 'jpeg', Date.now());
+      if (cam.source !== 'mqtt') publisher.publishCamera(cam.name, r.jpeg);
+    }
+  };
   const policyProvenance: EpisodeStart['policy'] = {
     hash: policy.hash,
     sha256: policy.sha256,
@@ -180,6 +197,17 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
   const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
+  // "next" verdicts come back from the control thread by id; bounded, and each one times out.
+  let nextSeq = 0;
+  const nextReplies = new Map<number, { reply: (r: EpisodeNextResult) => void; timer: NodeJS.Timeout }>();
+  const answerNext = (id: number, r: EpisodeNextResult): void => {
+    const w = nextReplies.get(id);
+    if (!w) return;
+    nextReplies.delete(id);
+    clearTimeout(w.timer);
+    io.log(r.ok ? `next accepted: ${r.detail}` : `next refused: ${r.error}`);
+    w.reply(r);
+  };
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
   const recent = new RecentSteps(Math.max(1, cfg.dryRunSteps), robot.robot.observations.length, robot.robot.actions.length, cfg.hz);
@@ -274,6 +302,24 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         io.log(`arm refused: ${d.error}`);
       }
     },
+    onEpisodeNext: (_cmd, raw, reply) => {
+      const d = decideEpisodeNext(raw, verifier, { requireSigned: cfg.auth === 'signed' });
+      if (d.action === 'refused') {
+        io.log(`next refused: ${d.error}`);
+        reply({ ok: false, error: d.error });
+        return;
+      }
+      if (nextReplies.size >= MAX_WAITING_NEXTS) {
+        reply({ ok: false, error: `E_EPISODE: next: ${nextReplies.size} "next" commands are already waiting for a verdict; try again` });
+        return;
+      }
+      const id = ++nextSeq;
+      const timer = setTimeout(() => answerNext(id, { ok: false, error: `E_EPISODE: next: expected a verdict from the control thread within ${NEXT_VERDICT_WAIT_MS} ms, found none` }), NEXT_VERDICT_WAIT_MS);
+      timer.unref();
+      nextReplies.set(id, { reply, timer });
+      io.log(`next over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
+      send({ type: 'episode-next', id, signer: d.signer, reason: d.reason });
+    },
   });
 
   const watcher = cfg.watchReward
@@ -362,7 +408,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     live.observe(m);
     switch (m.type) {
       case 'ready':
-        io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz`);
+        io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz, reset ${resetModeLabel(parseResetMode(cfg.reset, cfg.link))}${cfg.link !== 'sim' && cfg.reset === 'auto' ? ' (between episodes the robot holds still until `rewardd episode next`)' : ''}`);
         publisher.setRewardActive({ version: m.rewardVersion, name: m.rewardName, termNames: m.termNames });
         ready();
         break;
@@ -410,6 +456,9 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       }
       case 'notice':
         io.log(m.message);
+        break;
+      case 'episode-next-result':
+        answerNext(m.id, m.ok ? { ok: true, detail: m.detail } : { ok: false, error: m.error });
         break;
       case 'stopped':
         io.log(`stopped after ${m.episodesDone} episodes; tick ${m.tick.hz.toFixed(1)} Hz, p99 period error ${m.tick.p99ErrorUs.toFixed(0)} us, ${m.tick.skipped} ticks skipped`);

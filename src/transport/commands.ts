@@ -15,6 +15,11 @@ import type { RobotTopics } from './topics.js';
  * - `arm`: `arm` / `disarm` as plain text or `{"action": "arm"|"disarm", "reason": "..."}` (a
  *   signed envelope when the robot requires one, see trust/arm.ts). Anything else is read as
  *   `disarm`: a garbled command must never make the robot move.
+ * - `episode/next`: `next` as plain text or `{"action": "next", "reason": "...", "correlation": "..."}`
+ *   (a signed envelope when the robot requires one, see trust/episode-next.ts): the reset phase
+ *   between episodes is over. Anything else is refused (a garbled "next" must not start an
+ *   episode). The verdict goes back like a reward/set result: to the MQTT 5 response topic with
+ *   the correlation data, or on `episode/next/result` with `correlation` copied.
  */
 export type RewardSetResult = { ok: true; version: string; name?: string } | { ok: false; error: string };
 
@@ -33,6 +38,13 @@ export interface ArmCommand {
   reason: string;
 }
 
+export interface EpisodeNextCommand {
+  reason: string;
+}
+
+/** The robot's verdict on a "next": `detail` says what happens now, `error` why not. */
+export type EpisodeNextResult = { ok: true; detail: string } | { ok: false; error: string };
+
 export interface CommandHandlers {
   /**
    * `raw` is the whole payload: a signed envelope must be verified on it, not on the extracted
@@ -44,6 +56,8 @@ export interface CommandHandlers {
   onEstop?(cmd: EstopCommand, raw: Buffer): void;
   /** `raw` is the whole payload, for checking a signed arm. */
   onArm?(cmd: ArmCommand, raw: Buffer): void;
+  /** `raw` is the whole payload, for checking a signed "next"; `reply` sends the verdict (once). */
+  onEpisodeNext?(cmd: EpisodeNextCommand, raw: Buffer, reply: (result: EpisodeNextResult) => void): void;
 }
 
 /** Bound on a reward source accepted over MQTT; larger pushes are refused with a reason. */
@@ -75,6 +89,45 @@ export function parseArm(payload: Buffer): ArmCommand {
   }
 }
 
+/** Bound on an episode/next payload (a signed envelope is a few hundred bytes). */
+export const MAX_EPISODE_NEXT_BYTES = 4096;
+
+/** Reads an episode/next payload: `next`, or JSON with `"action": "next"`. */
+export function parseEpisodeNext(payload: Buffer): { ok: true; cmd: EpisodeNextCommand; correlation?: string } | { ok: false; error: string; correlation?: string } {
+  if (payload.length > MAX_EPISODE_NEXT_BYTES) return { ok: false, error: `E_EPISODE: next: expected at most ${MAX_EPISODE_NEXT_BYTES} bytes, found ${payload.length}` };
+  const text = payload.toString('utf8').trim();
+  if (text === 'next') return { ok: true, cmd: { reason: 'mqtt' } };
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `E_EPISODE: next: expected "next" or {"action":"next","reason":"..."}, found ${text === '' ? 'an empty message' : `${JSON.stringify(text.slice(0, 40))}${text.length > 40 ? '...' : ''}`}` };
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) return { ok: false, error: `E_EPISODE: next: expected a JSON object {"action":"next"}, found ${JSON.stringify(j)}` };
+  const o = j as { action?: unknown; reason?: unknown; correlation?: unknown };
+  const correlation = typeof o.correlation === 'string' ? o.correlation : undefined;
+  const withCorr = correlation === undefined ? {} : { correlation };
+  if (o.action !== 'next') return { ok: false, error: `E_EPISODE: next: field "action": expected "next", found ${JSON.stringify(o.action) ?? 'nothing'}`, ...withCorr };
+  return { ok: true, cmd: { reason: typeof o.reason === 'string' ? o.reason : 'mqtt' }, ...withCorr };
+}
+
+/**
+ * A reply to a command: on the sender's MQTT 5 response topic with its correlation data, else on
+ * `fallbackTopic` with `correlation` (from a JSON payload) copied into the body. Sent once.
+ */
+function replier(client: MqttClient, packet: IPublishPacket, fallbackTopic: string, correlation: string | undefined): (result: object) => void {
+  const responseTopic = packet.properties?.responseTopic;
+  const correlationData = packet.properties?.correlationData;
+  let replied = false;
+  return (result) => {
+    if (replied) return;
+    replied = true;
+    const body = JSON.stringify(correlation === undefined ? result : { ...result, correlation });
+    if (responseTopic) client.publish(responseTopic, body, { qos: 1, properties: correlationData ? { correlationData } : {} });
+    else client.publish(fallbackTopic, body, { qos: 1 });
+  };
+}
+
 export function handleCommand(client: MqttClient, topics: RobotTopics, handlers: CommandHandlers, topic: string, payload: Buffer, packet: IPublishPacket): boolean {
   if (topic === topics.estop) {
     handlers.onEstop?.(parseEstop(payload), payload);
@@ -82,6 +135,14 @@ export function handleCommand(client: MqttClient, topics: RobotTopics, handlers:
   }
   if (topic === topics.arm) {
     handlers.onArm?.(parseArm(payload), payload);
+    return true;
+  }
+  if (topic === topics.episodeNext) {
+    const parsed = parseEpisodeNext(payload);
+    const reply = replier(client, packet, topics.episodeNextResult, parsed.correlation);
+    if (!parsed.ok) reply({ ok: false, error: parsed.error });
+    else if (!handlers.onEpisodeNext) reply({ ok: false, error: 'E_CONFIG: this robot does not take "next"' });
+    else handlers.onEpisodeNext(parsed.cmd, payload, reply);
     return true;
   }
   if (topic !== topics.rewardSet) return false;
