@@ -23,7 +23,7 @@ const VERBS: Record<string, Verb> = {
   arm: { summary: 'let a running robot\'s actions reach its actuators (signed with --key)', load: async () => armVerb('arm') },
   disarm: { summary: 'hold a running robot\'s actuators at their stop values', load: async () => armVerb('disarm') },
   episode: { summary: 'episode next: end a running robot\'s reset phase, so its next episode starts (signed with --key)', load: () => import('./episode.js') },
-  firmware: { summary: 'firmware sim: build and run the host firmware on a pseudo-terminal', load: () => import('./firmware.js') },
+  firmware: { summary: 'firmware sim: build and run the firmware on a pseudo-terminal (host build, or --mcu avr: the sketch in simavr)', load: () => import('./firmware.js') },
   vision: { summary: 'vision fetch NAME --out DIR | vision make-model --out DIR | vision check DIR (camera rewards, docs/vision.md)', load: () => import('./vision.js') },
   keys: { summary: 'keys new: make an ed25519 key pair for signed reward pushes', load: () => import('./keys.js') },
 };

@@ -15,6 +15,7 @@ import { EpisodeGate, parseResetMode } from './episode-gate.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import { VisionTickFields } from '../vision/tick-fields.js';
 import { SimLink } from '../link/sim-link.js';
+import { serialBudget, serialTickWarning } from '../link/serial-budget.js';
 
 /**
  * The control thread: link, observation, safety filter, reward sandbox and
@@ -87,6 +88,12 @@ async function main(): Promise<void> {
     },
   });
   const hello = await loop.open();
+  if (link.kind === 'serial') {
+    // A UART's baud rate bounds the tick rate that gets a fresh sample every tick (docs/firmware.md).
+    const budget = serialBudget({ baudRate: Number(link.detail.baudRate), channels: hello.channels, motors: actionNames.length, hostHeartbeatMs: Number(link.detail.heartbeatMs) });
+    const warning = serialTickWarning(cfg.hz, budget, String(link.detail.path));
+    if (warning) post({ type: 'notice', message: warning });
+  }
   const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock, spinUs: cfg.tickSpinUs }, (now) => {
     loop.tick(now);
     vision?.publishScene(now);
