@@ -107,6 +107,14 @@ export class ControlLoop {
   private batchFirstNs = 0n;
   private stopReason: EpisodeEndReason | null = null;
   private linkUp = false;
+  /**
+   * The link dropped (or the MCU rebooted) since the episode's last step. A loss and a HELLO can
+   * both land between two ticks (a reboot reports onLost then onHello at once), so linkUp alone
+   * would miss it and the episode would go on across the MCU's reset.
+   */
+  private linkDropped = false;
+  /** open() has returned: a HELLO after this is a reconnect. */
+  private opened = false;
   private lastSafety = 0;
   private hello: HelloFrame | null = null;
   private acc = { ret: 0, byTerm: new Map<string, number>(), failures: 0, byStatus: {} as Record<string, number>, versions: new Set<string>(), interventions: 0 };
@@ -162,8 +170,15 @@ export class ControlLoop {
         this.linkUp = true;
         if (bootChanged) {
           // A rebooted MCU lost its state: nothing moves until someone arms again.
+          this.linkDropped = true;
           this.o.safety.disarm();
           this.o.events.notice(`MCU rebooted (boot id ${h.bootId.toString(16)}): disarmed until an explicit arm`);
+        }
+        if (this.opened && !bootChanged && this.o.autoArm && !this.o.safety.estopLatched && !this.o.safety.state().armed) {
+          // --arm start: arms whenever the link comes back to the same boot; a rebooted MCU never
+          // re-arms by itself (`--arm` help, PROTOCOL.md section 5).
+          this.o.safety.arm();
+          this.o.link.arm();
         }
       },
       onFrame: (f, hostNs) => {
@@ -172,7 +187,13 @@ export class ControlLoop {
       },
       onLost: (reason) => {
         this.linkUp = false;
-        this.o.events.notice(`link lost: ${reason}`);
+        this.linkDropped = true;
+        // The link disarms itself on a loss (its commands are held until arm()); the safety filter
+        // follows, or the steps would log actions as applied that never reached the motors.
+        const wasArmed = this.o.safety.state().armed;
+        this.o.safety.disarm();
+        this.o.link.disarm();
+        this.o.events.notice(`link lost: ${reason}${wasArmed ? '; disarmed until an explicit arm' : ''}`);
       },
     });
     if (this.o.autoArm && !this.o.safety.estopLatched) {
@@ -182,6 +203,7 @@ export class ControlLoop {
       this.o.events.notice('e-stop is latched (from before this start): nothing moves until it is reset and the robot is armed');
     }
     this.scenario = this.o.link.resetScenario(0);
+    this.opened = true;
     return hello;
   }
 
@@ -271,7 +293,7 @@ export class ControlLoop {
     p.commanded.set(this.commanded);
     p.applied.set(this.applied);
     p.safety = safety;
-    p.end = !this.linkUp ? 'link_lost' : o.safety.estopLatched ? 'estop' : this.stopReason ? this.stopReason : this.step + 1 >= o.stepLimit ? 'step_limit' : null;
+    p.end = !this.linkUp || this.linkDropped ? 'link_lost' : o.safety.estopLatched ? 'estop' : this.stopReason ? this.stopReason : this.step + 1 >= o.stepLimit ? 'step_limit' : null;
     if (p.end) this.closing = true;
     this.prevTNs = nowNs;
     this.step++;
@@ -401,6 +423,8 @@ export class ControlLoop {
 
   private startEpisode(nowNs: bigint): void {
     const o = this.o;
+    // A loss between episodes ended nothing; it must not end the new one.
+    this.linkDropped = false;
     // A reset evaluation still in flight is dropped: its result belongs to no step.
     this.probe = null;
     this.probePrevNs = 0n;

@@ -63,7 +63,8 @@ describe('rewardd run --link johnny-five: reconnects after the board is lost', (
     const prefix = `rewardd-j5-${Math.random().toString(16).slice(2, 8)}/v1`;
     const cap = await captureEpisodes(MOSQUITTO, prefix);
     let board = await startBoard(link, 250); // A0 = 250: range_front 1.0 m
-    const robot = startCli(['run', '--link', `johnny-five:${link}?map=${map}`, '--calibration', 'identity', '--mqtt', MOSQUITTO, '--prefix', prefix, '--state-dir', join(dir, 'state'), '--dashboard-port', 'off', '--hz', '50']);
+    // --reset immediate: the episode after the board comes back starts by itself (no operator "next").
+    const robot = startCli(['run', '--link', `johnny-five:${link}?map=${map}`, '--calibration', 'identity', '--mqtt', MOSQUITTO, '--prefix', prefix, '--state-dir', join(dir, 'state'), '--dashboard-port', 'off', '--hz', '50', '--reset', 'immediate']);
     try {
       await robot.waitFor(/running rover \(StandardFirmata via johnny-five\)/, 'the robot to start on the Firmata board', 60_000);
       const rangeOf = (pred: (ep: string) => boolean): number[] =>

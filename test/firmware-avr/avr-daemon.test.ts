@@ -35,7 +35,8 @@ beforeAll(async () => {
   // ?silence=3000: on a loaded machine the emulator can run slower than real time (its lag_ms); a
   // longer RX-silence limit than the default 500 ms keeps the daemon from calling a slow MCU lost.
   const cfg = normaliseRunConfig({
-    link: `serial:${path}?silence=3000`, hz: 50, arm: 'start', stepLimit: 100_000, prefix, stateDir, status: false, watchReward: false,
+    // Episodes back to back (no operator "next" between them): this file watches steps across a reboot.
+    link: `serial:${path}?silence=3000`, hz: 50, arm: 'start', reset: 'immediate', stepLimit: 100_000, prefix, stateDir, status: false, watchReward: false,
     brokerPort: 0, brokerWsPort: 'off', dashboardPort: 'off',
   });
   daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: () => {} });
@@ -117,6 +118,12 @@ describe('rewardd run against the AVR firmware in simavr', () => {
     const reasons: Record<string, number> = {};
     for (const e of ends()) reasons[e.reason] = (reasons[e.reason] ?? 0) + 1;
     process.stdout.write(`avr daemon: episode end reasons so far: ${JSON.stringify(reasons)}\n`);
+    // The reboot ended the episode it happened in (a loss and a HELLO between two ticks included).
+    expect(reasons.link_lost ?? 0).toBeGreaterThanOrEqual(1);
+    // Steps after the reboot log nothing as applied while disarmed: the log says what reached the motors.
+    const after = steps().filter((s) => s.wallMs > Date.now() - 1500);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((s) => [...s.actionApplied].every((v) => v === 0))).toBe(true);
     // The operator arms: the wheels turn again.
     daemon.command({ type: 'arm' });
     await waitFor(() => fw.lines.slice(resetAt).some((l) => l.startsWith('motors ') && !l.startsWith('motors 0 0 ')), 20_000, 'motors after the explicit arm');
