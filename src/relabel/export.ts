@@ -42,6 +42,8 @@ export interface ExportOptions {
   onProgress?: (done: number, total: number, steps: number) => void;
   /** Worker processes kept warm by the caller; default: one worker for this call. */
   pool?: RelabelPool;
+  /** lerobot: a new data file past this many MB of columns. Default 100 (LeRobot's). */
+  dataFilesSizeInMb?: number;
 }
 
 export interface ExportReport {
@@ -170,7 +172,7 @@ export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {
   const selected = selectEpisodes(o.storeDir, filter);
   if (selected.length === 0) throw new RewarddError('E_STORE', `export: expected at least one stored episode matching the filter in ${o.storeDir}, found none`);
   const tuning = o.tuning ?? {};
-  const sink: ExportSink = format === 'lerobot' ? new LeRobotSink(o.out) : new NpzSink(o.out);
+  const sink: ExportSink = format === 'lerobot' ? new LeRobotSink(o.out, o.dataFilesSizeInMb) : new NpzSink(o.out);
   const pool = o.pool ?? new RelabelPool({ workers: 1 });
   const store = existsSync(join(o.storeDir, RELABEL_DIR, RELABEL_DB)) ? new RelabelStore(o.storeDir) : undefined;
   const read: ReadReport = { fromColumns: 0, fromMcap: 0, written: 0, notes: [] };

@@ -28,8 +28,7 @@ import type { RewardIdentity } from './result-store.js';
 export const LEROBOT_CODEBASE_VERSION = 'v3.0';
 /** LeRobot's defaults (utils.py): files per chunk folder, MB per data file. */
 const CHUNKS_SIZE = 1000;
-const DATA_FILES_SIZE_IN_MB = 100;
-const DATA_FILE_BYTES = DATA_FILES_SIZE_IN_MB * 1024 * 1024;
+export const DATA_FILES_SIZE_IN_MB = 100;
 const DATA_PATH = 'data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet';
 const filePath = (kind: 'data' | 'meta/episodes', file: number): string =>
   `${kind}/chunk-${String(Math.floor(file / CHUNKS_SIZE)).padStart(3, '0')}/file-${String(file % CHUNKS_SIZE).padStart(3, '0')}.parquet`;
@@ -121,7 +120,12 @@ export class LeRobotSink implements ExportSink {
   /** info.json's robot_type: the first episode's robot. */
   private robot: string | undefined;
 
-  constructor(private readonly out: string) {
+  private readonly dataFileBytes: number;
+
+  /** `dataFilesSizeInMb`: a new data file past this many MB of columns (LeRobot's default 100; tests use less). */
+  constructor(private readonly out: string, private readonly dataFilesSizeInMb = DATA_FILES_SIZE_IN_MB) {
+    if (!(dataFilesSizeInMb > 0)) throw new RewarddError('E_CONFIG', `data file size: expected > 0 MB, found ${dataFilesSizeInMb}`);
+    this.dataFileBytes = dataFilesSizeInMb * 1024 * 1024;
     if (existsSync(out)) throw new RewarddError('E_CONFIG', `--out ${out}: expected a folder that does not exist yet (a LeRobot dataset is written whole), found one`);
     this.tmp = `${out}.${process.pid}.tmp`;
     rmSync(this.tmp, { recursive: true, force: true });
@@ -157,7 +161,7 @@ export class LeRobotSink implements ExportSink {
     const na = this.actNames.length;
     const bytes = n * (4 * no + 4 * na + 8 + 2 + 4 + 8 * 3);
     // An episode lives whole in one data file (LeRobot reads it from the one file its row names).
-    if (this.pending.rows > 0 && this.pending.bytes + bytes > DATA_FILE_BYTES) this.flush();
+    if (this.pending.rows > 0 && this.pending.bytes + bytes > this.dataFileBytes) this.flush();
     const { terminals, timeouts } = endFlags(ep);
     const done = new Uint8Array(n);
     for (let i = 0; i < n; i++) done[i] = terminals[i]! | timeouts[i]!;
@@ -241,7 +245,7 @@ export class LeRobotSink implements ExportSink {
       total_frames: this.frames,
       total_tasks: 1,
       chunks_size: CHUNKS_SIZE,
-      data_files_size_in_mb: DATA_FILES_SIZE_IN_MB,
+      data_files_size_in_mb: this.dataFilesSizeInMb,
       video_files_size_in_mb: 200,
       data_path: DATA_PATH,
       video_path: null,

@@ -106,6 +106,23 @@ describe.skipIf(!hasPyarrow())('rewardd export --format lerobot (LeRobotDataset 
     }
   }, 120_000);
 
+  it('puts each episode whole in one data file and starts a new file past the size bound', async () => {
+    const out = join(store, 'lerobot-small-files');
+    // 0.01 MB: every episode (250 steps or fewer, ~20 KB of columns) starts a new file.
+    const rep = await exportEpisodes({ storeDir: store, program: { source: SMOOTH, filename: 'smooth.js' }, out, format: 'lerobot', dataFilesSizeInMb: 0.01 });
+    const read = JSON.parse(execFileSync('python3', [fileURLToPath(new URL('./read_lerobot.py', import.meta.url)), out], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })) as Read;
+    expect(read.data_files).toEqual(['data/chunk-000/file-000.parquet', 'data/chunk-000/file-001.parquet', 'data/chunk-000/file-002.parquet']);
+    expect(read.episodes.map((e) => e['data/file_index'])).toEqual([0, 1, 2]);
+    let index = 0;
+    for (const [e, rec] of recorded.entries()) {
+      const f = read.frames[e]!;
+      expect(f.episode_index!.every((x) => x === e)).toBe(true);
+      expect(f.index).toEqual(Array.from({ length: rec.steps }, (_, i) => index + i));
+      index += rec.steps;
+    }
+    expect(index).toBe(rep.steps);
+  }, 120_000);
+
   it('refuses an --out folder that exists, and leaves it alone', async () => {
     const out = join(store, 'exists');
     await exportEpisodes({ storeDir: store, program: { source: SMOOTH, filename: 'smooth.js' }, out, format: 'lerobot' });
