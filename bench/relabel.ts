@@ -131,7 +131,8 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
   const eps = Array.from({ length: EVAL_EPISODES }, (_, i) => roverEpisode(i, EPISODE_STEPS));
   const steps = EVAL_EPISODES * EPISODE_STEPS;
   const dts = eps.map((e) => dtColumn(e.tNs, 100));
-  const runner = new EpisodeJobRunner([{ source, filename: 'reach-beacon.reward.js' }]);
+  // Pooled buffers, as in a relabel worker: fresh result arrays per episode would time page faults.
+  const runner = new EpisodeJobRunner([{ source, filename: 'reach-beacon.reward.js' }], {}, new BufferPool());
   const direct = directKernel(hostProgram(source));
   const outs = eps.map((e) => new Float64Array(e.count));
   const flags = new Uint8Array(EPISODE_STEPS);
