@@ -21,6 +21,7 @@ export * as safety from './safety/index.js';
 export { normaliseRunConfig, RUN_DEFAULTS, type RunConfig } from './daemon/config.js';
 export { startDaemon, type RunningDaemon, type DaemonIo } from './daemon/daemon.js';
 export { ControlLoop } from './daemon/control-loop.js';
+export { EpisodeGate, parseResetMode, type ResetMode } from './daemon/episode-gate.js';
 export { TickScheduler, type TickStats } from './daemon/tick-scheduler.js';
 export { readEpisodeSteps, readEpisodeInfo } from './recorder/episode-reader.js';
 export { Recorder } from './recorder/recorder.js';

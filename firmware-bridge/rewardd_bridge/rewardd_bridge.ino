@@ -1,21 +1,27 @@
-// rewardd rover firmware for Arduino-compatible boards (Uno, Nano, Teensy,
+// rewardd rover firmware for Arduino-compatible boards (Uno, Mega, Nano, Teensy,
 // ESP32) over USB serial. Protocol: ../PROTOCOL.md. The protocol and the
 // main logic (src/) are plain C++ shared with the host build; this file is
 // only the hardware layer. Edit the CONFIGURATION block for your wiring.
 //
-// Honest status: this sketch is compiled on the host against a stub
-// Arduino.h (make -C firmware-bridge sketch-check) but has NOT been built with
-// a board toolchain or run on hardware by the rewardd authors.
+// Status: built with the real Arduino AVR core for the ATmega2560 (Mega) and
+// ATmega328P (Uno) by `make -C firmware-bridge avr`, and run in the loop on an
+// emulated ATmega2560 (simavr, `rewardd firmware sim --mcu avr`) with
+// REWARDD_SIM_ROVER=1, where a rover simulated on the MCU stands in for the
+// sensors while the motor pins are driven for real. Not yet run on a physical
+// board by the rewardd authors.
 #include <Arduino.h>
-#include <Wire.h>
-
-#include "src/bridge.h"
-#include "src/rover_channels.h"
 
 // ---------------- CONFIGURATION ----------------
-#define REWARDD_BAUD 115200        // USB CDC boards ignore it; UART bridges (Uno's 16U2 is fine) need it
-#define SAMPLE_HZ 100              // Uno at 115200 baud carries ~170 rover samples/s
+// Each value can also be given on the compiler command line (-DSAMPLE_HZ=50 ...).
+#ifndef REWARDD_BAUD
+#define REWARDD_BAUD 115200       // USB CDC boards ignore it; UART bridges (Uno's 16U2 is fine) need it
+#endif
+#ifndef SAMPLE_HZ
+#define SAMPLE_HZ 100             // 0 = as fast as possible; 115200 baud carries ~180 rover samples/s, this loop ~115 (docs/firmware.md)
+#endif
+#ifndef WATCHDOG_MS
 #define WATCHDOG_MS 150            // motors stop when the host is silent this long
+#endif
 #define PIN_ML_PWM 5               // left motor: PWM + direction (e.g. L298N / TB6612 with one dir pin)
 #define PIN_ML_DIR 4
 #define PIN_MR_PWM 6
@@ -25,12 +31,35 @@
 #define ENC_TICKS_PER_REV 360.0f
 #define PIN_RANGE A0               // Sharp GP2Y0A21YK analog distance sensor
 #define PIN_BATTERY A1             // battery through a divider
+#define PIN_BOOT_NOISE A2          // an unconnected analog pin: its noise seeds the boot id
 #define BATTERY_DIVIDER 3.0f       // Vbat = Vpin * divider
 #define ADC_VREF 5.0f
-#define USE_MPU6050 1              // 0: accel/gyro report 0
+#ifndef REWARDD_SIM_ROVER
+#define REWARDD_SIM_ROVER 0        // 1: sensors come from a rover simulated on the MCU (emulator builds)
+#endif
+#ifndef USE_MPU6050
+#define USE_MPU6050 (!REWARDD_SIM_ROVER)  // 0: accel/gyro report 0
+#endif
 #define MPU_ADDR 0x68
+#define BOOT_COUNTER_EEPROM_ADDR 0  // 4 bytes of EEPROM count boots (mixed into the boot id); -1: none
 // The beacon locator (UWB) is not wired in this reference sketch: beacon_x/y report 0.
 // -----------------------------------------------
+
+#if USE_MPU6050
+#include <Wire.h>
+#endif
+#if defined(__AVR__) && BOOT_COUNTER_EEPROM_ADDR >= 0
+#include <avr/eeprom.h>
+#endif
+
+#include "src/bridge.h"
+#include "src/rover_channels.h"
+#if REWARDD_SIM_ROVER
+#include "src/rover_sim.h"
+#define FIRMWARE_ID "rewardd-rover/1.0.0 avr-sim"
+#else
+#define FIRMWARE_ID "rewardd-rover/1.0.0 arduino"
+#endif
 
 using namespace rewardd;
 
@@ -59,6 +88,34 @@ class ArduinoHal : public BridgeHal {
     dir_r = raw[1] < 0 ? -1 : 1;
   }
 
+#if REWARDD_SIM_ROVER
+  RoverSim rover;
+  // The simulated rover, stepped on the MCU's own clock with the motor values being applied
+  // (the same ones the PWM pins carry): what host/host_main.cpp reports, on the MCU.
+  void read_sensors(FrameBuilder& b, const int16_t* motors) override {
+    uint32_t now = ::micros();
+    float dt = last_us == 0 ? 0 : (now - last_us) / 1e6f;
+    if (dt > 0.1f) dt = 0.1f;
+    last_us = now;
+    rover.step(dt, motors);
+    b.f32(rover.ax + rover.noise(0.05f));
+    b.f32((rover.wl + rover.wr) * 0.035f / 2 * rover.yaw_rate() + rover.noise(0.05f));  // centripetal
+    b.f32(9.81f + rover.noise(0.05f));
+    b.f32(rover.noise(0.01f));
+    b.f32(rover.noise(0.01f));
+    b.f32(rover.yaw_rate() + rover.noise(0.01f));
+    b.f32(rover.wl + rover.noise(0.02f));
+    b.f32(rover.wr + rover.noise(0.02f));
+    b.f32(rover.range_front() + rover.noise(0.005f));
+    b.f32(rover.battery + rover.noise(0.01f));
+    float bx, by;
+    rover.beacon_rel(&bx, &by);
+    b.f32(bx);
+    b.f32(by);
+    b.i16(motors[0]);
+    b.i16(motors[1]);
+  }
+#else
   void read_sensors(FrameBuilder& b, const int16_t* motors) override {
     float ax = 0, ay = 0, az = 0, gx = 0, gy = 0, gz = 0;
 #if USE_MPU6050
@@ -90,6 +147,7 @@ class ArduinoHal : public BridgeHal {
     b.i16(motors[0]);
     b.i16(motors[1]);
   }
+#endif
 
  private:
   static void drive(uint8_t pwm, uint8_t dir, int16_t raw) {
@@ -103,7 +161,11 @@ class ArduinoHal : public BridgeHal {
     Wire.write(0x3B);  // ACCEL_XOUT_H: 14 bytes of accel, temperature, gyro
     if (Wire.endTransmission(false) != 0 || Wire.requestFrom((uint8_t)MPU_ADDR, (uint8_t)14) != 14) return;
     int16_t v[7];
-    for (int i = 0; i < 7; i++) v[i] = (int16_t)((Wire.read() << 8) | Wire.read());
+    for (int i = 0; i < 7; i++) {
+      uint8_t hi = (uint8_t)Wire.read();  // two statements: the order of two reads in one expression is unspecified
+      uint8_t lo = (uint8_t)Wire.read();
+      v[i] = (int16_t)(((uint16_t)hi << 8) | lo);
+    }
     const float g = 9.80665f / 16384.0f, dps = 3.14159265f / 180.0f / 131.0f;  // +-2 g, +-250 deg/s
     *ax = v[0] * g;
     *ay = v[1] * g;
@@ -137,11 +199,19 @@ void setup() {
   Wire.endTransmission();
 #endif
   Serial.begin(REWARDD_BAUD);
-  // Boot id: floating-pin noise mixed with the boot time; never 0 (Bridge maps 0 to 1).
+  // Boot id: floating-pin noise mixed with the boot time and a boot counter (the pin alone can read
+  // the same on two boots); never 0 (Bridge maps 0 to 1). The host detects a reset by a changed id.
   uint32_t seed = ::micros();
-  for (int i = 0; i < 32; i++) seed = (seed << 1) ^ (seed >> 31) ^ (uint32_t)analogRead(A2) ^ ::micros();
+  for (int i = 0; i < 32; i++) seed = (seed << 1) ^ (seed >> 31) ^ (uint32_t)analogRead(PIN_BOOT_NOISE) ^ ::micros();
+#if defined(__AVR__) && BOOT_COUNTER_EEPROM_ADDR >= 0
+  uint32_t* boots_at = (uint32_t*)BOOT_COUNTER_EEPROM_ADDR;
+  uint32_t boots = eeprom_read_dword(boots_at) + 1;
+  eeprom_update_dword(boots_at, boots);
+  seed ^= boots * 2654435761UL;
+#endif
   static const BridgeConfig cfg = {ROVER_CHANNELS, ROVER_N_CHANNELS, ROVER_N_MOTORS, WATCHDOG_MS,
-                                   1000000UL / SAMPLE_HZ, 100, 500, "rewardd-rover/1.0.0 arduino"};
+                                   SAMPLE_HZ > 0 ? 1000000UL / (SAMPLE_HZ > 0 ? SAMPLE_HZ : 1) : 0, 100, 500,
+                                   FIRMWARE_ID};
   static Bridge b(cfg, hal, seed);
   bridge = &b;
   bridge->begin();

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { RewarddError } from '../core/errors.js';
+import { RewarddError, isRewarddError } from '../core/errors.js';
 
 export interface FlagSpec {
   flag: string;
@@ -31,4 +31,26 @@ export function parseFlags(argv: string[], specs: readonly FlagSpec[], allowPosi
     else values[k] = v as string | boolean;
   }
   return { values, positionals: parsed.positionals };
+}
+
+/**
+ * The exit code every verb shares: 0 success, 1 failure, 2 bad usage. Bad usage is an unknown
+ * or missing option or argument, or a bad value for one: the E_CONFIG errors.
+ */
+export const EXIT_USAGE = 2;
+export function exitCodeOf(e: unknown): number {
+  return isRewarddError(e) && e.code === 'E_CONFIG' ? EXIT_USAGE : 1;
+}
+
+/**
+ * A recorder store folder: `--store DIR`, the name every verb uses, or `--out DIR`, the older
+ * name `record` and `episodes` still accept. Both at once must name the same folder.
+ */
+export function storeFlag(values: Record<string, string | boolean>, fallback: string): string {
+  const store = values.store;
+  const out = values.out;
+  if (store !== undefined && typeof store !== 'string') throw new RewarddError('E_CONFIG', '--store: expected a folder, found no value');
+  if (out !== undefined && typeof out !== 'string') throw new RewarddError('E_CONFIG', '--out: expected a folder, found no value');
+  if (store !== undefined && out !== undefined && store !== out) throw new RewarddError('E_CONFIG', `--store and --out (its older name): expected one folder, found two ("${store}" and "${out}")`);
+  return store ?? out ?? fallback;
 }

@@ -16,7 +16,7 @@ import {
   CALIBRATE_RATE_HZ, IMU_REST_DEFAULTS, ODOMETRY_DEFAULTS, PROCEDURES, RANGE_DEFAULTS, calibrate, realTimePacer, virtualPacer,
   type CalibrateOptions, type ProcedureName, type Prompter,
 } from '../calibration/procedures/index.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 
 export const help = [
   'Usage: rewardd calibrate <imu-rest|range|odometry> --out FILE [options]',
@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (!isRewarddError(e)) throw e;
     process.stderr.write(`rewardd calibrate: ${e.message}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }
 

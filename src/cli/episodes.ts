@@ -7,18 +7,18 @@ import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog, CATALOG_FILE, type EpisodeRow, type EpisodeStatus } from '../store/catalog.js';
 import { EpisodeLabels, type LabelRow } from '../store/labels.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { parseFlags, storeFlag, type FlagSpec } from './args.js';
 
 export const help = [
   'Usage: rewardd episodes list [options]',
   '       rewardd episodes show EPISODE [options]',
-  '       rewardd episodes label EPISODE --success|--failure [--note TEXT] [--out DIR]',
+  '       rewardd episodes label EPISODE --success|--failure [--note TEXT] [--store DIR]',
   '',
   'Lists or shows episodes in a recorder\'s catalog (DIR/catalog.sqlite). label records an operator\'s',
   'verdict on an episode (kept with every earlier one; the newest counts), the outcome signal that',
   '`rewardd reward refine --store` ranks reward programs against.',
   '',
-  '  --out DIR        the recorder\'s output folder                     (default: episodes)',
+  '  --store DIR      the recorder\'s folder (--out DIR: the same)      (default: episodes)',
   '  --robot NAME     list: only this robot                            (default: every robot)',
   '  --status S       list: recording | writing | complete | incomplete (default: any)',
   '  --limit N        list: at most N episodes                         (default: 1000)',
@@ -31,6 +31,7 @@ export const help = [
 ].join('\n');
 
 const FLAGS: FlagSpec[] = [
+  { flag: 'store', type: 'string' },
   { flag: 'out', type: 'string' },
   { flag: 'robot', type: 'string' },
   { flag: 'status', type: 'string' },
@@ -82,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${help}\n`);
       return 0;
     }
-    const out = typeof values.out === 'string' ? values.out : 'episodes';
+    const out = storeFlag(values, 'episodes');
     const verb = positionals[0];
     if (verb === 'label') return label(out, positionals.slice(1), values);
     if (verb !== 'list' && verb !== 'show') throw new RewarddError('E_CONFIG', `expected list, show or label, found ${verb === undefined ? 'nothing' : `"${verb}"`}`);
@@ -92,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     if (status !== undefined && (typeof status !== 'string' || !STATUSES.includes(status))) throw new RewarddError('E_CONFIG', `--status: expected one of ${STATUSES.join(' | ')}, found "${String(status)}"`);
     const limit = values.limit === undefined ? 1000 : Number(values.limit);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RewarddError('E_CONFIG', `--limit: expected an integer >= 1, found "${String(values.limit)}"`);
-    if (!existsSync(join(out, CATALOG_FILE))) throw new RewarddError('E_STORE', `expected a catalog at ${join(out, CATALOG_FILE)}, found none (is --out the recorder's folder?)`);
+    if (!existsSync(join(out, CATALOG_FILE))) throw new RewarddError('E_STORE', `expected a catalog at ${join(out, CATALOG_FILE)}, found none (is --store the recorder's folder?)`);
     cat = new Catalog(out, { readonly: true });
     labels = new EpisodeLabels(out, { readonly: true });
     if (verb === 'list') {

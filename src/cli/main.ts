@@ -1,5 +1,6 @@
 import { isRewarddError } from '../core/errors.js';
 import { rewarddVersion } from '../core/version.js';
+import { exitCodeOf } from './args.js';
 
 /**
  * `rewardd <verb>`: parses nothing itself; each verb module owns its flags
@@ -21,7 +22,8 @@ const VERBS: Record<string, Verb> = {
   estop: { summary: 'trigger or reset the e-stop of a robot', load: () => import('./estop.js') },
   arm: { summary: 'let a running robot\'s actions reach its actuators (signed with --key)', load: async () => armVerb('arm') },
   disarm: { summary: 'hold a running robot\'s actuators at their stop values', load: async () => armVerb('disarm') },
-  firmware: { summary: 'firmware sim: build and run the host firmware on a pseudo-terminal', load: () => import('./firmware.js') },
+  episode: { summary: 'episode next: end a running robot\'s reset phase, so its next episode starts (signed with --key)', load: () => import('./episode.js') },
+  firmware: { summary: 'firmware sim: build and run the firmware on a pseudo-terminal (host build, or --mcu avr: the sketch in simavr)', load: () => import('./firmware.js') },
   vision: { summary: 'vision fetch NAME --out DIR | vision make-model --out DIR | vision check DIR (camera rewards, docs/vision.md)', load: () => import('./vision.js') },
   keys: { summary: 'keys new: make an ed25519 key pair for signed reward pushes', load: () => import('./keys.js') },
 };
@@ -64,6 +66,6 @@ export async function cli(argv: string[]): Promise<number> {
     // One line, coded when we know what went wrong; the stack only when we do not.
     if (isRewarddError(e)) process.stderr.write(`rewardd ${verb}: ${e.message}\n`);
     else process.stderr.write(`rewardd ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 1;
+    return exitCodeOf(e);
   }
 }

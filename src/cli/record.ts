@@ -5,19 +5,19 @@
 import { RewarddError } from '../core/errors.js';
 import { Recorder, type RecorderOptions } from '../recorder/recorder.js';
 import { DEFAULT_PREFIX } from '../transport/topics.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, storeFlag, type FlagSpec } from './args.js';
 
 export const help = [
-  'Usage: rewardd record --mqtt URL [--out DIR] [options]',
+  'Usage: rewardd record --mqtt URL [--store DIR] [options]',
   '',
   'Subscribes to <prefix>/+/episodes/# and writes one MCAP file per episode (Foxglove opens',
   'them) to DIR/<robot>/<episode>.mcap, cataloged in DIR/catalog.sqlite. Runs until Ctrl-C.',
   '',
   '  --mqtt URL                  broker: mqtt://, mqtts:// (TLS), ws://, wss://   (required)',
-  '  --out DIR                   output folder                                    (default: episodes)',
+  '  --store DIR                 the store: output folder (--out DIR: same)       (default: episodes)',
   '  --robot NAME                record only this robot                           (default: every robot)',
   '  --share GROUP               MQTT 5 shared subscription: recorders of one group split',
-  '                              the fleet; they must share --out                 (default: none)',
+  '                              the fleet; they must share --store               (default: none)',
   '  --prefix P                  topic prefix                                     (default: rewardd/v1)',
   '  --client-id ID              stable id = persistent session: messages queue at the',
   '                              broker while the recorder is away                (default: random, clean session)',
@@ -35,6 +35,7 @@ export const help = [
 
 const FLAGS: FlagSpec[] = [
   { flag: 'mqtt', type: 'string' },
+  { flag: 'store', type: 'string' },
   { flag: 'out', type: 'string' },
   { flag: 'robot', type: 'string' },
   { flag: 'share', type: 'string' },
@@ -64,7 +65,7 @@ export function recorderOptions(values: Record<string, string | boolean>): Recor
   if (!mqttUrl) throw new RewarddError('E_CONFIG', '--mqtt: expected a broker URL such as mqtt://127.0.0.1:1883, found nothing');
   const o: RecorderOptions = {
     mqttUrl,
-    outDir: s('out') ?? 'episodes',
+    outDir: storeFlag(values, 'episodes'),
     prefix: s('prefix') ?? DEFAULT_PREFIX,
     incompleteTimeoutMs: positive('incomplete-timeout-ms', values['incomplete-timeout-ms'], 60_000),
     incompleteRetentionMs: positive('incomplete-retention-h', values['incomplete-retention-h'], 24) * 3600_000,
@@ -78,6 +79,15 @@ export function recorderOptions(values: Record<string, string | boolean>): Recor
 
 export async function main(argv: string[]): Promise<number> {
   let recorder: Recorder;
+  let url = '';
+  // A refusal no retry can cure (bad credentials...) ends the run: exit 1 with the broker's reason.
+  let refusal: string | undefined;
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const refused = (reason: string): void => {
+    refusal ??= reason;
+    stop();
+  };
   try {
     const { values } = parseFlags(argv, FLAGS);
     if (values.help) {
@@ -87,26 +97,33 @@ export async function main(argv: string[]): Promise<number> {
     const o = recorderOptions(values);
     o.onEpisode = (row) =>
       process.stdout.write(`${row.status === 'complete' ? 'stored' : 'stored INCOMPLETE'} ${row.robot}/${row.episode}: ${row.steps} steps, return ${row.return?.toFixed(3) ?? '-'} -> ${row.file}\n`);
+    o.onRefused = (reason) => refused(reason);
+    url = o.mqttUrl;
     recorder = new Recorder(o);
     process.stdout.write(`recording ${o.prefix}/${o.robot ?? '+'}/episodes/# from ${o.mqttUrl}${o.share ? ` (share ${o.share})` : ''} into ${o.outDir}\n`);
   } catch (e) {
     process.stderr.write(`rewardd record: ${(e as Error).message}\n`);
-    return 2;
+    return exitCodeOf(e);
   }
   const progress = setInterval(() => {
     const s = recorder.stats();
-    process.stdout.write(`${s.connected ? 'connected' : 'DISCONNECTED'} | messages ${s.received} | episodes ${s.episodesWritten} complete, ${s.episodesIncomplete} incomplete${s.waitingRetry > 0 ? ` | ${s.waitingRetry} records waiting to be staged again` : ''}${s.lateDropped > 0 ? ` | ${s.lateDropped} late records dropped` : ''}${s.lastError ? ` | last error: ${s.lastError}` : ''}\n`);
+    process.stdout.write(`${s.connected ? 'connected' : `DISCONNECTED${s.connectionError ? ` (${s.connectionError})` : ''}`} | messages ${s.received} | episodes ${s.episodesWritten} complete, ${s.episodesIncomplete} incomplete${s.waitingRetry > 0 ? ` | ${s.waitingRetry} records waiting to be staged again` : ''}${s.lateDropped > 0 ? ` | ${s.lateDropped} late records dropped` : ''}${s.lastError ? ` | last error: ${s.lastError}` : ''}\n`);
   }, 5000);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await stopped;
   clearInterval(progress);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   try {
     await recorder.close();
-    return 0;
   } catch (e) {
     process.stderr.write(`rewardd record: ${(e as Error).message}\n`);
     return 1;
   }
+  if (refusal !== undefined) {
+    process.stderr.write(`rewardd record: E_MQTT: ${url}: ${refusal}; check --username, --password and the broker's ACL\n`);
+    return 1;
+  }
+  return 0;
 }

@@ -17,7 +17,7 @@ export const help = [
   'DIR/relabel/relabel.sqlite; the recorded files are never rewritten). Prints per-episode return and',
   'success and per-term max/mean/min/std over all steps.',
   '',
-  '  --store DIR            the recorder\'s folder (rewardd record --out)            (required)',
+  '  --store DIR            the recorder\'s folder (rewardd record --store)          (required)',
   '  --reward FILE|VERSION  a reward file, or a 12-hex version the store knows       (required)',
   '  --episodes FILTER      ids/globs and robot=, status=, reward=, since=, last=     (default: all)',
   '  --jobs N               worker processes (reward code never runs in this one)  (default: 1)',

@@ -13,17 +13,19 @@ export const help = [
   '',
   'Sends a reward program to a running robot on <prefix>/<robot>/reward/set and prints',
   'its reply: the new version, or why it was rejected (compile diagnostics, failed dry run,',
-  'bad signature). Exits 0 only when the robot accepted it.',
+  'bad signature).',
   '',
-  '  --robot <id>        robot name (required)',
-  '  --mqtt <url>        broker. Default: "mqtt://127.0.0.1:1884" (the embedded broker of rewardd run)',
-  '  --prefix <p>        topic prefix. Default: "rewardd/v1"',
-  '  --key <file>        ed25519 private key (rewardd keys new) to sign the push; robots that require',
-  '                      signed pushes refuse unsigned ones. Default: none (unsigned)',
-  '  --username <u>      broker user. Default: none',
-  '  --password <p>      broker password. Default: none',
-  '  --ca <file>         CA certificate for mqtts://. Default: the system CAs',
-  '  --timeout <s>       seconds to wait for the reply. Default: 20',
+  '  --robot ID        robot name                                              (required)',
+  '  --mqtt URL        broker; the default is rewardd run\'s embedded one    (default: mqtt://127.0.0.1:1884)',
+  '  --prefix P        topic prefix                                            (default: rewardd/v1)',
+  '  --key FILE        ed25519 private key (rewardd keys new) to sign the push; robots that',
+  '                    require signed pushes refuse unsigned ones              (default: none, unsigned)',
+  '  --username U      broker user                                             (default: none)',
+  '  --password P      broker password                                         (default: none)',
+  '  --ca FILE         CA certificate for mqtts://                             (default: the system CAs)',
+  '  --timeout S       seconds to wait for the reply                           (default: 20)',
+  '',
+  'Exit 0 when the robot accepted it, 1 when it refused it or did not answer, 2 on bad usage.',
 ].join('\n');
 
 const FLAGS = [
@@ -78,7 +80,11 @@ export async function pushReward(o: {
     client = await mqtt.connectAsync(conn.url, { ...conn.client, protocolVersion: 5, reconnectPeriod: 0 });
   } catch {
     // aedes and other 3.1.1-only brokers refuse a v5 CONNECT.
-    client = await mqtt.connectAsync(conn.url, { ...conn.client, protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      client = await mqtt.connectAsync(conn.url, { ...conn.client, protocolVersion: 4, reconnectPeriod: 0 });
+    } catch (e) {
+      throw new RewarddError('E_MQTT', `push: expected a broker at ${o.mqttUrl}, found ${(e as Error).message}`);
+    }
   }
   try {
     const v5 = client.options.protocolVersion === 5;

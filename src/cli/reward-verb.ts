@@ -30,11 +30,13 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./reward-generate.js')).main(rest);
     case 'refine':
       return (await import('./reward-refine.js')).main(rest);
-    case undefined:
     case '--help':
     case '-h':
       process.stdout.write(`${help}\n`);
-      return sub === undefined ? 2 : 0;
+      return 0;
+    case undefined:
+      process.stderr.write('rewardd reward: expected a subcommand check, diff, push, generate or refine, found nothing (rewardd reward --help)\n');
+      return 2;
     default:
       process.stderr.write(`rewardd reward: expected check, diff, push, generate or refine, found "${sub}"\n`);
       return 2;

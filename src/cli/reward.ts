@@ -29,7 +29,7 @@ Options:
   --json             print the whole report as JSON        (default: off)
   -h, --help         show this help
 
-(push and diff are provided by the daemon's reward/set topic; not by this verb.)`;
+The other reward subcommands (diff, push, generate, refine): rewardd reward --help.`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

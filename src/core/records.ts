@@ -111,9 +111,42 @@ export interface EpisodeStart {
   scenario: Record<string, unknown>;
   /** The vision model and camera, when the robot has one (docs/vision.md). */
   vision?: { model: { name: string; hash: string; weights: string }; camera: { name: string; source: string; width: number; height: number; hz: number } };
+  /** The reset phase that preceded this episode (src/daemon/episode-gate.ts); absent on a daemon's first episode. */
+  reset?: EpisodeResetPhase;
+}
+
+/** How the reset phase between two episodes went (docs/architecture.md, "Episodes and the reset phase"). */
+export interface EpisodeResetPhase {
+  /** The `--reset` mode in force: "immediate", "operator", "until-clear:50", "pause:2000". */
+  mode: string;
+  /** What let this episode start: immediate (no reset phase), next (the operator), clear (until-clear), pause. */
+  endedBy: 'immediate' | 'next' | 'clear' | 'pause';
+  /** Monotonic time from the previous episode's end to this start, ms. */
+  waitedMs: number;
+  /** Ticks spent holding the actuators at their stop values (not counted while the link was down or the e-stop latched). */
+  ticks: number;
+  /** Reward evaluations made during the phase (until-clear only); none is logged as a step. */
+  evaluations: number;
+  /** A "next": the fingerprint of the key that signed it (null: unsigned, under --auth open) and its reason. */
+  signer?: string | null;
+  reason?: string;
 }
 
 export type EpisodeEndReason = 'success' | 'done' | 'step_limit' | 'interrupted' | 'shutdown' | 'link_lost' | 'estop';
+
+/** A reward version's source as logged with an episode (see EpisodeEnd.rewardSources). */
+export interface RewardSource {
+  hash: string;
+  sha256: string;
+  name: string;
+  /** The file name it was pushed or loaded as (its extension: JavaScript or TypeScript). */
+  filename: string;
+  content: string;
+  signer: string | null;
+}
+
+/** Bound on the reward sources one end record carries (sources are at most 256 KiB each). */
+export const MAX_END_REWARD_SOURCE_BYTES = 1024 * 1024;
 
 export interface EpisodeEnd {
   schema: typeof RECORD_SCHEMA;
@@ -132,10 +165,21 @@ export interface EpisodeEnd {
   rewardFailuresByStatus?: Record<string, number>;
   rewardVersions: string[];
   /**
+   * The source of every version in rewardVersions that did not start the episode (a hot swap
+   * mid-episode: the start record names only the first), so the store can relabel with it.
+   * Absent when the episode kept its first version; bounded (MAX_END_REWARD_SOURCE_BYTES).
+   */
+  rewardSources?: RewardSource[];
+  /**
    * Steps taken after the episode's last one, not logged: the reward host answered late, and the
    * step it said was terminal (success/done) had already been followed by these. Absent when 0.
    */
   stepsAfterEnd?: number;
+  /**
+   * Steps whose success() or done() did not end the episode because they came before
+   * `--min-episode-steps` (a world that did not reset). Absent when 0.
+   */
+  endsHeldBack?: number;
   safetyInterventions: number;
   linkCounters: Record<string, number>;
   /** Camera and encoder counters over the episode, when the robot has a camera (docs/vision.md). */

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { packageRoot } from '../core/version.js';
+import { parseResetMode } from './episode-gate.js';
 
 /**
  * Every option of `rewardd run`, its default, and the one normaliser that
@@ -24,6 +25,8 @@ export interface RunConfig {
   stepLimit: number;
   episodes: number;
   duration: number;
+  reset: string;
+  minEpisodeSteps: number;
   batchSteps: number;
   batchMaxAgeMs: number;
   rewardBudgetMs: number;
@@ -76,6 +79,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { key: 'tickSpinUs', flag: 'tick-spin', type: 'auto-number', default: 'auto', help: 'µs before each deadline at which the tick thread stops sleeping and busy-waits; >= the period never sleeps (one core at 100%, tightest timing); auto = the whole period at 500 Hz and above on a computer with 2+ cores, else 300' },
   { key: 'stepLimit', flag: 'step-limit', type: 'number', default: 1500, help: 'steps per episode before it is truncated' },
   { key: 'episodes', flag: 'episodes', type: 'number', default: 0, help: 'stop after this many episodes (0 = run until Ctrl-C)' },
+  { key: 'reset', flag: 'reset', type: 'string', default: 'auto', help: 'what happens between episodes (the reset phase; actuators held at their stop values, steps not logged): immediate = the next episode starts at the next tick (the sim resets its own world); operator = wait for "next" (`rewardd episode next`, or the episode/next topic); until-clear[:K] = wait until the reward\'s success() and done() are both false for K evaluated ticks (default 50); pause:MS = wait MS ms; auto = immediate for the sim, operator for serial and johnny-five links' },
+  { key: 'minEpisodeSteps', flag: 'min-episode-steps', type: 'number', default: 10, help: 'a success() or done() before this many steps does not end the episode (a debounce against a world that did not reset; warned once); step limit, e-stop, lost link and shutdown still do' },
   { key: 'duration', flag: 'duration', type: 'number', default: 0, help: 'stop cleanly after this many seconds (0 = no limit)' },
   { key: 'batchSteps', flag: 'batch-steps', type: 'number', default: 50, help: 'steps per published batch (most)' },
   { key: 'batchMaxAgeMs', flag: 'batch-max-age', type: 'number', default: 250, help: 'publish a partial batch once its first step is this old, ms' },
@@ -154,6 +159,8 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
   if (cfg.tickSpinUs !== 'auto' && !(cfg.tickSpinUs >= 0 && cfg.tickSpinUs <= 1_000_000)) bad('tick-spin', '"auto" or µs in [0, 1000000]', cfg.tickSpinUs);
   intIn('episodes', cfg.episodes, 0, 1_000_000_000);
   if (cfg.duration < 0) bad('duration', 'seconds >= 0', cfg.duration);
+  parseResetMode(cfg.reset, cfg.link);
+  intIn('min-episode-steps', cfg.minEpisodeSteps, 1, 100_000_000);
   intIn('batch-steps', cfg.batchSteps, 1, 10_000);
   if (cfg.batchMaxAgeMs < 1) bad('batch-max-age', 'ms >= 1', cfg.batchMaxAgeMs);
   if (!(cfg.rewardBudgetMs > 0 && cfg.rewardBudgetMs <= 1000)) bad('reward-budget', 'ms in (0, 1000]', cfg.rewardBudgetMs);
@@ -193,7 +200,7 @@ export function normaliseRunConfig(partial: Partial<Record<keyof RunConfig, unkn
 export function runHelp(): string {
   const lines = RUN_OPTIONS.map((o) => {
     const flag = o.type === 'boolean' ? `--${o.flag} / --no-${o.flag}` : `--${o.flag} <${o.type === 'number' ? 'n' : o.type === 'auto-number' ? 'n|auto' : o.type === 'port' ? 'n|off' : 'value'}>`;
-    return `  ${flag.padEnd(30)} ${o.help}\n  ${''.padEnd(30)} Default: ${JSON.stringify(o.default)}`;
+    return `  ${flag.padEnd(30)} ${o.help} (default: ${o.default === '' ? 'none' : String(o.default)})`;
   });
   return [
     'Usage: rewardd run [options]',

@@ -14,6 +14,7 @@ import { episodeIdFactory } from './episode-ids.js';
 import { RewardFailureLog } from './reward-failure-log.js';
 import { PendingSteps, type PendingStep } from './pending-steps.js';
 import type { RewardEvaluator, RewardOutputLike } from './ports.js';
+import { EpisodeGate, type GateStatus, type NextVerdict } from './episode-gate.js';
 
 export interface ControlLoopEvents {
   episodeStart(start: EpisodeStart): void;
@@ -52,6 +53,11 @@ export interface ControlLoopOptions {
   rewardLateMs?: number;
   /** Who signed a reward version (key fingerprint), null for a trusted local file. */
   rewardSigner: (version: string) => string | null;
+  /**
+   * The reset phase between episodes and the minimum episode length (episode-gate.ts). Default:
+   * no reset phase and no minimum, as a simulator wants.
+   */
+  gate?: EpisodeGate;
   /** Vision fields from the encoder's mailbox, when the robot has a camera (src/vision/tick-fields.ts). */
   vision?: { fill(values: Float32Array, raw: Float32Array, nowNs: bigint): void; rewardActive(info: { version: string }): void } | null;
   clock: Clock;
@@ -73,6 +79,8 @@ export interface LoopStatus {
   linkUp: boolean;
   episodesDone: number;
   linkCounters: Record<string, number>;
+  /** Running, or resetting between episodes and waiting for what (episode-gate.ts). */
+  gate: GateStatus;
 }
 
 /**
@@ -116,6 +124,10 @@ export class ControlLoop {
   /** The last step's reward as logged: what status() and live() show. */
   private lastOut: RewardOutputLike = { status: RewardStatus.unavailable, total: NaN, terms: new Float64Array(0), success: false, done: false, reason: '' };
   private lastRt: RewardEvaluator | null = null;
+  private readonly gate: EpisodeGate;
+  /** The one reward evaluation in flight during a reset phase (not a step: never logged). */
+  private probe: { rt: RewardEvaluator; ticket: number; submittedMs: number } | null = null;
+  private probePrevNs = 0n;
   episodesDone = 0;
   /** True once maxEpisodes are done or a stop was requested and the episode ended. */
   finished = false;
@@ -128,6 +140,7 @@ export class ControlLoop {
     this.rewardLateMs = o.rewardLateMs ?? REWARD_LATE_MS;
     this.pending = new PendingSteps(Math.max(4, Math.ceil((this.rewardLateMs * o.tickHz) / 1000)), o.robot.robot.observations.length, this.na);
     this.failureLog = new RewardFailureLog((line) => o.events.notice(line));
+    this.gate = o.gate ?? new EpisodeGate({ kind: 'immediate' }, 1, (line) => o.events.notice(line));
     this.batcher = new StepBatcher(
       {
         robot: o.robot.robot.name,
@@ -175,7 +188,24 @@ export class ControlLoop {
   /** Ends the current episode at the next tick (its last step is logged), then finishes. */
   requestStop(reason: EpisodeEndReason = 'shutdown'): void {
     this.stopReason = reason;
-    if (!this.inEpisode && this.pending.count === 0) this.finished = true;
+    // Between episodes (a reset phase included) nothing is pending but a reset evaluation: done.
+    if (!this.inEpisode && this.pending.count === 0) {
+      this.probe = null;
+      this.finished = true;
+    }
+  }
+
+  /**
+   * The operator's "next" (episode/next): lets the next episode start if the robot is in a reset
+   * phase and could start one now. The verdict is what the sender is told.
+   */
+  next(by: { signer: string | null; reason: string }): NextVerdict {
+    if (this.o.safety.estopLatched) return { ok: false, error: 'E_EPISODE: next: expected a robot that may start an episode, found the e-stop latched: reset it first (rewardd estop reset)' };
+    if (!this.linkUp) return { ok: false, error: 'E_EPISODE: next: expected the link to the MCU up, found it lost; no episode starts until it is back' };
+    if (this.finished || this.stopReason) return { ok: false, error: 'E_EPISODE: next: expected a running robot, found it stopping' };
+    const v = this.gate.next(by);
+    if (v.ok && !this.o.safety.state().armed) return { ok: true, detail: `${v.detail} (the robot is disarmed: its actuators stay at their stop values until armed)` };
+    return v;
   }
 
   tick(nowNs: bigint): void {
@@ -194,6 +224,10 @@ export class ControlLoop {
       if (this.closing || !this.linkUp || o.safety.estopLatched) {
         this.applied.fill(0);
         o.link.sendCommand(this.applied);
+        return;
+      }
+      if (!this.gate.mayStart(performance.now())) {
+        this.resetTick(nowNs);
         return;
       }
       this.startEpisode(nowNs);
@@ -277,7 +311,9 @@ export class ControlLoop {
     let end: EpisodeEndReason | null = null;
     if (ok && out.success) end = 'success';
     else if (ok && out.done) end = 'done';
-    else end = p.end;
+    // The minimum length: an end the task claims this early is a world that did not reset.
+    if (end !== null && this.gate.holdsEnd(p.index, end as 'success' | 'done')) end = null;
+    end ??= p.end;
     let flags = p.index === 0 ? StepFlag.first : 0;
     if (end) flags |= StepFlag.last;
     if (end === 'success' || end === 'done') flags |= StepFlag.terminal;
@@ -325,8 +361,49 @@ export class ControlLoop {
     return out;
   }
 
+  /**
+   * A tick of the reset phase: the actuators are held at their stop values (which also feeds a
+   * live MCU's watchdog) and, for until-clear, the reward is evaluated on what the sensors see,
+   * one evaluation in flight at a time. Nothing here is logged as a step.
+   */
+  private resetTick(nowNs: bigint): void {
+    const o = this.o;
+    this.applied.fill(0);
+    o.link.sendCommand(this.applied);
+    this.lastSafety = 0;
+    if (!this.gate.evaluatesDuringReset) return;
+    if (this.probe && !this.collectProbe()) return;
+    o.reward.beforeStep(false, this.episode);
+    const rt = o.reward.active;
+    const obs = this.assembler!.observation;
+    const dt = this.probePrevNs === 0n ? 1 / o.tickHz : Number(nowNs - this.probePrevNs) / 1e9;
+    this.probePrevNs = nowNs;
+    this.probe = { rt, ticket: rt.submit(obs.values, this.applied, dt, obs.rawValues), submittedMs: performance.now() };
+    // An in-thread evaluator answers at once.
+    this.collectProbe();
+  }
+
+  /** Reads the reset evaluation's result if it is in (true; a late one counts as not clear). */
+  private collectProbe(): boolean {
+    const p = this.probe!;
+    const out = this.outFor(p.rt);
+    if (!p.rt.result(p.ticket, out)) {
+      if (performance.now() - p.submittedMs < this.rewardLateMs) return false;
+      fail(out, RewardStatus.late, `E_REWARD_LATE: reward "${p.rt.info.name}" v${p.rt.info.version}: no answer from the reward host within ${this.rewardLateMs} ms during the reset phase`);
+    }
+    this.probe = null;
+    this.lastOut = out;
+    this.lastRt = p.rt;
+    this.o.reward.afterStep(p.rt, out, this.episode);
+    this.gate.observe(out.status === RewardStatus.ok, out.success, out.done);
+    return true;
+  }
+
   private startEpisode(nowNs: bigint): void {
     const o = this.o;
+    // A reset evaluation still in flight is dropped: its result belongs to no step.
+    this.probe = null;
+    this.probePrevNs = 0n;
     this.step = 0;
     this.logged = 0;
     this.discarded = 0;
@@ -334,6 +411,7 @@ export class ControlLoop {
     const wall = o.clock.wallMs();
     const index = this.episode.index + 1;
     this.episode = { index, id: this.nextId(index, wall) };
+    const reset = this.gate.episodeStarted(this.episode.id, performance.now());
     this.batcher.beginEpisode(this.episode.id);
     this.acc = { ret: 0, byTerm: new Map(), failures: 0, byStatus: {}, versions: new Set(), interventions: 0 };
     // A swap queued for "next episode" lands here, so the start record names the version in force.
@@ -367,6 +445,7 @@ export class ControlLoop {
       link: { kind: o.link.kind, detail: { ...o.link.detail, firmwareId: this.hello?.firmwareId, bootId: this.hello?.bootId, protocolVersion: this.hello?.protocolVersion } },
       software: o.software,
       scenario: this.scenario,
+      ...(reset ? { reset } : {}),
     });
   }
 
@@ -397,6 +476,7 @@ export class ControlLoop {
       robot: o.robot.robot.name,
       steps: this.logged,
       ...(this.discarded > 0 ? { stepsAfterEnd: this.discarded } : {}),
+      ...(this.gate.heldBack > 0 ? { endsHeldBack: this.gate.heldBack } : {}),
       endedWallMs: o.clock.wallMs(),
       endedNs: nowNs.toString(),
       reason,
@@ -409,6 +489,7 @@ export class ControlLoop {
       safetyInterventions: this.acc.interventions,
       linkCounters: { ...o.link.counters() },
     });
+    this.gate.episodeEnded(performance.now());
     if (this.stopReason || (o.maxEpisodes > 0 && this.episodesDone >= o.maxEpisodes)) {
       this.finished = true;
       this.applied.fill(0);
@@ -455,6 +536,7 @@ export class ControlLoop {
       linkUp: this.linkUp,
       episodesDone: this.episodesDone,
       linkCounters: { ...this.o.link.counters() },
+      gate: this.gate.status(performance.now()),
     };
   }
 }

@@ -11,9 +11,11 @@ import { ControlLoop } from './control-loop.js';
 import { RewardSlot } from './reward-slot.js';
 import { TickScheduler } from './tick-scheduler.js';
 import { armsItself } from './config.js';
+import { EpisodeGate, parseResetMode } from './episode-gate.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import { VisionTickFields } from '../vision/tick-fields.js';
 import { SimLink } from '../link/sim-link.js';
+import { serialBudget, serialTickWarning } from '../link/serial-budget.js';
 
 /**
  * The control thread: link, observation, safety filter, reward sandbox and
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     batchMaxAgeNs: BigInt(Math.round(cfg.batchMaxAgeMs * 1e6)),
     maxEpisodes: cfg.episodes,
     autoArm: armsItself(cfg),
+    gate: new EpisodeGate(parseResetMode(cfg.reset, cfg.link), cfg.minEpisodeSteps, (line) => post({ type: 'notice', message: line })),
     policy: data.policy,
     software: data.software,
     rewardSigner: (version) => signers.get(version) ?? null,
@@ -85,6 +88,12 @@ async function main(): Promise<void> {
     },
   });
   const hello = await loop.open();
+  if (link.kind === 'serial') {
+    // A UART's baud rate bounds the tick rate that gets a fresh sample every tick (docs/firmware.md).
+    const budget = serialBudget({ baudRate: Number(link.detail.baudRate), channels: hello.channels, motors: actionNames.length, hostHeartbeatMs: Number(link.detail.heartbeatMs) });
+    const warning = serialTickWarning(cfg.hz, budget, String(link.detail.path));
+    if (warning) post({ type: 'notice', message: warning });
+  }
   const scheduler = new TickScheduler({ hz: cfg.hz, clock: systemClock, spinUs: cfg.tickSpinUs }, (now) => {
     loop.tick(now);
     vision?.publishScene(now);
@@ -147,6 +156,11 @@ async function main(): Promise<void> {
         link.disarm();
         post({ type: 'notice', message: 'disarmed: actuators held at their stop values' });
         break;
+      case 'episode-next': {
+        const v = loop.next({ signer: m.signer, reason: m.reason });
+        post(v.ok ? { type: 'episode-next-result', id: m.id, ok: true, detail: v.detail, error: '' } : { type: 'episode-next-result', id: m.id, ok: false, detail: '', error: v.error });
+        break;
+      }
     }
   };
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { RewarddError } from '../core/errors.js';
+import { ErrorCodes, RewarddError, type ErrorCode } from '../core/errors.js';
 import type { Worker } from 'node:worker_threads';
 import { Mailbox } from '../core/mailbox.js';
 import { loadRobot } from '../core/robot.js';
@@ -13,16 +13,18 @@ import { loadCalibration } from '../calibration/calibration.js';
 import { pushedFilename } from '../reward/language.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import { EpisodePublisher } from '../transport/publisher.js';
-import type { RewardSetResult } from '../transport/commands.js';
+import type { EpisodeNextResult, RewardSetResult } from '../transport/commands.js';
 import type { RunConfig } from './config.js';
 import type { ControlWorkerData, FromControl, ToControl } from './messages.js';
 import type { RewardSlotEvent } from './reward-slot.js';
 import { formatStatus } from './status-line.js';
+import { parseResetMode, resetModeLabel } from './episode-gate.js';
 import { RewardFileWatcher } from './reward-watcher.js';
 import { RecentSteps } from './reward-admission.js';
 import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
-import { PushVerifier, RewardFilePolicy, decideArm, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
+import { RewardSourceBook } from './reward-sources.js';
+import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
 import { encodeVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
@@ -35,6 +37,10 @@ const RESTORE_PAUSE_MS = 500;
 const RESTORE_PAUSE_MAX_MS = 60_000;
 /** How long a rollback's announcement may wait for the dead host's exit to be classified. */
 const DEATH_CLASSIFY_WAIT_MS = 1000;
+/** "next" commands waiting for the control thread's verdict, at most; more are refused. */
+const MAX_WAITING_NEXTS = 8;
+/** How long a "next" waits for the control thread's verdict before its sender is told there was none. */
+const NEXT_VERDICT_WAIT_MS = 2000;
 /** How long the control thread may take to end by itself after it stopped. */
 const WORKER_EXIT_GRACE_MS = 3000;
 
@@ -96,6 +102,8 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     throw new RewarddError(code as 'E_REWARD_COMPILE', `--reward ${cfg.reward}: ${firstAdmission.error.replace(/^E_[A-Z_]+: /, '')}`);
   }
   const versionPids = new Map<string, number>([[firstAdmission.handle.info.version, firstAdmission.handle.pid]]);
+  const sources = new RewardSourceBook();
+  sources.remember(firstAdmission.handle.info, initialFile.signer);
   hosts.warm();
   mkdirSync(cfg.stateDir, { recursive: true });
   let broker: EmbeddedBroker | null = null;
@@ -156,7 +164,19 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     hosts.close();
     throw e;
   }
-  const publishVision = (b: VisionBatch | null): void => void (b && publisher.publishVision(b.episode, encodeVisionBatch(b)));
+  const publishVision = (b: VisionBatch | null): void => {
+    if (!b) return;
+    publisher.publishVision(b.episode, encodeVisionBatch(b));
+    // The frames logged with the episode also feed the live views (dashboard camera panel, Foxglove
+    // /camera/<name>): bounded by --vision-log-frames. An mqtt camera's frames are on camera/<name> already.
+    const cam = vision?.provenance.camera;
+    if (!cam) return;
+    for (const r of b.records) {
+      if (!r.jpeg) continue;
+      live.cameraFrame(cam.name, r.jpeg, 'jpeg', Date.now());
+      if (cam.source !== 'mqtt') publisher.publishCamera(cam.name, r.jpeg);
+    }
+  };
   const policyProvenance: EpisodeStart['policy'] = {
     hash: policy.hash,
     sha256: policy.sha256,
@@ -180,6 +200,17 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
   const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
+  // "next" verdicts come back from the control thread by id; bounded, and each one times out.
+  let nextSeq = 0;
+  const nextReplies = new Map<number, { reply: (r: EpisodeNextResult) => void; timer: NodeJS.Timeout }>();
+  const answerNext = (id: number, r: EpisodeNextResult): void => {
+    const w = nextReplies.get(id);
+    if (!w) return;
+    nextReplies.delete(id);
+    clearTimeout(w.timer);
+    io.log(r.ok ? `next accepted: ${r.detail}` : `next refused: ${r.error}`);
+    w.reply(r);
+  };
   let swapSeq = 0;
   const swapReplies = new Map<number, (r: RewardSetResult) => void>();
   const recent = new RecentSteps(Math.max(1, cfg.dryRunSteps), robot.robot.observations.length, robot.robot.actions.length, cfg.hz);
@@ -197,6 +228,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       waiting--;
       if (!verdict.ok) return reply({ ok: false, error: verdict.error });
       versionPids.set(verdict.handle.info.version, verdict.handle.pid);
+      sources.remember(verdict.handle.info, signer);
       const id = ++swapSeq;
       swapReplies.set(id, reply);
       send({ type: 'swap', id, host: verdict.handle, mode: cfg.swap, signer });
@@ -250,16 +282,21 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         reply(r);
       });
     },
-    onEstop: (_cmd, raw) => {
+    onEstop: (_cmd, raw, reply) => {
+      // The verdict goes back to the sender (`rewardd estop` waits for it): a refused reset is
+      // otherwise only visible in this log.
       const d = decideEstop(raw, verifier, { requireSignedReset: cfg.auth === 'signed' });
       if (d.action === 'stop') {
         io.log(`e-stop over MQTT: ${d.reason}`);
         send({ type: 'estop', reason: d.reason });
+        reply({ ok: true, action: 'stop' });
       } else if (d.action === 'reset') {
         io.log(`e-stop reset over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
         send({ type: 'estop-reset' });
+        reply({ ok: true, action: 'reset', ...(d.signer ? { signer: d.signer } : {}) });
       } else {
         io.log(`e-stop reset refused: ${d.error}`);
+        reply({ ok: false, action: 'reset', error: d.error });
       }
     },
     onArm: (_cmd, raw) => {
@@ -273,6 +310,24 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       } else {
         io.log(`arm refused: ${d.error}`);
       }
+    },
+    onEpisodeNext: (_cmd, raw, reply) => {
+      const d = decideEpisodeNext(raw, verifier, { requireSigned: cfg.auth === 'signed' });
+      if (d.action === 'refused') {
+        io.log(`next refused: ${d.error}`);
+        reply({ ok: false, error: d.error });
+        return;
+      }
+      if (nextReplies.size >= MAX_WAITING_NEXTS) {
+        reply({ ok: false, error: `E_EPISODE: next: ${nextReplies.size} "next" commands are already waiting for a verdict; try again` });
+        return;
+      }
+      const id = ++nextSeq;
+      const timer = setTimeout(() => answerNext(id, { ok: false, error: `E_EPISODE: next: expected a verdict from the control thread within ${NEXT_VERDICT_WAIT_MS} ms, found none` }), NEXT_VERDICT_WAIT_MS);
+      timer.unref();
+      nextReplies.set(id, { reply, timer });
+      io.log(`next over MQTT${d.signer ? ` signed by ${d.signer}` : ''}: ${d.reason}`);
+      send({ type: 'episode-next', id, signer: d.signer, reason: d.reason });
     },
   });
 
@@ -297,8 +352,12 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
 
   let ready!: () => void;
   let failed!: (e: Error) => void;
+  let isStarted = false;
   const started = new Promise<void>((res, rej) => {
-    ready = res;
+    ready = () => {
+      isStarted = true;
+      res();
+    };
     failed = rej;
   });
   let resolveDone!: (v: { episodes: number }) => void;
@@ -362,11 +421,12 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     live.observe(m);
     switch (m.type) {
       case 'ready':
-        io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz`);
+        io.log(`running ${m.robot} (${m.firmwareId}) with reward "${m.rewardName}" v ${m.rewardVersion}, policy ${policy.manifest.name} on ${policy.backend}, ${cfg.hz} Hz, reset ${resetModeLabel(parseResetMode(cfg.reset, cfg.link))}${cfg.link !== 'sim' && cfg.reset === 'auto' ? ' (between episodes the robot holds still until `rewardd episode next`)' : ''}`);
         publisher.setRewardActive({ version: m.rewardVersion, name: m.rewardName, termNames: m.termNames });
         ready();
         break;
       case 'episode-start':
+        sources.episodeStarted(m.start.reward.hash);
         policy.resetEpisode();
         vision?.startEpisode(m.start.episode);
         publisher.publishStart(vision ? { ...m.start, vision: vision.provenance } : m.start);
@@ -379,6 +439,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         break;
       case 'episode-end':
         episodes++;
+        sources.addTo(m.end);
         if (vision) {
           const v = vision.endEpisode(m.end.episode);
           publishVision(v.batch);
@@ -411,13 +472,17 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       case 'notice':
         io.log(m.message);
         break;
+      case 'episode-next-result':
+        answerNext(m.id, m.ok ? { ok: true, detail: m.detail } : { ok: false, error: m.error });
+        break;
       case 'stopped':
         io.log(`stopped after ${m.episodesDone} episodes; tick ${m.tick.hz.toFixed(1)} Hz, p99 period error ${m.tick.p99ErrorUs.toFixed(0)} us, ${m.tick.skipped} ticks skipped`);
         void shutdown().then(() => resolveDone({ episodes }));
         break;
       case 'fatal':
-        io.log(`control thread failed: ${m.message}`);
-        failed(new Error(m.message));
+        // Before start the caller reports the error (one line, coded); after it, only this log does.
+        if (isStarted) io.log(`control thread failed: ${m.message}`);
+        failed(codedError(m.message));
         void shutdown().then(() => resolveDone({ episodes }));
         break;
     }
@@ -443,4 +508,10 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       return stopping;
     },
   };
+}
+
+/** An error message from the control thread ("E_LINK: ...") as the coded error it was there. */
+function codedError(message: string): Error {
+  const m = /^(E_[A-Z_]+): ([^]*)$/.exec(message);
+  return m && m[1]! in ErrorCodes ? new RewarddError(m[1] as ErrorCode, m[2]!) : new Error(message);
 }

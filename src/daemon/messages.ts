@@ -36,6 +36,8 @@ export type FromControl =
   | { type: 'reward'; event: RewardSlotEvent }
   | { type: 'swap-result'; id: number; ok: boolean; version: string; error: string }
   | { type: 'notice'; message: string }
+  /** The control thread's verdict on an operator's "next" (episode/next). */
+  | { type: 'episode-next-result'; id: number; ok: boolean; detail: string; error: string }
   /** A reward version was retired: its host process can go. */
   | { type: 'host-release'; pid: number }
   | { type: 'stopped'; tick: TickStats; episodesDone: number }
@@ -51,4 +53,6 @@ export type ToControl =
   | { type: 'estop'; reason: string }
   | { type: 'estop-reset' }
   | { type: 'arm' }
-  | { type: 'disarm' };
+  | { type: 'disarm' }
+  /** The operator's "next", already verified by the main thread (signer null: unsigned under --auth open). */
+  | { type: 'episode-next'; id: number; signer: string | null; reason: string };

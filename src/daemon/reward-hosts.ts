@@ -54,6 +54,8 @@ export class RewardHosts {
    * included, is a refusal with its reason; the daemon is never at risk.
    */
   async admit(source: string, filename: string, recent: RecentSteps | null): Promise<Admission> {
+    // After close() (the daemon is stopping) no host may start: it would outlive the daemon's shutdown.
+    if (this.closed) return { ok: false, error: 'E_CONFIG: the daemon is stopping' };
     let host: RewardHost;
     try {
       host = await this.takeSpare();
@@ -75,6 +77,10 @@ export class RewardHosts {
         }
       }
       const fifos = await host.goLive();
+      if (this.closed) {
+        host.kill();
+        return { ok: false, error: 'E_CONFIG: the daemon is stopping' };
+      }
       this.adopt(host);
       return { ok: true, handle: { ...fifos, info: loaded.info, observationCount: this.o.runtime.observationNames.length, actionCount: this.o.runtime.actionNames.length } };
     } catch (e) {
@@ -120,6 +126,10 @@ export class RewardHosts {
     const s = this.spare ?? RewardHost.start({ rssCapMb: this.o.hostMemoryMb });
     this.spare = null;
     const h = await s;
+    if (this.closed) {
+      h.kill();
+      throw new Error('E_CONFIG: the daemon is stopping');
+    }
     this.warm();
     if (h.death) return RewardHost.start({ rssCapMb: this.o.hostMemoryMb });
     return h;

@@ -14,6 +14,8 @@ export type RewardSlotEvent =
 
 /** Steps in a row without a failure after which a version counts as having run clean. */
 export const CLEAN_AFTER_STEPS = 100;
+/** Clean versions remembered as fallbacks. */
+const CLEAN_KEPT = 4;
 
 const FATAL: Record<number, RollbackCause | undefined> = {
   [RewardStatus.memory]: 'out_of_memory',
@@ -43,7 +45,11 @@ export class RewardSlot {
   private pending: { rt: RewardEvaluator; mode: SwapMode; restored: boolean } | null = null;
   private consecutiveFailures = 0;
   private cleanRun = 0;
-  private lastClean: { version: string; source: string; filename: string } | null = null;
+  /**
+   * Versions that ran clean, most recent first (at most CLEAN_KEPT). A version leaves the list when it
+   * is retired for failing: one that ran 100 clean steps and then crashed is no fallback for anything.
+   */
+  private clean: Array<{ version: string; source: string; filename: string }> = [];
   private lost = false;
 
   constructor(
@@ -99,7 +105,7 @@ export class RewardSlot {
       this.consecutiveFailures = 0;
       if (++this.cleanRun === CLEAN_AFTER_STEPS) {
         const i = this.activeRt.info;
-        this.lastClean = { version: i.version, source: i.source, filename: i.filename };
+        this.clean = [{ version: i.version, source: i.source, filename: i.filename }, ...this.clean.filter((c) => c.version !== i.version)].slice(0, CLEAN_KEPT);
       }
       return;
     }
@@ -114,10 +120,11 @@ export class RewardSlot {
     const cause: RollbackCause = fatal ?? 'failures';
     const lastReason = out.reason;
     const to = this.previousRt;
+    this.clean = this.clean.filter((c) => c.version !== from.info.version);
     if (!to) {
       this.lost = true;
       const i = from.info;
-      const restore = this.lastClean ?? { version: i.version, source: i.source, filename: i.filename };
+      const restore = this.clean[0] ?? { version: i.version, source: i.source, filename: i.filename };
       this.onEvent({ type: 'lost', version: i.version, name: i.name, termNames: [...i.termNames], cause, lastReason, restore });
       return;
     }

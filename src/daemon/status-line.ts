@@ -1,6 +1,7 @@
 import { rewardStatusName, safetyFlagNames } from '../core/records.js';
 import type { LoopStatus } from './control-loop.js';
 import type { TickStats } from './tick-scheduler.js';
+import { describeGate } from './episode-gate.js';
 
 export interface StatusParts {
   loop: LoopStatus;
@@ -21,7 +22,8 @@ export function formatStatus(s: StatusParts): string {
   const b = s.broker;
   return [
     `tick ${s.tick.hz.toFixed(1)} Hz p99 err ${s.tick.p99ErrorUs.toFixed(0)} us`,
-    `ep ${l.episodeIndex} step ${l.step}`,
+    // Between episodes the step count is the last episode's; say what the robot waits for instead.
+    l.gate.phase === 'running' || l.episodeIndex < 0 ? `ep ${l.episodeIndex} step ${l.step}` : `ep ${l.episodeIndex} ended, ${describeGate(l.gate)}`,
     reward,
     `v ${l.rewardVersion}`,
     `policy ${s.policyBackend}`,

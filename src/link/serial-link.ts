@@ -6,6 +6,7 @@ import { PROTOCOL_VERSION, type Frame, type HelloFrame } from '../protocol/frame
 import { FaultCode, HeartbeatStatus } from '../protocol/wire.js';
 import type { Link, LinkCounters, LinkSink } from './link.js';
 import { normalizeSerialOptions, type SerialLinkOptions } from './serial-options.js';
+import { SerialOpenError } from './serial-open-error.js';
 import { TtyPort } from './serial-tty.js';
 
 type State = 'idle' | 'connecting' | 'connected' | 'lost' | 'closed';
@@ -41,6 +42,8 @@ export class SerialLink implements Link {
   private attempts = 0;
   private timer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Why the last open failed (named in the HELLO timeout when no open ever succeeded). */
+  private lastOpenError: string | null = null;
   private openWaiter: { resolve: (h: HelloFrame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private readonly c = {
     connects: 0, lost: 0, reboots: 0, txFrames: 0, txDropped: 0, commandsHeld: 0,
@@ -59,7 +62,7 @@ export class SerialLink implements Link {
     return new Promise<HelloFrame>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.openWaiter = null;
-        const why = this.decoder.lastError ? ` (last decode error: ${this.decoder.lastError})` : '';
+        const why = this.c.connects === 0 && this.lastOpenError ? ` (the port never opened: ${this.lastOpenError})` : this.decoder.lastError ? ` (last decode error: ${this.decoder.lastError})` : '';
         void this.close();
         reject(new RewarddError('E_LINK', `serial ${this.options.path}: expected a HELLO within ${this.options.openTimeoutMs} ms, found none${why}`));
       }, this.options.openTimeoutMs);
@@ -143,8 +146,15 @@ export class SerialLink implements Link {
         this.state = 'connected';
         this.lastRxNs = this.clock.nowNs();
       },
-      () => {
+      (e: unknown) => {
         if (attempt !== this.opening || this.state === 'closed') return;
+        // At start, a device that is not there or not ours to open fails now, in one line;
+        // after the link was up, it is an unplug: keep trying.
+        if (e instanceof SerialOpenError && e.permanent && this.openWaiter && this.lastHello === null) {
+          this.failOpen(e);
+          return;
+        }
+        this.lastOpenError = e instanceof Error ? e.message : String(e);
         this.state = 'lost';
         this.scheduleReconnect();
       },

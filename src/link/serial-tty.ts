@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { ReadStream } from 'node:tty';
 import { EventEmitter } from 'node:events';
 import { RewarddError } from '../core/errors.js';
+import { SerialOpenError, serialOpenError } from './serial-open-error.js';
 
 /**
  * A serial port that works inside a worker thread, where the control loop
@@ -62,13 +63,13 @@ export class TtyPort extends EventEmitter<TtyPortEvents> {
         hupcl: true, lock: true, vmin: 1, vtime: 0,
       });
     } catch (e) {
-      throw new RewarddError('E_LINK', `serial ${path}: open failed: ${(e as Error).message}`);
+      throw serialOpenError(path, e);
     }
     try {
       return new TtyPort(fd, path);
     } catch (e) {
       closeSync(fd);
-      throw new RewarddError('E_LINK', `serial ${path}: expected a tty, found something else (${(e as Error).message})`);
+      throw new SerialOpenError('ENOTTY', `serial ${path}: expected a serial device (a tty), found something else (${(e as Error).message})`);
     }
   }
 

@@ -18,7 +18,8 @@ export interface HealthReport {
   wallMs: number;
   line: string;
   tick: TickStats & { nominalHz: number };
-  episode: { id: string; index: number; step: number; done: number };
+  /** phase: running, resetting (between episodes, waiting for `waitingFor`), ready (starting); `reset` is the --reset mode. */
+  episode: { id: string; index: number; step: number; done: number; phase: string; reset: string; waitingFor: string | null; phaseForMs: number };
   reward: { version: string; status: string; total: number | null; terms: Record<string, number | null> };
   safety: { bits: number; names: string[]; armed: boolean; estopped: boolean };
   link: { up: boolean; counters: Record<string, number> };
@@ -39,7 +40,7 @@ export const healthJsonSchema = (): object => ({
   ...o({
     schema: s, robot: s, wallMs: n, line: s,
     tick: o({ hz: n, p50ErrorUs: n, p99ErrorUs: n, maxErrorUs: n, p99LateUs: n, spinUs: n, skipped: i, ticks: i, nominalHz: n }),
-    episode: o({ id: s, index: i, step: i, done: i }),
+    episode: o({ id: s, index: i, step: i, done: i, phase: s, reset: s, waitingFor: { type: ['string', 'null'] }, phaseForMs: n }),
     reward: o({ version: s, status: s, total: n, terms: numbersByName }),
     safety: o({ bits: i, names: { type: 'array', items: s }, armed: b, estopped: b }),
     link: o({ up: b, counters: numbersByName }),
@@ -69,7 +70,7 @@ export class HealthReporter {
       wallMs,
       line: formatStatus({ loop, tick, broker, policyBackend }),
       tick: { ...tick, nominalHz: this.nominalHz },
-      episode: { id: loop.episode, index: loop.episodeIndex, step: loop.step, done: loop.episodesDone },
+      episode: { id: loop.episode, index: loop.episodeIndex, step: loop.step, done: loop.episodesDone, phase: loop.gate.phase, reset: loop.gate.mode, waitingFor: loop.gate.waitingFor, phaseForMs: Math.round(loop.gate.forMs) },
       reward: {
         version: loop.rewardVersion,
         status: rewardStatusName(loop.rewardStatus),

@@ -137,6 +137,11 @@ export async function writeEpisodeMcap(
     // A batch that could not be read (see the recorder) is a gap: the file is then not complete.
     if (sum.missing > 0 || (end !== undefined && sum.steps < end.steps)) sum.status = 'incomplete';
     if (end) await w.addAttachment({ name: 'end.json', logTime: ns(end.endedWallMs), createTime: ns(end.endedWallMs), mediaType: 'application/json', data: te.encode(JSON.stringify(end)) });
+    // Versions swapped in mid-episode, beside the first one's reward/<name>.reward.js (readable without rewardd).
+    for (const src of end?.rewardSources ?? []) {
+      const ext = /\.tsx?$/.test(src.filename) ? 'ts' : 'js';
+      await w.addAttachment({ name: `reward/${src.name}@${src.hash}.reward.${ext}`, logTime: ns(end!.endedWallMs), createTime: ns(end!.endedWallMs), mediaType: ext === 'ts' ? 'text/typescript' : 'text/javascript', data: te.encode(src.content) });
+    }
     await w.addMetadata({
       name: 'rewardd.episode',
       metadata: new Map([

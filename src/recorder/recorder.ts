@@ -9,7 +9,7 @@ import { Catalog, type EpisodeRow, type IngestItem } from '../store/catalog.js';
 import { Staging } from '../store/staging.js';
 import { IngestQueue, resolveGroupCommit, type GroupCommitOptions } from '../store/ingest-queue.js';
 import { resolveConnection, type MqttConnectionOptions } from '../transport/connection-options.js';
-import { connectManaged, type ManagedClient } from '../transport/connection.js';
+import { connectManaged, permanentRefusal, type ManagedClient } from '../transport/connection.js';
 import { DEFAULT_PREFIX, checkTopicLevel, episodeFilter, parseEpisodeTopic, sharedFilter } from '../transport/topics.js';
 import { writeEpisodeFiles } from './episode-files.js';
 import { peekStepBatch } from './batch-peek.js';
@@ -47,11 +47,19 @@ export interface RecorderOptions extends MqttConnectionOptions {
   /** Group commit bounds (src/store/ingest-queue.ts): defaults 64 messages, 8 MiB, 2 ms. */
   groupCommit?: GroupCommitOptions;
   onEpisode?: (row: EpisodeRow) => void;
+  /**
+   * The broker refused the recorder in a way no retry can fix (bad credentials, not authorized:
+   * transport/connection.ts permanentRefusal). The recorder keeps retrying; `rewardd record`
+   * exits on it.
+   */
+  onRefused?: (reason: string) => void;
   clock?: Clock;
 }
 
 export interface RecorderStats {
   connected: boolean;
+  /** While disconnected: why the last connection attempt failed (ECONNREFUSED, ENOTFOUND, a CONNACK refusal...). */
+  connectionError?: string;
   received: number;
   badMessages: number;
   ingestErrors: number;
@@ -127,6 +135,7 @@ export class Recorder {
   private closed = false;
   private readonly s = { received: 0, badMessages: 0, ingestErrors: 0, episodesWritten: 0, episodesIncomplete: 0, writeErrors: 0, unreadableBatches: 0, columnErrors: 0 };
   private lastError: string | undefined;
+  private connectionError: string | undefined;
 
   constructor(private readonly o: RecorderOptions) {
     this.prefix = o.prefix ?? DEFAULT_PREFIX;
@@ -166,6 +175,12 @@ export class Recorder {
     });
     const c = this.mc.client;
     c.on('connect', () => c.subscribe(topic, { qos: 1 }, (e) => e && (this.lastError = e.message)));
+    c.on('connect', () => (this.connectionError = undefined));
+    c.on('error', (e: Error & { code?: unknown }) => {
+      this.connectionError = e.message;
+      const refused = permanentRefusal(e);
+      if (refused !== undefined) this.o.onRefused?.(refused);
+    });
     // Acknowledge a message only after it is staged. mqtt.js handles one message at a time and
     // sends its PUBACK when handleMessage calls back, so calling back only after a commit would
     // stall the stream at one message per commit. Instead handleMessage calls back at once and
@@ -326,7 +341,9 @@ export class Recorder {
 
   stats(): RecorderStats {
     const q = this.queue.stats();
-    return { connected: this.mc.client.connected, ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, refusedRecords: q.refused, lateDropped: this.catalog.lateDropped, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    const connected = this.mc.client.connected;
+    const connectionError = connected ? undefined : this.connectionError;
+    return { connected, ...(connectionError !== undefined ? { connectionError } : {}), ...this.s, committed: q.committed, groups: q.groups, waitingRetry: q.waitingRetry, refusedRecords: q.refused, lateDropped: this.catalog.lateDropped, ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
   async close(): Promise<void> {

@@ -200,7 +200,7 @@ export class RelabelPool {
     // first call, 0.25-0.5 s here; a worker makes a few such calls, each a plain child process with
     // ESBUILD_WORKER_THREADS=0 (50-100 ms): start-up counts in every relabel.
     const env = { ...process.env, ESBUILD_WORKER_THREADS: '0' };
-    const proc = fork(entry, [], { execPath: process.execPath, execArgv, env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const proc = fork(entry, [], { execPath: process.execPath, execArgv, detached: true, env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const slot: Slot = { proc, ready: false, dead: false, key: '', tail: new TailBuffer(), job: null, killedFor: null, onMessage: idle, onExit: idle };
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (d: string) => slot.tail.push(d));

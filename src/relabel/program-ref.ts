@@ -30,15 +30,21 @@ export async function resolveProgramRef(ref: string, storeDir: string): Promise<
   throw new RewarddError('E_FILE', `reward "${ref}": expected a reward file or a 12-hex version known to ${storeDir} (relabelled or logged), found neither`);
 }
 
-/** The source of a version from the newest start record that names it. */
+/**
+ * The source of a version from the newest episode that logged it: in its start record (the
+ * version that started the episode), or in its end record's rewardSources (a version swapped in
+ * mid-episode).
+ */
 function loggedSource(storeDir: string, version: string): ProgramSpec | undefined {
   if (!existsSync(join(storeDir, CATALOG_FILE))) return undefined;
   const cat = new Catalog(storeDir, { readonly: true });
   try {
-    const rows = cat.list({ limit: Number.MAX_SAFE_INTEGER }).filter((r) => r.rewardHash === version).reverse();
+    const rows = cat.list({ limit: Number.MAX_SAFE_INTEGER }).filter((r) => r.rewardHash === version || r.rewardVersions.includes(version)).reverse();
     for (const r of rows) {
-      const st = cat.records(r.episode).start;
-      if (st && st.reward.hash === version) return { source: st.reward.content, filename: `${st.reward.name}@${version}.reward.js` };
+      const { start, end } = cat.records(r.episode);
+      if (start && start.reward.hash === version) return { source: start.reward.content, filename: `${start.reward.name}@${version}.reward.js` };
+      const swapped = end?.rewardSources?.find((s) => s.hash === version);
+      if (swapped) return { source: swapped.content, filename: `${swapped.name}@${version}.reward.${/\.tsx?$/.test(swapped.filename) ? 'ts' : 'js'}` };
     }
   } finally {
     cat.close();

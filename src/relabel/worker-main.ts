@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { diagnosticsOf } from '../reward/diagnostics.js';
+import { startGuard } from '../reward/host/guard.js';
 import { BufferPool } from './buffer-pool.js';
 import { EpisodeJobRunner } from './episode-job.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';
@@ -29,6 +30,17 @@ const HEARTBEAT_MS = 250;
 const send = (m: FromWorker): void => {
   process.send?.(m);
 };
+
+/**
+ * Resident-set cap of a relabel worker (REWARDD_RELABEL_WORKER_MEMORY_MB, default 1024): well above
+ * what its episode columns take (a million rover steps is ~100 MB), well below what an allocation
+ * bomb reaches. Without it V8 spends seconds in last-resort GCs per bomb before aborting.
+ */
+const RELABEL_RSS_CAP_MB = Number(process.env.REWARDD_RELABEL_WORKER_MEMORY_MB) > 0 ? Number(process.env.REWARDD_RELABEL_WORKER_MEMORY_MB) : 1024;
+// The reward host's guard (docs/sandbox.md): kills this worker at the cap, or 500 ms after a
+// disposal that did not stop its step (an allocation inside a built-in); writes why on stderr first.
+// A step merely running long is the pool's to judge (heartbeats, --stall), not the guard's.
+if (process.send) startGuard({ rssCapBytes: RELABEL_RSS_CAP_MB * 1048576, stuckMs: 24 * 3600_000, killedGraceMs: 500, busyPollMs: 2 });
 
 const pool = new BufferPool();
 const runners = new Map<string, EpisodeJobRunner>();

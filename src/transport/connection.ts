@@ -23,6 +23,23 @@ export function nextBackoffMs(attempt: number, b: ResolvedConnection['backoff'],
 
 interface PrivateClient { _clearReconnect(): void }
 
+/** CONNACK codes no retry can cure: the broker refused who we are (credentials, client id, ban). */
+const PERMANENT_REFUSALS: Record<number, string> = {
+  2: 'identifier rejected', 4: 'bad username or password', 5: 'not authorized',
+  133: 'client identifier not valid', 134: 'bad username or password', 135: 'not authorized', 138: 'banned', 140: 'bad authentication method',
+};
+
+/**
+ * The broker's refusal when it is one that retrying cannot fix (bad credentials, not
+ * authorized, banned), else undefined: a refused TCP connection, an unknown host or a broker
+ * that is restarting are worth retrying, and are retried.
+ */
+export function permanentRefusal(e: Error & { code?: unknown }): string | undefined {
+  if (typeof e.code !== 'number' || !e.message.startsWith('Connection refused')) return undefined;
+  const what = PERMANENT_REFUSALS[e.code];
+  return what === undefined ? undefined : `broker refused the connection: ${what} (CONNACK code ${e.code})`;
+}
+
 const noLog = (): void => {};
 
 export function connectManaged(conn: ResolvedConnection, extra: Partial<IClientOptions>, onV5Refused?: (opts: IClientOptions) => void): ManagedClient {

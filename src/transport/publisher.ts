@@ -135,7 +135,7 @@ export class EpisodePublisher {
   }
 
   private subscribeCommandTopics(): void {
-    this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm], { qos: 1 });
+    this.mc.client.subscribe([this.topics.rewardSet, this.topics.estop, this.topics.arm, this.topics.episodeNext], { qos: 1 });
   }
 
   /** Steps not yet acknowledged by the broker (stats().pending), cheap enough to read per batch for back-pressure. */
@@ -183,6 +183,17 @@ export class EpisodePublisher {
     this.lastLiveNs = now;
     const body = typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload);
     this.mc.client.publish(this.topics.live, typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), { qos: 0 });
+    return true;
+  }
+
+  /**
+   * QoS 0, only while connected: a camera frame for live views (dashboard camera panel) on
+   * camera/<name>. The daemon sends only the frames it logs (every --vision-log-frames-th), so the
+   * rate is bounded by the camera's; never for an mqtt camera, whose frames already arrive there.
+   */
+  publishCamera(camera: string, jpeg: Uint8Array): boolean {
+    if (!this.mc.client.connected) return false;
+    this.mc.client.publish(`${this.topics.base}/camera/${camera}`, Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength), { qos: 0 });
     return true;
   }
 

@@ -12,7 +12,10 @@ import { RewarddError, describeValue } from '../core/errors.js';
  *   <prefix>/<robot>/reward/set                   command (MQTT 5 response topic + correlation data)
  *   <prefix>/<robot>/reward/set/result            reply topic for MQTT 3.1.1 senders (no response topic)
  *   <prefix>/<robot>/estop                        command
+ *   <prefix>/<robot>/estop/result                 the robot's verdict on an estop command (MQTT 3.1.1 senders; MQTT 5: the response topic)
  *   <prefix>/<robot>/arm                          command (arm / disarm)
+ *   <prefix>/<robot>/episode/next                 command: the reset phase is over, start the next episode (reply like reward/set)
+ *   <prefix>/<robot>/episode/next/result          reply topic for MQTT 3.1.1 senders
  *   <prefix>/<robot>/live                         QoS 0, downsampled
  *   <prefix>/<robot>/health                       QoS 0, 1 Hz JSON: the status line's data (tick, policy, MQTT, outbox, safety)
  *   <prefix>/<robot>/camera/<name>                JPEG/PNG frames (written by a camera source, read by the dashboard)
@@ -49,7 +52,11 @@ export interface RobotTopics {
   readonly rewardSet: string;
   readonly rewardSetResult: string;
   readonly estop: string;
+  readonly estopResult: string;
   readonly arm: string;
+  /** The operator's "next" between episodes (src/daemon/episode-gate.ts). */
+  readonly episodeNext: string;
+  readonly episodeNextResult: string;
   readonly live: string;
   readonly health: string;
   /** `<base>/camera/+`: every camera's frames. */
@@ -74,7 +81,10 @@ export function episodeTopics(prefix: string = DEFAULT_PREFIX, robot: string): R
     rewardSet: `${base}/reward/set`,
     rewardSetResult: `${base}/reward/set/result`,
     estop: `${base}/estop`,
+    estopResult: `${base}/estop/result`,
     arm: `${base}/arm`,
+    episodeNext: `${base}/episode/next`,
+    episodeNextResult: `${base}/episode/next/result`,
     live: `${base}/live`,
     health: `${base}/health`,
     cameras: `${base}/camera/+`,

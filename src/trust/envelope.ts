@@ -19,7 +19,7 @@ import { privateKeyFromPem } from './keys.js';
  * without newlines before it is placed here, so the text is unambiguous.
  */
 export const SIGNED_VERSION = 1;
-export type SignedPurpose = 'reward-push' | 'estop-reset' | 'reward-file' | 'arm';
+export type SignedPurpose = 'reward-push' | 'estop-reset' | 'reward-file' | 'arm' | 'episode-next';
 
 /** Robot ids are topic levels; '*' is used for a reward file, which is not bound to one robot. */
 export const ROBOT_RE = /^(?:[A-Za-z0-9_.:-]+|\*)$/;

@@ -40,6 +40,11 @@ export interface SignedArm extends SignatureFields {
 
 export type ArmVerdict = EstopResetVerdict;
 
+export interface SignedEpisodeNext extends SignatureFields {
+  action: 'next';
+  reason: string;
+}
+
 export function signRewardPush(o: SignOptions & { source: string; filename?: string }): SignedRewardPush {
   if (typeof o.source !== 'string') throw new RewarddError('E_CONFIG', `source: expected the reward program text, found ${describeValue(o.source)}`);
   return { source: o.source, ...(o.filename !== undefined ? { filename: o.filename } : {}), ...signFields('reward-push', o.source, o, o.filename) };
@@ -55,6 +60,12 @@ export function signEstopReset(o: SignOptions & { reason?: string }): SignedEsto
 export function signArm(o: SignOptions & { reason?: string }): SignedArm {
   const reason = o.reason ?? 'signed arm';
   return { action: 'arm', reason, ...signFields('arm', reason, o) };
+}
+
+/** An operator's "next" (episode/next) that PushVerifier.verifyEpisodeNext accepts. */
+export function signEpisodeNext(o: SignOptions & { reason?: string }): SignedEpisodeNext {
+  const reason = o.reason ?? 'signed next';
+  return { action: 'next', reason, ...signFields('episode-next', reason, o) };
 }
 
 /** Largest signed payload looked at; the transport already caps reward sources at 256 KiB. */
@@ -118,8 +129,13 @@ export class PushVerifier {
     return this.verifyCommand(payload, 'arm', 'arm', 'arm');
   }
 
+  /** Verifies an `episode/next` payload: a signed {"action":"next","reason"} for this robot (episode-next.ts). */
+  verifyEpisodeNext(payload: string | Buffer): EstopResetVerdict {
+    return this.verifyCommand(payload, 'episode-next', 'next', 'next');
+  }
+
   /** A signed `{"action": <action>, "reason": "..."}` command; the signature covers the reason under `purpose`. */
-  private verifyCommand(payload: string | Buffer, purpose: 'estop-reset' | 'arm', action: string, what: string): EstopResetVerdict {
+  private verifyCommand(payload: string | Buffer, purpose: 'estop-reset' | 'arm' | 'episode-next', action: string, what: string): EstopResetVerdict {
     const parsed = this.parse(payload, what, (o) => {
       if (o.action !== action) return `field "action": expected "${action}", found ${describeValue(o.action)}`;
       return typeof o.reason === 'string' ? null : `field "reason": expected a string, found ${describeValue(o.reason)}`;

@@ -52,7 +52,7 @@ export class FfmpegSource implements FrameSource {
   private start(): void {
     if (this.closed) return;
     let stderr = '';
-    const child = spawn(this.bin, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.bin, this.args(), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.fill = 0;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));

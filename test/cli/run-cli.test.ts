@@ -31,8 +31,8 @@ describe('rewardd CLI', () => {
     for (const flag of ['--link', '--reward', '--policy', '--mqtt', '--hz', '--step-limit', '--broker-port', '--swap', '--reward-budget']) {
       expect(r.stdout).toContain(flag);
     }
-    expect(r.stdout.match(/Default: /g)?.length).toBeGreaterThanOrEqual(20);
-    expect(r.stdout).toContain('Default: 100'); // --hz
+    expect(r.stdout.match(/\(default: /g)?.length).toBeGreaterThanOrEqual(20);
+    expect(r.stdout).toContain('(default: 100)'); // --hz
   });
 
   it.each([
@@ -43,9 +43,9 @@ describe('rewardd CLI', () => {
     [['run', '--link', 'usb'], /E_CONFIG: --link: expected sim, serial:<path>/],
     [['run', '--mqtt', 'localhost'], /E_CONFIG: --mqtt: expected a URL like mqtt:\/\/host:1883/],
     [['frobnicate'], /unknown verb "frobnicate"/],
-  ])('rejects %j with one clear line and a non-zero exit', (args, message) => {
+  ])('rejects %j with one clear line and exit 2 (bad usage)', (args, message) => {
     const r = rewardd(args);
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

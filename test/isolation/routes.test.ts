@@ -49,6 +49,10 @@ async function retired(cap: typeof capS, prefix: string, version: string): Promi
   return ev!;
 }
 
+/** What each route did with each program: the suite's artefact (test-artifacts/isolation-routes.txt). */
+const outcomes: string[] = [];
+const said = (route: string, h: HostileProgram, what: string): void => void outcomes.push(`${route.padEnd(12)} ${h.name.padEnd(28)} ${what.replace(/\s+/g, ' ').slice(0, 240)}`);
+
 beforeAll(async () => {
   const keys = tmp('rewardd-iso-keys-');
   expect(rewarddSync(['keys', 'new', '--out', keys, '--name', 'ci']).status).toBe(0);
@@ -75,6 +79,7 @@ afterAll(async () => {
   // The daemons' logs are the suite's artefact: what each route did with each program.
   mkdirSync('test-artifacts', { recursive: true });
   if (signed) writeFileSync('test-artifacts/isolation-signed-daemon.log', signed.log);
+  writeFileSync('test-artifacts/isolation-routes.txt', outcomes.sort().join('\n') + '\n');
   if (open) writeFileSync('test-artifacts/isolation-open-daemon.log', open.log);
   await capS?.close();
   await capO?.close();
@@ -105,10 +110,12 @@ describe('hostile reward programs, through every route, against running processe
       const verdict = signed.log.slice(before);
       if (!h.late) {
         expect(verdict, h.name).toMatch(/changed but was rejected: .*E_REWARD_[A-Z]+: /);
+        said('watched-file', h, `rejected: ${/(E_REWARD_[A-Z]+: [^\n]*)/.exec(verdict)?.[1] ?? ''}`);
         continue;
       }
       expect(verdict, h.name).toMatch(new RegExp(`version ${shortHash(h.source)} accepted`));
-      await retired(capS, prefixS, shortHash(h.source));
+      const ev = await retired(capS, prefixS, shortHash(h.source));
+      said('watched-file', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
     }
     const before = signed.log.length;
     writeFileSync(watched, original);
@@ -149,6 +156,7 @@ async function checkRoute(): Promise<void> {
     // The check replays more steps than a dry run, so even the late programs are caught here.
     expect(r.status, `${h.name}: ${all}`).toBe(1);
     expect(all, h.name).toMatch(/error E_REWARD_[A-Z]+: /);
+    said('check', h, `exit ${r.status}: ${/error (E_REWARD_[A-Z]+: .*)/.exec(all)?.[1] ?? ''}`);
   }
 }
 
@@ -159,12 +167,14 @@ async function signedRoute(): Promise<void> {
     if (!h.late) {
       expect(r.status, `${h.name}: ${r.stdout}${r.stderr}`).toBe(1);
       expect(r.stderr, h.name).toMatch(/rejected by rover: .*E_REWARD_[A-Z]+: /);
+      said('signed-push', h, `refused: ${/(E_REWARD_[A-Z]+: .*)/.exec(r.stderr)?.[1] ?? ''}`);
       continue;
     }
     expect(r.status, `${h.name}: ${r.stdout}${r.stderr}`).toBe(0);
     const ev = await retired(capS, prefixS, shortHash(h.source));
     expect(['out_of_memory', 'timeout', 'crashed', 'failures']).toContain(ev.cause);
     expect(String(ev.lastReason)).toMatch(/^E_REWARD_/);
+    said('signed-push', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
   }
 }
 
@@ -176,11 +186,13 @@ async function rawRoute(): Promise<void> {
     if (!h.late) {
       expect(reply, h.name).toMatchObject({ ok: false });
       expect(String(reply.error), h.name).toMatch(/E_REWARD_[A-Z]+: /);
+      said('raw-push', h, `refused: ${String(reply.error)}`);
       continue;
     }
     expect(reply, h.name).toMatchObject({ ok: true, version: shortHash(h.source) });
     const ev = await retired(capO, prefixO, shortHash(h.source));
     expect(['out_of_memory', 'timeout', 'crashed', 'failures']).toContain(ev.cause);
+    said('raw-push', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
   }
 }
 

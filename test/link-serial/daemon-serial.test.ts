@@ -26,7 +26,8 @@ describe('rewardd run over the serial link to the host firmware', () => {
     dirs.push(stateDir);
     const prefix = `rewardd-fil-${Math.random().toString(16).slice(2, 8)}/v1`;
     const cfg = normaliseRunConfig({
-      link: `serial:${path}`, hz: 100, stepLimit: 150, duration: 4, prefix, stateDir, status: false, watchReward: false, brokerPort: 0,
+      // One episode after another (no reset phase): this test is about the link carrying every step.
+      link: `serial:${path}`, hz: 100, stepLimit: 150, duration: 4, prefix, stateDir, status: false, watchReward: false, brokerPort: 0, reset: 'immediate',
     });
     const logs: string[] = [];
     const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: () => {} });

@@ -94,6 +94,66 @@ describe('JohnnyFiveLink on a mock Firmata board', () => {
     await link.close();
   });
 
+  it('reconnects with backoff after the board goes away, and samples flow again from the new board', async () => {
+    const boards: ReturnType<typeof mockBoard>[] = [];
+    const sink = new RecordingSink();
+    // Each connection gets a fresh mock board, as a real port gets a fresh Firmata session.
+    const link = new JohnnyFiveLink({ ioFactory: () => (boards.push(mockBoard()), boards.at(-1)!.io), mapping, reconnectMinMs: 20, reconnectMaxMs: 200 });
+    const opening = link.open(sink);
+    boards[0]!.io.emit('connect');
+    boards[0]!.io.emit('ready');
+    const first = await opening;
+    link.arm();
+    [...boards[0]!.analogReads.values()][0]!(250);
+    await sink.until('a sample from the first board', () => sink.samples().some((s) => Math.abs(s.values[0]! - 1) < 1e-6));
+
+    boards[0]!.io.emit('close'); // the USB cable is pulled
+    await sink.until('the loss reported', () => sink.events.some((e) => e.kind === 'lost'));
+    expect(sink.events.find((e) => e.kind === 'lost')).toMatchObject({ reason: 'board close' });
+    const samplesAtLoss = sink.samples().length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.samples().length).toBe(samplesAtLoss); // nothing is made up while the board is gone
+    link.sendCommand(Float32Array.of(1, 0));
+    expect(link.counters().commandsHeld).toBeGreaterThan(0); // and nothing is driven
+
+    // The board comes back: the link has already asked for a new one (backoff, not a busy loop).
+    await sink.until('a reconnect attempt', () => boards.length === 2, 5000);
+    boards[1]!.io.emit('connect');
+    boards[1]!.io.emit('ready');
+    await sink.until('a second HELLO', () => sink.events.filter((e) => e.kind === 'hello').length === 2);
+    const hello2 = sink.events.filter((e) => e.kind === 'hello')[1]!;
+    expect(hello2).toMatchObject({ bootChanged: true }); // its pins were set up afresh: the daemon disarms
+    expect(hello2.kind === 'hello' && hello2.hello.bootId).not.toBe(first.bootId);
+    expect(boards[1]!.analogReads.size).toBe(1); // the components were built again on the new board
+    [...boards[1]!.analogReads.values()][0]!(750);
+    await sink.until('samples from the new board', () => sink.samples().slice(samplesAtLoss).some((s) => Math.abs(s.values[0]! - 3) < 1e-6));
+    expect(link.counters()).toMatchObject({ connects: 2, lost: 1, crcErrors: 0 });
+    link.sendCommand(Float32Array.of(1, 0));
+    expect(boards[1]!.writes).not.toContainEqual(['pwm', 5, 255]); // disarmed until an explicit arm
+    link.arm();
+    link.sendCommand(Float32Array.of(1, 0));
+    expect(boards[1]!.writes).toContainEqual(['pwm', 5, 255]);
+    await link.close();
+  });
+
+  it('keeps trying with backoff while the board stays away, and stops when closed', async () => {
+    let made = 0;
+    const sink = new RecordingSink();
+    const first = mockBoard();
+    const link = new JohnnyFiveLink({ ioFactory: () => (made++ === 0 ? first.io : mockBoard().io), mapping, reconnectMinMs: 20, reconnectMaxMs: 80, openTimeoutMs: 50 });
+    const opening = link.open(sink);
+    first.io.emit('connect');
+    first.io.emit('ready');
+    await opening;
+    first.io.emit('disconnect');
+    // Boards that never become ready: each attempt times out after 50 ms, then waits 20, 40, 80, 80... ms.
+    await sink.until('several reconnect attempts', () => made >= 4, 10_000);
+    await link.close();
+    const after = made;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(made).toBe(after);
+  });
+
   it('the example rover mapping parses and covers robots/rover.json (constants where Firmata cannot measure)', () => {
     const m = loadJ5Mapping('firmware-bridge/johnny-five/rover.johnny-five.json');
     const channels = m.observations.map((o, id) => ({ id, name: o.name, type: 'f32' as const, count: 1, scale: 1, unit: o.unit }));

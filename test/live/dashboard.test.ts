@@ -149,7 +149,7 @@ describe('dashboard in a browser', () => {
     await until(() => health.at(-1)?.safety.estopped === false, 'health reporting the e-stop clear', 15_000);
     await expect.poll(() => page.locator('#estop-result').textContent(), { timeout: 10_000 }).toMatch(/^e-stop reset: the robot reports it clear \(e-stop reset locally/);
     expect(JSON.parse(readFileSync(join(stateDir, 'estop.json'), 'utf8'))).toMatchObject({ latched: false });
-  });
+  }, 180_000); // a browser on a CI machine busy with other test files: minutes, not seconds
 });
 
 describe('rewardd dashboard (the laptop verb)', () => {
@@ -210,7 +210,7 @@ describe('rewardd dashboard (the laptop verb)', () => {
     await expect.poll(() => page.locator('#estop-result').textContent(), { timeout: 8000 }).toMatch(/no health report from the robot/);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-  });
+  }, 180_000); // a browser on a CI machine busy with other test files: minutes, not seconds
 
   it('refuses a TCP broker URL with the WebSocket URL to use, exit 2', async () => {
     const child = spawn(process.execPath, ['bin/rewardd.js', 'dashboard', '--mqtt', 'mqtt://robot.local:1884'], { stdio: ['ignore', 'pipe', 'pipe'] });

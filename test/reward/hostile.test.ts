@@ -50,7 +50,7 @@ const rows: Row[] = [
   { name: 'one-step heap bomb', source: program("const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'k' + i });"), status: [S.timeout, S.memory] },
   // Stack, allocation and output bombs that fail one step only.
   { name: 'stack bomb', source: program('const f = (n) => f(n + 1) + 1; return { a: f(0) };'), status: S.threw, reason: /Maximum call stack size exceeded/ },
-  { name: 'ArrayBuffer bomb', source: program('const k = []; for (;;) k.push(new ArrayBuffer(1e8));'), status: S.threw, reason: /Array buffer allocation failed/ },
+  { name: 'ArrayBuffer bomb', source: program('const k = []; for (;;) k.push(new ArrayBuffer(1e8));'), status: [S.threw, S.timeout], reason: /Array buffer allocation failed|ran past its/ }, // zeroing 100 MB pages can outlast the 22 ms on a slow CI machine
   { name: 'string bomb', source: program("let s = 'x'; for (;;) s += s;"), status: S.threw, reason: /Invalid string length/ },
   { name: 'huge string as a term', source: program("return { a: 'x'.repeat(1e7) };"), status: S.bad_output, reason: /term "a": expected a number, found a string/ },
   { name: 'huge output object (extra keys ignored)', source: program("const r = {}; for (let i = 0; i < 5000; i++) r['k' + i] = i; r.a = 2; return r;"), status: S.ok, a: 2 },

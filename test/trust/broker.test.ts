@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { EpisodePublisher } from '../../src/transport/publisher.js';
 import { Recorder } from '../../src/recorder/recorder.js';
-import { PushVerifier, signEstopReset, signRewardPush, type PushVerdict } from '../../src/trust/signed-push.js';
+import { PushVerifier, signEpisodeNext, signEstopReset, signRewardPush, type PushVerdict } from '../../src/trust/signed-push.js';
 import { decideEstop, type EstopDecision } from '../../src/trust/estop-reset.js';
+import { decideEpisodeNext, type EpisodeNextDecision } from '../../src/trust/episode-next.js';
 import { syntheticEpisode } from '../recorder/fixtures.js';
 import { tmpDir, waitFor } from '../transport/helpers.js';
 import { startSecureBroker, MOSQUITTO_BIN, type SecureBroker } from './secure-broker.js';
@@ -116,6 +117,17 @@ describe.skipIf(!haveMosquitto)('field broker: TLS, passwords and the shipped AC
     // The robot itself may not publish its own reward/set or estop (only operators may).
     expect(await publishCode(robotRaw, `${PREFIX}/rover-a/reward/set`, signed)).toBe(135);
     expect(await publishCode(robotRaw, `${PREFIX}/rover-a/estop`, 'reset')).toBe(135);
+    // "next" (the end of a reset phase between episodes): operators send it, signed; the robot reads
+    // it and answers on its own episode/next/result, and may not send itself one.
+    const nexts: EpisodeNextDecision[] = [];
+    robotRaw.on('message', (t, payload) => t.endsWith('/episode/next') && nexts.push(decideEpisodeNext(payload, verifier, { requireSigned: true })));
+    await robotRaw.subscribeAsync(`${PREFIX}/rover-a/episode/next`, { qos: 1 });
+    await op.publishAsync(`${PREFIX}/rover-a/episode/next`, 'next', { qos: 1 });
+    await op.publishAsync(`${PREFIX}/rover-a/episode/next`, JSON.stringify(signEpisodeNext({ robot: 'rover-a', reason: 'scene reset', privateKeyPem: alice.privateKeyPem })), { qos: 1 });
+    await waitFor(() => nexts.length === 2, 10_000, 'two next messages');
+    expect(nexts.map((d) => (d.action === 'refused' ? `refused:${d.code}` : d.action))).toEqual(['refused:unsigned', 'next']);
+    expect(await publishCode(robotRaw, `${PREFIX}/rover-a/episode/next`, 'next')).toBe(135);
+    expect(await publishCode(robotRaw, `${PREFIX}/rover-a/episode/next/result`, '{"ok":true}')).toBe(0);
     await robotRaw.endAsync();
     await op.endAsync();
     await robot.close();

@@ -7,7 +7,7 @@ namespace rewardd {
 Bridge::Bridge(const BridgeConfig& cfg, BridgeHal& hal, uint32_t boot_id)
     : cfg_(cfg), hal_(hal), boot_id_(boot_id == 0 ? 1 : boot_id), builder_(tx_raw_, sizeof tx_raw_),
       reader_(rx_enc_, sizeof rx_enc_, rx_raw_, sizeof rx_raw_), seq_(0), armed_(false), tripped_flag_(false),
-      faulted_(false), host_alive_(false), hello_pending_(false), last_host_ms_(0), next_sample_us_(0), last_heartbeat_ms_(0),
+      faulted_(false), host_alive_(false), hello_pending_(false), fault_pending_(false), fault_silent_ms_(0), last_host_ms_(0), next_sample_us_(0), last_heartbeat_ms_(0),
       last_hello_ms_(0), counters_() {
   if (cfg_.n_motors > REWARDD_MAX_MOTORS) cfg_.n_motors = REWARDD_MAX_MOTORS;
   memset(motors_, 0, sizeof motors_);
@@ -81,11 +81,20 @@ void Bridge::trip(uint32_t silent_ms) {
   counters_.watchdog_trips++;
   tripped_flag_ = true;
   hal_.event("watchdog_trip", (long)silent_ms, (long)cfg_.watchdog_ms);
+  fault_silent_ms_ = silent_ms;
+  send_watchdog_fault();
+  send_heartbeat();
+}
+
+// The FAULT tells the host why its robot stopped. On a small UART buffer it can find the line
+// busy with a sample (seen on the AVR: 64 bytes of buffer, a 63-byte sample draining); then it is
+// retried on every poll until it is out, like a HELLO (the tripped bit rides the next heartbeat too).
+void Bridge::send_watchdog_fault() {
   char msg[48] = "watchdog: no host frame for ";
   // Small itoa: no printf on the MCU path.
   char digits[11];
   int d = 0;
-  uint32_t v = silent_ms;
+  uint32_t v = fault_silent_ms_;
   do {
     digits[d++] = (char)('0' + v % 10);
     v /= 10;
@@ -93,8 +102,8 @@ void Bridge::trip(uint32_t silent_ms) {
   size_t at = strlen(msg);
   while (d > 0) msg[at++] = digits[--d];
   memcpy(msg + at, " ms", 4);
-  send_fault(FAULT_WATCHDOG, msg);
-  send_heartbeat();
+  build_fault(builder_, seq_, hal_.micros(), FAULT_WATCHDOG, msg);
+  fault_pending_ = !send(true);
 }
 
 void Bridge::on_byte(uint8_t b) {
@@ -131,6 +140,7 @@ void Bridge::handle(const RawFrame& f) {
     case ARM:
       armed_ = true;
       faulted_ = false;
+      fault_pending_ = false;  // re-armed: a trip report not yet out is stale
       zero_motors();
       hal_.event("armed", 0, 0);
       send_heartbeat();
@@ -180,6 +190,7 @@ void Bridge::poll() {
   uint32_t silent = now_ms - last_host_ms_;
   if (host_alive_ && silent > cfg_.watchdog_ms) trip(silent);
   if (hello_pending_ || (!host_alive_ && now_ms - last_hello_ms_ >= cfg_.hello_ms)) send_hello();
+  if (fault_pending_) send_watchdog_fault();
   if (now_ms - last_heartbeat_ms_ >= cfg_.heartbeat_ms) send_heartbeat();
 
   if (cfg_.sample_period_us == 0) {

@@ -62,6 +62,7 @@ class Bridge {
   void send_hello();
   void send_heartbeat();
   void send_fault(uint16_t code, const char* message);
+  void send_watchdog_fault();
   void send_sample();
 
   BridgeConfig cfg_;
@@ -79,6 +80,8 @@ class Bridge {
   bool faulted_;
   bool host_alive_;
   bool hello_pending_;  // a HELLO could not be sent (link full): retry
+  bool fault_pending_;  // the watchdog FAULT could not be sent (link full): retry until it is out
+  uint32_t fault_silent_ms_;
   uint32_t last_host_ms_;
   uint32_t next_sample_us_;
   uint32_t last_heartbeat_ms_;

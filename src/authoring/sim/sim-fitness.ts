@@ -35,7 +35,7 @@ export function trainCandidateInChild(source: string, filename: string, o: SimRu
   const seconds = (): number => (performance.now() - t0) / 1000;
   return new Promise((resolve) => {
     const { path, execArgv } = childModule();
-    const child = fork(path, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = fork(path, [], { execArgv, detached: true, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let settled = false;
     // The child's stderr, kept for the error message: the last 4 KiB only.
     let stderr = '';

@@ -28,6 +28,15 @@ export const MAX_IN_FLIGHT = 512;
 const RESULT_RING = 2 * MAX_IN_FLIGHT;
 /** A host with a request unanswered this long is killed from here (its own guard failed to). */
 export const HANG_KILL_MS = 5_000;
+/**
+ * A reply FIFO found empty is not read again for this long. An empty
+ * non-blocking read costs ~12 µs on the tick thread (Node throws an EAGAIN
+ * error, stack and all), and the tick asks several times per period: at its
+ * start, after its submit, at its end. A result is ~90 µs away at best (bench
+ * isolation), so looking again sooner finds nothing; 100 µs later is nothing
+ * next to the 250 ms a step may be late.
+ */
+const EMPTY_POLL_GAP_MS = 0.1;
 
 /**
  * The control thread's end of a live reward host: a step is submitted right
@@ -67,6 +76,8 @@ export class LiveReward {
   private step = 0;
   /** Episode step of each ticket in flight (for the death message). */
   private readonly stepOf = new Int32Array(RESULT_RING);
+  /** When a read last found the reply FIFO empty (performance.now()); see EMPTY_POLL_GAP_MS. */
+  private emptyAt = -Infinity;
 
   constructor(
     readonly handle: LiveHostHandle,
@@ -130,7 +141,8 @@ export class LiveReward {
 
   /** The result of `ticket` into out once it is known (true); false while the host is still on it. */
   result(ticket: number, out: RewardOutput): boolean {
-    this.poll();
+    // A result already in needs no read (the tick's drains ask for each pending ticket).
+    if (this.results[ticket % RESULT_RING]!.id !== ticket) this.poll();
     const r = this.results[ticket % RESULT_RING]!;
     if (r.id === ticket) {
       out.status = r.status;
@@ -204,13 +216,17 @@ export class LiveReward {
 
   private poll(): void {
     if (this.rep < 0) return;
+    if (performance.now() - this.emptyAt < EMPTY_POLL_GAP_MS) return;
     let eof = false;
     for (;;) {
       let n: number;
       try {
         n = readSync(this.rep, this.readBuf, 0, this.readBuf.length, null);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          this.emptyAt = performance.now();
+          break;
+        }
         this.die({ reason: 'crashed', detail: `reading its results failed: ${(e as Error).message}`, status: RewardStatus.crashed });
         return;
       }
@@ -219,6 +235,8 @@ export class LiveReward {
         break;
       }
       this.reader.push(this.readBuf, n);
+      // A short read emptied the FIFO: reading again now would only throw EAGAIN.
+      if (n < this.readBuf.length) break;
     }
     // Frames first: a last RESULT or the guard's DEATH note may precede the EOF.
     try {

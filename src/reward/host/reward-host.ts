@@ -75,6 +75,9 @@ export class RewardHost {
     };
     const launch = hostLaunch();
     const child = spawn(launch.execPath, launch.args, {
+      // Its own process group: a Ctrl-C typed at the daemon's terminal is the daemon's to handle
+      // (end the episode cleanly), not a crash of every reward host. An orphaned host ends itself (guard.ts).
+      detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
       env: { ...process.env, REWARDD_HOST_RSS_CAP_MB: String(o.rssCapMb), REWARDD_HOST_STUCK_MS: String(o.stuckMs) },
