@@ -15,6 +15,7 @@
  *   npm run bench -- relabel          (RELABEL_BENCH_STEPS=N sets the store size)
  */
 import { execFileSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,11 @@ import { shortHash } from '../src/core/hash.js';
 import { hostStdlib, STDLIB_NAMES } from '../src/reward/index.js';
 import { EpisodeJobRunner } from '../src/relabel/episode-job.js';
 import { exportEpisodes } from '../src/relabel/export.js';
-import { dtColumn } from '../src/relabel/relabel-episode.js';
+import { BufferPool } from '../src/relabel/buffer-pool.js';
+import { parseEpisodeFilter, selectEpisodes } from '../src/relabel/episode-filter.js';
+import { dtColumn, emptyResult, episodeTickHz } from '../src/relabel/relabel-episode.js';
+import { writeRelabelResultFile } from '../src/relabel/result-file.js';
+import { loadStoredEpisode } from '../src/relabel/stored-episode.js';
 import { relabelStore } from '../src/relabel/relabel.js';
 import type { EpisodeSteps } from '../src/relabel/episode-columns.js';
 import { makeBenchStore, roverEpisode, OBS, TERMS } from './relabel-store.js';
@@ -46,26 +51,74 @@ function hostProgram(source: string): { weights: Record<string, number>; reward:
   return { weights: p.meta.weights, reward: p.reward, success: p.success, done: p.done };
 }
 
-function directLoop(p: ReturnType<typeof hostProgram>, ep: EpisodeSteps, dt: Float64Array, out: Float64Array): number {
+/**
+ * The direct JS loop: the same program called on the host, unsandboxed, with its observation
+ * and action built as object literals with the names as literal keys (generated, like the
+ * sandbox's harness), one ctx per episode, and the total summed in term order (the same
+ * bits as the sandbox). What a researcher's own tight loop over the columns would cost.
+ */
+type DirectKernel = (obs: Float32Array, act: Float32Array, dt: Float64Array, n: number, id: string, out: Float64Array, flags: Uint8Array, terms?: Float64Array) => number;
+function directKernel(p: ReturnType<typeof hostProgram>): DirectKernel {
   const w = TERMS.map((t) => p.weights[t] ?? 0);
   const no = OBS.length;
-  let prev: Record<string, number> | null = null;
-  const state = {};
-  let sum = 0;
-  for (let i = 0; i < ep.count; i++) {
-    const obs: Record<string, number> = {};
-    for (let k = 0; k < no; k++) obs[OBS[k]!] = ep.obs[i * no + k]!;
-    const action = { wheel_left: ep.actionApplied[i * 2]!, wheel_right: ep.actionApplied[i * 2 + 1]! };
-    const ctx = { dt: dt[i]!, step: i, prev, state, episode: { index: 0, id: ep.episode } };
-    const r = p.reward(obs, action, ctx);
-    let total = 0;
-    for (let k = 0; k < TERMS.length; k++) total += w[k]! * r[TERMS[k]!]!;
-    out[i] = total;
-    if (p.success?.(obs, ctx)) sum++;
-    if (p.done?.(obs, ctx)) sum++;
-    prev = obs;
+  const obsLit = OBS.map((n, i) => `${JSON.stringify(n)}: obs[b + ${i}]`).join(', ');
+  const make = new Function('reward', 'success', 'done', `return function run(obs, act, dt, n, id, out, flags, terms) {
+    let prev = null, ok = 0;
+    const state = {};
+    const ctx = { dt: 0, step: 0, prev: null, episode: { index: 0, id: id }, state: state };
+    for (let k = 0; k < n; k++) {
+      const b = k * ${no};
+      const o = { ${obsLit} };
+      const action = { wheel_left: act[2 * k], wheel_right: act[2 * k + 1] };
+      ctx.dt = dt[k]; ctx.step = k; ctx.prev = prev;
+      const r = reward(o, action, ctx);
+      let total = 0;
+      ${TERMS.map((t, i) => `total += ${w[i]} * r[${JSON.stringify(t)}];`).join(' ')}
+      if (terms !== undefined) { ${TERMS.map((t, i) => `terms[k * ${TERMS.length} + ${i}] = r[${JSON.stringify(t)}];`).join(' ')} }
+      out[k] = total;
+      flags[k] = (success !== undefined && success(o, ctx) ? 1 : 0) | (done !== undefined && done(o, ctx) ? 2 : 0);
+      if (total - total === 0) ok++;
+      prev = o;
+    }
+    return ok;
+  };`) as (r: unknown, s: unknown, d: unknown) => DirectKernel;
+  return make(p.reward, p.success, p.done);
+}
+
+/**
+ * The limit of per-step JavaScript on this store, in this process: every episode's columns
+ * file read (the same reader, pooled buffers), dt computed, the program run by the direct
+ * loop (no sandbox, no worker), and the result file written (same format). Seconds.
+ */
+const directCpuS: number[] = [];
+async function directEndToEnd(dir: string, source: string): Promise<number> {
+  const run = directKernel(hostProgram(source));
+  const pool = new BufferPool();
+  const t = performance.now();
+  const c0 = process.cpuUsage();
+  const eps = selectEpisodes(dir, parseEpisodeFilter(undefined));
+  const out = mkdtempSync(join(tmpdir(), 'rewardd-bench-direct-'));
+  try {
+    for (const s of eps) {
+      const { ep } = await loadStoredEpisode(s.file, 'steps', { raw: false, writeColumns: false, arrays: pool });
+      const n = ep.count;
+      const dt = dtColumn(ep.tNs, episodeTickHz(ep), pool.f64('dt', n));
+      const r = emptyResult(ep.episode, shortHash(source), TERMS, n, pool, '', true);
+      run(ep.obs, ep.actionApplied, dt, n, ep.episode, r.total, r.success, r.terms);
+      r.status.fill(0);
+      for (let i = 0; i < n; i++) {
+        const f = r.success[i]!;
+        r.success[i] = f & 1;
+        r.done[i] = f >> 1;
+      }
+      writeRelabelResultFile(join(out, `${ep.episode}.rwr`), r, ep.seq);
+    }
+    const c = process.cpuUsage(c0);
+    directCpuS.push((c.user + c.system) / 1e6);
+    return (performance.now() - t) / 1000;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
-  return sum;
 }
 
 /** CPU seconds of this process's finished (reaped) children: /proc/self/stat cutime + cstime. */
@@ -78,20 +131,28 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
   const eps = Array.from({ length: EVAL_EPISODES }, (_, i) => roverEpisode(i, EPISODE_STEPS));
   const steps = EVAL_EPISODES * EPISODE_STEPS;
   const dts = eps.map((e) => dtColumn(e.tNs, 100));
-  const runner = new EpisodeJobRunner([{ source, filename: 'reach-beacon.reward.js' }]);
-  const host = hostProgram(source);
+  // Pooled buffers, as in a relabel worker: fresh result arrays per episode would time page faults.
+  const runner = new EpisodeJobRunner([{ source, filename: 'reach-beacon.reward.js' }], {}, new BufferPool());
+  const direct = directKernel(hostProgram(source));
   const outs = eps.map((e) => new Float64Array(e.count));
+  const flags = new Uint8Array(EPISODE_STEPS);
   const batchS: number[] = [];
   const directS: number[] = [];
+  // CPU time too: on a shared machine wall time says more about the neighbours than about the code.
+  const batchCpu: number[] = [];
+  const directCpu: number[] = [];
+  const cpuS = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
   let check = 0;
   for (let r = -1; r < REPS; r++) {
     // r = -1 is a warm-up (JIT on both sides), not counted.
     let t = performance.now();
+    let c = cpuS();
     for (const ep of eps) await runner.evaluate(ep, { verify: false, keepColumns: false, tickHz: 100 });
-    if (r >= 0) batchS.push((performance.now() - t) / 1000);
+    if (r >= 0) batchS.push((performance.now() - t) / 1000), batchCpu.push(cpuS() - c);
     t = performance.now();
-    for (let i = 0; i < eps.length; i++) check += directLoop(host, eps[i]!, dts[i]!, outs[i]!);
-    if (r >= 0) directS.push((performance.now() - t) / 1000);
+    c = cpuS();
+    for (let i = 0; i < eps.length; i++) check += direct(eps[i]!.obs, eps[i]!.actionApplied, dts[i]!, eps[i]!.count, eps[i]!.episode, outs[i]!, flags);
+    if (r >= 0) directS.push((performance.now() - t) / 1000), directCpu.push(cpuS() - c);
   }
   const one = (await runner.evaluate(eps[0]!, { verify: false, keepColumns: true, tickHz: 100 })).programs[0]!.result!;
   const same = one.total.every((v, i) => Object.is(v, outs[0]![i]));
@@ -100,15 +161,23 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
   const b = median(batchS);
   const d = median(directS);
   return [
-    { measure: 'evaluation alone: direct JS loop (host, unsandboxed)', steps, 'median s': d, 'M steps/s per core': steps / d / 1e6, note: 'baseline of the next row' },
-    { measure: 'evaluation alone: batch mode in the sandbox', steps, 'median s': b, 'M steps/s per core': steps / b / 1e6, note: `${(b / d).toFixed(2)}x the direct loop's time` },
+    { measure: 'evaluation alone: direct JS loop (host, unsandboxed)', steps, 'median s': d, 'M steps/s per core': steps / d / 1e6, note: `baseline of the next row; CPU ${(median(directCpu) / steps * 1e9).toFixed(0)} ns/step` },
+    { measure: 'evaluation alone: batch mode in the sandbox', steps, 'median s': b, 'M steps/s per core': steps / b / 1e6, note: `${(b / d).toFixed(2)}x the direct loop's time; CPU ${(median(batchCpu) / steps * 1e9).toFixed(0)} ns/step (${(median(batchCpu) / median(directCpu)).toFixed(2)}x)` },
   ];
 }
 
 export async function run(): Promise<void> {
   const rewardFile = join(packageRoot(), 'rewards/reach-beacon.reward.js');
   const source = readFileSync(rewardFile, 'utf8');
-  const rows = await evaluationAlone(source);
+  // The sandboxes made here compile as relabel workers' do (worker-main.ts: synchronous TurboFan);
+  // V8 reads the flag when an isolate is created, so it is set back for the benches after this one.
+  setFlagsFromString('--no-concurrent-recompilation');
+  let rows: Array<Record<string, string | number>>;
+  try {
+    rows = await evaluationAlone(source);
+  } finally {
+    setFlagsFromString('--concurrent-recompilation');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'rewardd-bench-relabel-'));
   try {
     const episodes = Math.max(1, Math.round(STORE_STEPS / EPISODE_STEPS));
@@ -119,7 +188,9 @@ export async function run(): Promise<void> {
 
     const e2e: Record<number, number[]> = { 1: [], 2: [] };
     const cpu: Record<number, number[]> = { 1: [], 2: [] };
+    const direct: number[] = [];
     for (let r = 0; r < E2E_REPS; r++) {
+      direct.push(await directEndToEnd(dir, source));
       for (const jobs of [1, 2]) {
         const c0 = childCpuS();
         const rep = await relabelStore({ storeDir: dir, reward: { file: rewardFile }, jobs });
@@ -131,8 +202,11 @@ export async function run(): Promise<void> {
     const e1 = median(e2e[1]!);
     const e2 = median(e2e[2]!);
     console.log(`end to end reps (s): --jobs 1 ${e2e[1]!.map((x) => x.toFixed(3)).join(' ')}; --jobs 2 ${e2e[2]!.map((x) => x.toFixed(3)).join(' ')}; worker CPU s: ${cpu[1]!.map((x) => x.toFixed(2)).join(' ')} / ${cpu[2]!.map((x) => x.toFixed(2)).join(' ')}`);
+    const dE = median(direct);
+    console.log(`direct JS end to end reps (s): ${direct.map((x) => x.toFixed(3)).join(' ')}`);
     rows.push(
-      { measure: 'rewardd relabel end to end, --jobs 1', steps, 'median s': e1, 'M steps/s per core': steps / e1 / 1e6, note: `workers' CPU ${(median(cpu[1]!) / steps * 1e9).toFixed(0)} ns/step` },
+      { measure: 'limit: direct JS loop end to end, one process (read columns, evaluate unsandboxed, write results)', steps, 'median s': dE, 'M steps/s per core': steps / dE / 1e6, note: `rewardd --jobs 1 takes ${(e1 / dE).toFixed(2)}x its time; CPU ${(median(directCpuS) / steps * 1e9).toFixed(0)} ns/step = ${(steps / median(directCpuS) / 1e6).toFixed(2)} M steps/s per CPU-second` },
+      { measure: 'rewardd relabel end to end, --jobs 1', steps, 'median s': e1, 'M steps/s per core': steps / e1 / 1e6, note: `workers' CPU ${(median(cpu[1]!) / steps * 1e9).toFixed(0)} ns/step = ${(steps / median(cpu[1]!) / 1e6).toFixed(2)} M steps/s per CPU-second (start-up included)` },
       { measure: 'rewardd relabel end to end, --jobs 2', steps, 'median s': e2, 'M steps/s per core': steps / e2 / 2 / 1e6, note: `${(e1 / e2).toFixed(2)}x --jobs 1 (target >= 1.6); workers' CPU ${(median(cpu[2]!) / steps * 1e9).toFixed(0)} ns/step` },
     );
 

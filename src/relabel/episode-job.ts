@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
-import { RewardRuntime, type RewardRuntimeOptions } from '../reward/index.js';
+// The runtime's own module, not reward/index.js: a worker's start-up would load the checker, the reward
+// host and their imports too (hundreds of ms of CPU per worker, measured).
+import { RewardRuntime, type RewardRuntimeOptions } from '../reward/runtime.js';
 import { freshArrays, type ArraySource } from './buffer-pool.js';
 import { compareEpisode, type EpisodeComparison } from './compare.js';
 import type { EpisodeLogged, EpisodeSteps } from './episode-columns.js';
@@ -9,7 +11,7 @@ import { writeRelabelResultFile } from './result-file.js';
 import { summariseEpisode, type EpisodeSummary, type RunningStats } from './stats.js';
 import { loadStoredEpisode } from './stored-episode.js';
 import { verifyEpisode, type VerifyReport } from './verify.js';
-import { relabelVision, type VisionRelabelOptions, type VisionRelabelReport } from '../vision/relabel-vision.js';
+import type { VisionRelabelOptions, VisionRelabelReport } from '../vision/relabel-vision.js';
 
 /**
  * The unit of relabel work, run inside a relabel worker process (pool.ts):
@@ -160,7 +162,9 @@ export class EpisodeJobRunner {
       // Vision fields first: the reward reads them. --verify reproduces the log, so each record is scored
       // with the prompts it was scored with then (checked bit for bit); otherwise with the program's meta.vision.
       const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
-      const vision = await relabelVision(ep, job.file, job.verify ? undefined : rts[0]?.info.vision, job.vision ?? {});
+      // The vision code (models, image codecs, the MCAP vision reader) loads only for episodes that have
+      // vision fields: most relabels never pay for its import.
+      const vision = hasVisionFields(ep) ? await (await import('../vision/relabel-vision.js')).relabelVision(ep, job.file, job.verify ? undefined : rts[0]?.info.vision, job.vision ?? {}) : null;
       const out = await this.evaluate(ep, job, onProgress);
       if (vision?.mismatch && out.verify && out.verify.verdict !== 'not-recorded-with-this-version') {
         out.verify.verdict = 'mismatch';
@@ -216,4 +220,10 @@ export class EpisodeJobRunner {
     for (const rts of this.runtimes.values()) for (const rt of rts) rt.dispose();
     this.runtimes.clear();
   }
+}
+
+/** Whether the robot description behind an episode declares observations computed by the vision encoder. */
+function hasVisionFields(ep: EpisodeSteps): boolean {
+  const fields = (ep.start?.robotDescription.content as { observations?: Array<{ source?: unknown }> } | undefined)?.observations;
+  return Array.isArray(fields) && fields.some((f) => typeof f?.source === 'string' && f.source.startsWith('vision.'));
 }

@@ -1,6 +1,6 @@
 import { RewarddError } from '../core/errors.js';
 import { RewardStatus } from '../core/records.js';
-import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput } from '../reward/index.js';
+import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput } from '../reward/output.js';
 import type { ArraySource } from './buffer-pool.js';
 import type { EpisodeSteps } from './episode-columns.js';
 

@@ -105,9 +105,9 @@ export function shapeOf(storeDir: string, first: StoredEpisode | undefined): { o
 }
 
 /** Compiles the programs once in a worker, so a broken file fails fast with its diagnostics. */
-export async function programIdentities(pool: RelabelPool, programs: ProgramSpec[], tuning: RuntimeTuning, storeDir: string, first: StoredEpisode | undefined): Promise<RewardIdentity[]> {
+export async function programIdentities(pool: RelabelPool, programs: ProgramSpec[], tuning: RuntimeTuning, storeDir: string, first: StoredEpisode | undefined): Promise<Array<RewardIdentity & { goal: string }>> {
   const infos = await pool.identify(programs, tuning, shapeOf(storeDir, first));
-  return infos.map((i, k) => ({ version: i.version, sha256: i.sha256, name: i.name, termNames: i.termNames, weights: i.weights, source: programs[k]!.source, filename: programs[k]!.filename, ...(i.ranges ? { ranges: i.ranges } : {}) }));
+  return infos.map((i, k) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, termNames: i.termNames, weights: i.weights, source: programs[k]!.source, filename: programs[k]!.filename, ...(i.ranges ? { ranges: i.ranges } : {}) }));
 }
 
 /** Columns files made by a run, recorded in the recorder's catalog (origin 'relabel'); a read-only store gets a note instead. */

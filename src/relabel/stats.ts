@@ -128,34 +128,49 @@ export function summariseEpisode(robot: string, seq: Uint32Array, r: RelabelResu
   return { summary, terms: r.termNames.map((_, k) => stats(k)), total: stats(nt) };
 }
 
-/** Σ, min and max of each term and of the total over the ok steps; returns how many were ok. */
+/**
+ * Σ, min and max of each term and of the total over the ok steps; returns how many were ok.
+ * One pass per column with the running values in locals (a column's sum is still taken in
+ * row order: the same bits as a row-by-row pass), instead of loads and stores through
+ * the result arrays for every value.
+ */
 function sums(status: Uint8Array, terms: Float64Array, total: Float64Array, n: number, nt: number, sum: Float64Array, min: Float64Array, max: Float64Array): number {
   let ok = 0;
-  for (let i = 0; i < n; i++) {
-    if (status[i] !== 0) continue;
-    ok++;
-    for (let k = 0; k < nt; k++) add(sum, min, max, k, terms[i * nt + k]!);
-    add(sum, min, max, nt, total[i]!);
-  }
+  for (let i = 0; i < n; i++) if (status[i] === 0) ok++;
+  for (let k = 0; k < nt; k++) columnSums(status, terms, k, nt, n, sum, min, max, k);
+  columnSums(status, total, 0, 1, n, sum, min, max, nt);
   return ok;
 }
 
-function add(sum: Float64Array, min: Float64Array, max: Float64Array, k: number, v: number): void {
-  sum[k] = sum[k]! + v;
-  if (v < min[k]!) min[k] = v;
-  if (v > max[k]!) max[k] = v;
+function columnSums(status: Uint8Array, v: Float64Array, at: number, stride: number, n: number, sum: Float64Array, min: Float64Array, max: Float64Array, k: number): void {
+  let s = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== 0) continue;
+    const x = v[i * stride + at]!;
+    s += x;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  sum[k] = s;
+  min[k] = lo;
+  max[k] = hi;
 }
 
 function squaredDeviations(status: Uint8Array, terms: Float64Array, total: Float64Array, n: number, nt: number, mean: Float64Array, m2: Float64Array): void {
+  for (let k = 0; k < nt; k++) m2[k] = columnDeviations(status, terms, k, nt, n, mean[k]!);
+  m2[nt] = columnDeviations(status, total, 0, 1, n, mean[nt]!);
+}
+
+function columnDeviations(status: Uint8Array, v: Float64Array, at: number, stride: number, n: number, mean: number): number {
+  let m2 = 0;
   for (let i = 0; i < n; i++) {
     if (status[i] !== 0) continue;
-    for (let k = 0; k < nt; k++) {
-      const d = terms[i * nt + k]! - mean[k]!;
-      m2[k] = m2[k]! + d * d;
-    }
-    const d = total[i]! - mean[nt]!;
-    m2[nt] = m2[nt]! + d * d;
+    const d = v[i * stride + at]! - mean;
+    m2 += d * d;
   }
+  return m2;
 }
 
 /** The first ok row whose flag is set, or -1. */

@@ -1,4 +1,5 @@
-import { diagnosticsOf } from '../reward/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { diagnosticsOf } from '../reward/diagnostics.js';
 import { startGuard } from '../reward/host/guard.js';
 import { BufferPool } from './buffer-pool.js';
 import { EpisodeJobRunner } from './episode-job.js';
@@ -15,6 +16,14 @@ import type { FromWorker, ToWorker } from './worker-messages.js';
  * parent goes away.
  */
 const RUNNER_CACHE = 4;
+
+// TurboFan compiles the sandbox's hot functions on the evaluating thread (synchronously) in this
+// process, for the isolates it creates from now on. Compiled concurrently, the harness's step
+// function (the program inlined into it: 50-600 ms of compile on this machine) sometimes never got
+// installed on a loaded machine, and a whole relabel ran 2-5x slower (measured with --trace-opt:
+// "compiling method oneCol" with no "completed"; docs/relabel.md). Offline, a synchronous compile
+// costs nothing that matters; the online reward host keeps V8's default.
+setFlagsFromString('--no-concurrent-recompilation');
 /** At most one progress message per this many ms. */
 const HEARTBEAT_MS = 250;
 

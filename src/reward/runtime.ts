@@ -6,7 +6,7 @@ import { colBlocks, outBase } from './harness.js';
 import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput, type RewardOutput } from './output.js';
 import { FailureText } from './reasons.js';
 import { Sandbox, SandboxDeath, type SandboxOptions } from './sandbox.js';
-import { transpile, type Transpiled } from './transpile.js';
+import { isTypeScript, jsAsWritten, transpile, type Transpiled } from './transpile.js';
 import type { PartialPrompts } from '../vision/manifest.js';
 
 export interface RewardProgramInfo {
@@ -85,10 +85,16 @@ export class RewardRuntime {
 
   static async create(source: string, filename: string, options: RewardRuntimeOptions): Promise<RewardRuntime> {
     const opts = normaliseOptions(options);
-    const t = transpile(source, filename);
+    // JavaScript goes to V8 as written; esbuild parses it only if the sandbox could not load it, so a
+    // syntax error still gets esbuild's diagnostic (line, column, the line's text) as before.
+    const ts = isTypeScript(filename);
+    const t = ts ? transpile(source, filename) : { ok: true as const, out: jsAsWritten(source) };
     if (!t.ok) throw diagnosticsError(t.diagnostics);
     const built = Sandbox.build(t.out, source, filename, opts);
-    if (!built.sandbox || !built.meta) throw diagnosticsError(built.diagnostics);
+    if (!built.sandbox || !built.meta) {
+      const parsed = ts ? t : transpile(source, filename);
+      throw diagnosticsError(parsed.ok ? built.diagnostics : parsed.diagnostics);
+    }
     const m = built.meta;
     const info: RewardProgramInfo = {
       version: shortHash(source),

@@ -1,4 +1,5 @@
-import { transformSync, type Message } from 'esbuild';
+import { createRequire } from 'node:module';
+import type { Message } from 'esbuild';
 import type { Diagnostic } from './diagnostics.js';
 
 /**
@@ -19,10 +20,22 @@ export interface Transpiled {
 
 export const isTypeScript = (filename: string): boolean => /\.(ts|mts|cts)$/i.test(filename);
 
+/** esbuild, loaded on first use: JavaScript that V8 compiles never needs it (see jsAsWritten). */
+let esbuild: typeof import('esbuild') | undefined;
+const esbuildSync = (): typeof import('esbuild') => (esbuild ??= createRequire(import.meta.url)('esbuild') as typeof import('esbuild'));
+
+/**
+ * JavaScript as the sandbox runs it: the text as written (what transpile returns for JS too).
+ * RewardRuntime compiles it without esbuild and calls transpile only when V8 rejects it, for
+ * esbuild's diagnostic: starting esbuild's service costs 50-500 ms of CPU per process, which
+ * every relabel worker and reward host paid at start-up.
+ */
+export const jsAsWritten = (source: string): Transpiled => ({ code: source, mapLine: (l) => l, exactColumns: true });
+
 export function transpile(source: string, filename: string): { ok: true; out: Transpiled } | { ok: false; diagnostics: Diagnostic[] } {
   const ts = isTypeScript(filename);
   try {
-    const r = transformSync(source, {
+    const r = esbuildSync().transformSync(source, {
       loader: ts ? 'ts' : 'js',
       format: 'esm',
       target: 'es2022',
@@ -30,7 +43,7 @@ export function transpile(source: string, filename: string): { ok: true; out: Tr
       sourcemap: ts ? 'external' : false,
       logLevel: 'silent',
     });
-    if (!ts) return { ok: true, out: { code: source, mapLine: (l) => l, exactColumns: true } };
+    if (!ts) return { ok: true, out: jsAsWritten(source) };
     return { ok: true, out: { code: r.code, mapLine: lineMapper(r.map), exactColumns: false } };
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors;

@@ -57,10 +57,15 @@ function visionColumns(ep: RelabelColumns): { kinds: (VisionKind | null)[] } | n
   return { kinds: ep.observationNames.map((n) => byName.get(n) ?? null) };
 }
 
-/** `stored`: the episode's vision log when the caller has read it already (the benchmark); else read from `file`. */
-export async function relabelVision(ep: RelabelColumns, file: string, meta: PartialPrompts | undefined, o: VisionRelabelOptions, stored: StoredVision = readStoredVision(file)): Promise<VisionRelabelReport | null> {
+/**
+ * `given`: the episode's vision log when the caller has read it already (the benchmark); else read
+ * from `file`, and only for episodes with vision fields: reading it parses the whole MCAP file,
+ * which for an episode without a camera would be the whole cost of its relabel.
+ */
+export async function relabelVision(ep: RelabelColumns, file: string, meta: PartialPrompts | undefined, o: VisionRelabelOptions, given?: StoredVision): Promise<VisionRelabelReport | null> {
   const cols = visionColumns(ep);
   if (!cols) return null;
+  const stored = given ?? readStoredVision(file);
   const no = ep.observationNames.length;
   const seqCol = cols.kinds.indexOf('seq');
   const ageCol = cols.kinds.indexOf('age_ms');
