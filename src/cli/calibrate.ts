@@ -128,7 +128,7 @@ function stdinPrompter(): Prompter & { close(): void } {
   const answers: string[] = [];
   let waiting: { resolve: (a: string) => void; reject: (e: Error) => void } | null = null;
   let closed = false;
-  const eof = () => new RewarddError('E_CONFIG', 'stdin closed while waiting for an answer (use --yes for a run without prompts)');
+  const eof = () => new RewarddError('E_CALIBRATION', 'stdin closed while waiting for an answer (use --yes for a run without prompts)');
   rl.on('line', (line) => {
     if (waiting) {
       const w = waiting;

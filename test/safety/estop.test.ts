@@ -70,13 +70,24 @@ describe('estop verb over MQTT', () => {
       const { parseEstop } = await import('../../src/transport/commands.js');
       const { url, close } = await b.url();
       const prefix = `test-${Math.random().toString(36).slice(2, 10)}`;
-      const sub = await connectAsync(url, { reconnectPeriod: 0 });
+      const sub = await connectAsync(url, { reconnectPeriod: 0, protocolVersion: b.name === 'MQTT_URL' ? 5 : 4 });
       try {
-        const got = new Promise<Buffer>((resolve) => sub.on('message', (_t, p) => resolve(p)));
+        // The subscriber plays the robot: it reads the command and answers with a verdict, as the
+        // daemon does (estop waits for one, docs/mqtt.md), on the MQTT 5 response topic or on estop/result.
+        const got = new Promise<Buffer>((resolve) =>
+          sub.on('message', (_t, p, packet) => {
+            resolve(p);
+            const correlation = (JSON.parse(p.toString()) as { correlation?: string }).correlation;
+            const rt = packet.properties?.responseTopic;
+            const body = JSON.stringify({ ok: true, action: 'stop', ...(rt ? {} : { correlation }) });
+            if (rt) void sub.publishAsync(rt, body, { qos: 1, properties: { correlationData: packet.properties?.correlationData } });
+            else void sub.publishAsync(`${prefix}/rover/estop/result`, body, { qos: 1 });
+          }),
+        );
         await sub.subscribeAsync(`${prefix}/rover/estop`, { qos: 1 });
         const latchFile = latchPath();
         expect(await estopMain(['stop', '--mqtt', url, '--prefix', prefix, '--latch', latchFile, '--reason', 'bumper'])).toBe(0);
-        expect(parseEstop(await got)).toEqual({ action: 'stop', reason: 'bumper' });
+        expect(parseEstop(await got)).toMatchObject({ action: 'stop', reason: 'bumper' });
       } finally {
         await sub.endAsync(true);
         await close();

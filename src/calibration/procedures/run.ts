@@ -80,7 +80,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     residuals: { ...(base.residuals ?? {}), ...outcome.residuals },
   };
   if (o.confirm && existsSync(o.out) && !(await o.confirm(`Replace ${o.out}? The old file is kept as a .bak beside it. [y/N]`))) {
-    throw new RewarddError('E_CONFIG', `${o.out} not written: replacing it was not confirmed`);
+    throw new RewarddError('E_CALIBRATION', `${o.out} not written: replacing it was not confirmed`);
   }
   const { backup } = writeCalibration(o.out, file, o.robot, now);
   if (backup) log(`kept the previous ${o.out} as ${backup}`);
