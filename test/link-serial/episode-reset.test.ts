@@ -111,7 +111,7 @@ describe('episodes on a real link: the reset phase', () => {
     const broker = host(r.daemon.mqttUrl);
     const pub = (payload: string) => run('mosquitto_pub', ['-h', broker.hostname, '-p', broker.port, '-q', '1', '-t', `${r.prefix}/rover/episode/next`, '-m', payload], { timeout: 20_000 });
     try {
-      await waitFor(() => r.episodes().length === 1, 20_000, 'the first start record');
+      await waitFor(() => r.episodes().length === 1, 60_000, 'the first start record');
       expect(r.episodes()[0]!.start.reset).toBeUndefined(); // nothing preceded the first episode
       // A "next" while the episode runs is refused, with the reason on episode/next/result.
       await pub(JSON.stringify({ action: 'next', reason: 'too early', correlation: 'early' }));
