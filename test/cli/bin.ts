@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { rewarddNodeFlags } from '../../src/core/node-flags.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -26,9 +27,12 @@ export function rewardd(args: string[], opts: { cwd?: string; timeoutMs?: number
 }
 
 /** Runs one verb without blocking the test's event loop (a daemon in this process must keep answering). */
-export function rewarddAsync(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function rewarddAsync(args: string[], opts: { cwd?: string; timeoutMs?: number; withFlags?: boolean } = {}): Promise<CliResult> {
+  // withFlags: start Node with rewardd's flags, so bin/rewardd.js does not relaunch (one Node start
+  // instead of two: for suites of many short runs; the relaunch itself is test/cli/relaunch.test.ts's).
+  const argv = opts.withFlags ? [...rewarddNodeFlags(), BIN, ...args] : [BIN, ...args];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

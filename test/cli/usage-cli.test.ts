@@ -7,6 +7,8 @@ import { requireBuild, rewarddAsync } from './bin.js';
  * a row fails the first test.
  */
 beforeAll(requireBuild);
+/** One Node start per run (no relaunch): dozens of runs here. */
+const FAST = { withFlags: true };
 
 const CASES: Record<string, { unknown: string[]; missing: string[]; says: RegExp }> = {
   run: { unknown: ['run', '--bogus'], missing: ['run', '--link'], says: /--link <value>' argument missing/ },
@@ -34,14 +36,14 @@ const CASES: Record<string, { unknown: string[]; missing: string[]; says: RegExp
 
 describe('bad usage: exit 2 and one line on stderr, on every verb', () => {
   it('covers every verb rewardd lists', async () => {
-    const list = (await rewarddAsync(['--help'])).stdout;
+    const list = (await rewarddAsync(['--help'], FAST)).stdout;
     const verbs = [...list.matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]!);
     expect(verbs.length).toBeGreaterThanOrEqual(15);
     for (const v of verbs) expect(Object.keys(CASES)).toContain(v);
   });
 
   it.each(Object.entries(CASES))('%s', async (_verb, c) => {
-    const [unknown, missing] = await Promise.all([rewarddAsync(c.unknown), rewarddAsync(c.missing)]);
+    const [unknown, missing] = await Promise.all([rewarddAsync(c.unknown, FAST), rewarddAsync(c.missing, FAST)]);
     expect(unknown.status, `${c.unknown.join(' ')}: ${unknown.stderr}`).toBe(2);
     expect(unknown.stderr.trim().split('\n'), unknown.stderr).toHaveLength(1);
     expect(unknown.stderr).toMatch(/Unknown option '--bogus'/);
@@ -54,33 +56,33 @@ describe('bad usage: exit 2 and one line on stderr, on every verb', () => {
 
 describe('one help format', () => {
   it.each([['run'], ['record'], ['episodes'], ['relabel'], ['export'], ['reward', 'push'], ['reward', 'diff'], ['estop'], ['arm'], ['keys']])('%s --help writes defaults as (default: ...)', async (...verb) => {
-    const r = await rewarddAsync([...verb, '--help']);
+    const r = await rewarddAsync([...verb, '--help'], FAST);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\(default: /);
     expect(r.stdout).not.toMatch(/Default: /);
   });
 
   it('run --help gives every option its default in that form', async () => {
-    const r = await rewarddAsync(['run', '--help']);
+    const r = await rewarddAsync(['run', '--help'], FAST);
     expect(r.stdout).toMatch(/--hz <n> +control tick rate, Hz \(1\.\.2000\) \(default: 100\)/);
     expect(r.stdout.match(/\(default: /g)!.length).toBe(r.stdout.match(/^ {2}--(?!help)/gm)!.length);
   });
 
   it('reward check --help ends with where the other subcommands are; keys --help names the real flag', async () => {
-    const check = (await rewarddAsync(['reward', 'check', '--help'])).stdout;
+    const check = (await rewarddAsync(['reward', 'check', '--help'], FAST)).stdout;
     expect(check).not.toMatch(/provided by the daemon/);
     expect(check.trim().split('\n').at(-1)).toBe('The other reward subcommands (diff, push, generate, refine): rewardd reward --help.');
-    const keys = (await rewarddAsync(['keys', '--help'])).stdout;
+    const keys = (await rewarddAsync(['keys', '--help'], FAST)).stdout;
     expect(keys).not.toMatch(/signatureRequired/);
     expect(keys).toMatch(/rewardd run --reward-file-auth signed/);
-    expect((await rewarddAsync(['run', '--help'])).stdout).toMatch(/--reward-file-auth <value> +the reward file on disk: trusted .*; signed = it needs a valid <file>\.sig/);
+    expect((await rewarddAsync(['run', '--help'], FAST)).stdout).toMatch(/--reward-file-auth <value> +the reward file on disk: trusted .*; signed = it needs a valid <file>\.sig/);
   });
 
   it('a store is --store on every verb that takes one, --out still accepted by record and episodes', async () => {
     for (const verb of [['record'], ['episodes'], ['relabel'], ['export'], ['reward', 'diff'], ['reward', 'check']]) {
-      expect((await rewarddAsync([...verb, '--help'])).stdout, verb.join(' ')).toMatch(/--store DIR/);
+      expect((await rewarddAsync([...verb, '--help'], FAST)).stdout, verb.join(' ')).toMatch(/--store DIR/);
     }
-    const both = await rewarddAsync(['episodes', 'list', '--store', 'a', '--out', 'b']);
+    const both = await rewarddAsync(['episodes', 'list', '--store', 'a', '--out', 'b'], FAST);
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/--store and --out \(its older name\): expected one folder, found two \("a" and "b"\)/);
   });

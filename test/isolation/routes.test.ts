@@ -63,8 +63,9 @@ beforeAll(async () => {
   appendFileSync(join(stateS, 'allowed_keys'), readFileSync(join(keys, 'ci.pub'), 'utf8'));
   watched = join(tmp('rewardd-iso-w-'), 'reach.reward.js');
   copyFileSync('rewards/reach-beacon.reward.js', watched);
-  // Two daemons at 1 kHz that sleep between ticks (--tick-spin 300): the suite runs beside others.
-  const common = ['--hz', String(HZ), '--tick-spin', '300', '--step-limit', '100000', '--rollback-after', '20'];
+  // Two daemons at 1 kHz that sleep between ticks and never spin (--tick-spin 0): the suite runs
+  // beside others, and their timing is not what it tests.
+  const common = ['--hz', String(HZ), '--tick-spin', '0', '--step-limit', '100000', '--rollback-after', '20'];
   [signed, open] = await Promise.all([
     DaemonProcess.start([...common, '--prefix', prefixS, '--state-dir', stateS, '--reward', watched, '--watch-reward'], url),
     DaemonProcess.start([...common, '--prefix', prefixO, '--state-dir', tmp('rewardd-iso-o-'), '--auth', 'open'], url),
