@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RewarddError } from '../core/errors.js';
+import { LineLog } from './line-log.js';
 import { firmwareBridgeDir } from './serial-firmware-sim.js';
 
 /**
@@ -60,8 +61,11 @@ export type AvrStats = Record<string, number>;
 const LINES_KEPT = 2000; // bound on remembered output lines
 
 export class AvrFirmware {
-  readonly lines: string[] = [];
-  private waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  private readonly log = new LineLog(LINES_KEPT, 'AVR emulator output', true);
+  /** The child's output lines, the last LINES_KEPT. */
+  get lines(): string[] {
+    return this.log.lines;
+  }
   private readonly exited: Promise<number | null>;
 
   private constructor(readonly process: ChildProcess, readonly ptyPath: string, readonly mcu: string, readonly build: AvrBuild) {
@@ -108,29 +112,12 @@ export class AvrFirmware {
   }
 
   private onLine(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > LINES_KEPT) this.lines.shift();
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.re.test(line)) return true;
-      w.resolve(line);
-      return false;
-    });
+    this.log.push(line);
   }
 
   /** Resolves with the first line (from now on, or already seen if `seen`) matching re. */
   waitFor(re: RegExp, timeoutMs: number, seen = false): Promise<string> {
-    if (seen) {
-      const hit = this.lines.find((l) => re.test(l));
-      if (hit !== undefined) return Promise.resolve(hit);
-    }
-    return new Promise((resolve, reject) => {
-      const w = { re, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new RewarddError('E_LINK', `expected AVR emulator output matching ${re} within ${timeoutMs} ms, found none (last: ${JSON.stringify(this.lines.slice(-3))})`));
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
+    return this.log.waitFor(re, timeoutMs, seen);
   }
 
   /** A command on the emulator's stdin: reset | noise <every> <count> | stats | quit. */

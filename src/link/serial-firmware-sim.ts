@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { RewarddError } from '../core/errors.js';
+import { LineLog } from './line-log.js';
 
 /**
  * The host build of the rover firmware (firmware-bridge/host/) as a child
@@ -54,8 +55,11 @@ export type FirmwareStats = Record<string, number>;
 const LINES_KEPT = 1000; // bound on remembered output lines
 
 export class HostFirmware {
-  readonly lines: string[] = [];
-  private waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  private readonly log = new LineLog(LINES_KEPT, 'firmware output');
+  /** The child's output lines, the last LINES_KEPT. */
+  get lines(): string[] {
+    return this.log.lines;
+  }
   private exited: Promise<number | null>;
 
   private constructor(readonly process: ChildProcess, readonly ptyPath: string, readonly bootId: number) {
@@ -95,29 +99,12 @@ export class HostFirmware {
   }
 
   private onLine(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > LINES_KEPT) this.lines.shift();
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.re.test(line)) return true;
-      w.resolve(line);
-      return false;
-    });
+    this.log.push(line);
   }
 
   /** Resolves with the first line (from now on, or already seen if `seen`) matching re. */
   waitFor(re: RegExp, timeoutMs: number, seen = false): Promise<string> {
-    if (seen) {
-      const hit = this.lines.find((l) => re.test(l));
-      if (hit !== undefined) return Promise.resolve(hit);
-    }
-    return new Promise((resolve, reject) => {
-      const w = { re, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new RewarddError('E_LINK', `expected firmware output matching ${re} within ${timeoutMs} ms, found none`));
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
+    return this.log.waitFor(re, timeoutMs, seen);
   }
 
   /** Asks the firmware for its counters (SIGUSR1) and parses the "stats" line. */
