@@ -5,10 +5,11 @@
  * a "next" lets the policy drive again, so a robot under `--auth signed` (the default) refuses an
  * unsigned one, as it refuses an unsigned arm.
  */
+import { RewarddError } from '../core/errors.js';
 import { episodeTopics, DEFAULT_PREFIX } from '../transport/topics.js';
 import { readPrivateKeyFile, signEpisodeNext } from '../trust/index.js';
 import { parseFlags, type FlagSpec } from './args.js';
-import { requestVerdict } from './request-verdict.js';
+import { requestCommand } from './publish-command.js';
 
 export const help = [
   'Usage: rewardd episode next --mqtt URL [options]',
@@ -53,7 +54,11 @@ export async function sendEpisodeNext(req: EpisodeNextRequest): Promise<{ ok: bo
   const payload: Record<string, unknown> = req.privateKeyPem
     ? { ...signEpisodeNext({ robot: req.robot, reason: req.reason, privateKeyPem: req.privateKeyPem }) }
     : { action: 'next', reason: req.reason };
-  const v = await requestVerdict({ url: req.mqtt, topic: topics.episodeNext, resultTopic: topics.episodeNextResult, payload, timeoutMs: req.timeoutMs, what: 'episode next' });
+  const answer = await requestCommand({ url: req.mqtt, topic: topics.episodeNext, payload, timeoutMs: req.timeoutMs, what: 'episode next' });
+  if (answer.kind === 'no-verdict') {
+    throw new RewarddError('E_MQTT', `episode next: expected the robot's verdict on ${topics.episodeNextResult} within ${req.timeoutMs} ms, found none (is the robot running, with this --robot and --prefix, on this broker?)`);
+  }
+  const v = answer.verdict;
   const ok = v.ok === true;
   const text = ok ? (typeof v.detail === 'string' ? v.detail : 'accepted') : typeof v.error === 'string' ? v.error : `unreadable verdict ${JSON.stringify(v)}`;
   return { ok, text, topic: topics.episodeNext };
