@@ -1,3 +1,4 @@
+import type { RewardProgramInfo } from '../reward/runtime.js';
 import type { Diagnostic } from '../reward/index.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning, WorkerFailure } from './episode-job.js';
 
@@ -22,18 +23,7 @@ export type FromWorker =
   | { type: 'progress'; id: number; steps: number; evaluating: boolean }
   | { type: 'done'; id: number; outcome: EpisodeOutcome };
 
-/** RewardProgramInfo without the source (the CLI process has it). */
-export interface ProgramIdentity {
-  version: string;
-  sha256: string;
-  name: string;
-  goal: string;
-  weights: Record<string, number>;
-  termNames: string[];
-  ranges?: Record<string, [number, number]>;
-  rawNames: string[];
-  hasSuccess: boolean;
-  hasDone: boolean;
-}
+/** RewardProgramInfo without the source and file name (the CLI process has them) and the vision prompts. */
+export type ProgramIdentity = Omit<RewardProgramInfo, 'source' | 'filename' | 'vision'>;
 
 export type { WorkerFailure };
