@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { McapStreamReader } from '@mcap/core';
-import mqtt from 'mqtt';
+import { spawn } from 'node:child_process';
 import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { Recorder } from '../../src/recorder/recorder.js';
@@ -31,19 +31,23 @@ describe('vision end to end: daemon, recorder, relabel', () => {
     const logs: string[] = [];
     const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: () => {} });
     const rec = new Recorder({ mqttUrl: daemon.mqttUrl, outDir: store, prefix, finalizeIntervalMs: 50 });
-    // The logged frames also reach the live views: a viewer on camera/front gets JPEGs.
-    const viewer = await mqtt.connectAsync(daemon.mqttUrl);
-    const frames: Buffer[] = [];
-    viewer.on('message', (_t, p) => frames.push(p));
-    await viewer.subscribeAsync(`${prefix}/rover/camera/front`);
+    // The logged frames also reach the live views: a viewer on camera/front gets JPEGs. The viewer
+    // is mosquitto_sub (a client nobody here wrote): one message, its raw bytes on stdout.
+    const u = new URL(daemon.mqttUrl);
+    const viewer = spawn('mosquitto_sub', ['-h', u.hostname, '-p', u.port, '-t', `${prefix}/rover/camera/front`, '-C', '1', '-N'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    viewer.stdout.on('data', (b: Buffer) => chunks.push(b));
+    const viewerDone = new Promise<void>((r) => viewer.on('close', () => r()));
     try {
       await until(() => rec.catalog.list({ status: 'complete' }).length >= 2, 'two recorded episodes', 60_000);
     } finally {
       await daemon.stop();
       await rec.close();
-      await viewer.endAsync();
+      await Promise.race([viewerDone, new Promise((r) => setTimeout(r, 5000))]);
+      viewer.kill();
     }
-    expect(frames.length).toBeGreaterThan(0);
+    const frames = [Buffer.concat(chunks)];
+    expect(frames[0]!.length).toBeGreaterThan(0);
     expect([...frames[0]!.subarray(0, 2)]).toEqual([0xff, 0xd8]);
     expect(decodeImage(new Uint8Array(frames[0]!)).width).toBeGreaterThan(0);
     expect(logs.some((l) => l.startsWith('vision: clip-tiny-random'))).toBe(true);
