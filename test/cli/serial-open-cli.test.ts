@@ -49,10 +49,12 @@ describe('rewardd run --link serial: a device that cannot be opened', () => {
     const args = runArgs(`serial:${dev}`, join(dir, 'state'));
     let r;
     if (process.getuid?.() === 0) {
-      // root opens any file: run the command as an unprivileged user, as on a robot whose user is not in dialout.
+      // root opens any file through CAP_DAC_OVERRIDE: run the command without it (and without
+      // CAP_DAC_READ_SEARCH), as on a robot whose user is not in dialout. Dropping the capabilities,
+      // not the uid: the checkout may be readable by its owner only (a fresh `mktemp -d` clone is 0700).
       const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
       if (!setpriv) throw new Error('running as root without setpriv: cannot drop privileges to test EACCES');
-      const s = spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: dir } });
+      const s = spawnSync(setpriv, ['--bounding-set=-dac_override,-dac_read_search', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: dir } });
       r = { status: s.status, stderr: s.stderr };
     } else {
       r = rewardd(args);
