@@ -45,7 +45,7 @@ const activeEvents = (cap: typeof capS, prefix: string): Array<Record<string, un
 /** Waits until the version was rolled back or lost (published on reward/active) and returns that event. */
 async function retired(cap: typeof capS, prefix: string, version: string): Promise<Record<string, unknown>> {
   let ev: Record<string, unknown> | undefined;
-  await waitFor(() => (ev = activeEvents(cap, prefix).find((e) => (e.type === 'rolled-back' && e.from === version) || (e.type === 'lost' && e.version === version))) !== undefined, 30_000, `version ${version} to be rolled back`);
+  await waitFor(() => (ev = activeEvents(cap, prefix).find((e) => (e.type === 'rolled-back' && e.from === version) || (e.type === 'lost' && e.version === version))) !== undefined, 60_000, `version ${version} to be rolled back`);
   return ev!;
 }
 
