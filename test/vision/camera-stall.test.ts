@@ -72,7 +72,10 @@ describe('a stalled or unplugged camera never touches the tick', () => {
     expect(status.some((l) => / \| vision ffmpeg \d+ Hz enc /.test(l))).toBe(true);
     expect(ends.reduce((n, e) => n + e.vision!.sourceRestarts, 0)).toBeGreaterThanOrEqual(1);
     expect(ends.reduce((n, e) => n + e.vision!.encoded, 0)).toBeGreaterThan(0);
-    expect(ends.every((e) => e.vision!.framesReceived >= e.vision!.encoded)).toBe(true);
+    // Counters are per episode: a frame received just before an episode starts (one waiting, one
+    // in the encoder) is encoded, and counted, in it. Over the whole run nothing is encoded twice.
+    expect(ends.every((e) => e.vision!.encoded <= e.vision!.framesReceived + 2)).toBe(true);
+    expect(ends.reduce((n, e) => n + e.vision!.encoded, 0)).toBeLessThanOrEqual(ends.reduce((n, e) => n + e.vision!.framesReceived, 0) + 2);
     expect(ends.some((e) => /ffmpeg exited \(SIGKILL\)/.test(e.vision!.lastError))).toBe(true);
   }, 120_000);
 });

@@ -3,8 +3,9 @@ import { newRewardOutput } from '../output.js';
 import type { RewardRuntime } from '../runtime.js';
 import { CTL } from '../harness.js';
 import { watchSandbox } from '../sandbox-watch.js';
-import { setGuardDeathFd } from './guard.js';
-import { FrameKind, FrameReader, encodeHello, encodeResult, resultFrameBytes, type StepLayout } from './wire.js';
+import { RewardStatus } from '../../core/records.js';
+import { DEATH_MARK, setGuardDeathFd } from './guard.js';
+import { FrameKind, FrameReader, encodeDeath, encodeHello, encodeResult, resultFrameBytes, type StepLayout } from './wire.js';
 
 /**
  * A live host's whole life: blocking reads of step requests from the control
@@ -12,6 +13,14 @@ import { FrameKind, FrameReader, encodeHello, encodeResult, resultFrameBytes, ty
  * control thread closes its end (EOF), which it does when the version is
  * retired or the daemon stops (or dies: the kernel closes its ends then).
  * Nothing else runs on this thread, so blocking is what it should do.
+ *
+ * A step that kills the sandbox (past its time budget, over its heap) ends
+ * the host right after its reply: the runtime would answer every later step
+ * `unavailable` until the next episode, and if that one reply reached the
+ * control loop after it had given the step up as late, the version would
+ * never be retired (seen in CI: 97,617 unavailable steps, no rollback). A
+ * dead host is unmistakable: the next step meets the death and the slot
+ * rolls back at once.
  */
 export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: string): void {
   const nObs = rt.observationCount;
@@ -45,10 +54,25 @@ export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: str
         const raw = layout.withRaw ? v.subarray(1 + nObs + nAct, 1 + nObs + nAct + nObs) : undefined;
         rt.evaluate(obs, act, v[0] as number, out, raw);
         writeSync(rep, reply, 0, encodeResult(reply, layout, f.id, out));
+        if (!rt.sandboxAlive) endHost(rep, out.status, `its sandbox was disposed: ${out.reason}`);
       } else if (f.kind === FrameKind.BEGIN) {
         rt.beginEpisode({ index: f.index, id: f.episode });
+        if (!rt.sandboxAlive) endHost(rep, RewardStatus.crashed, 'its sandbox could not start the episode');
       }
       Atomics.store(frame, CTL.BUSY, 0);
     }
   }
+}
+
+/** The guard's way out (guard.ts), from this thread: a note for the supervisor, a DEATH frame for the control thread, SIGKILL. */
+function endHost(rep: number, status: number, detail: string): never {
+  const s = status === RewardStatus.memory || status === RewardStatus.timeout ? status : RewardStatus.crashed;
+  try {
+    writeSync(2, `\n${DEATH_MARK}${JSON.stringify({ status: s, detail })}\n`);
+    writeSync(rep, encodeDeath(s, detail));
+  } catch {
+    /* the daemon is gone or has closed its end: the kill below is all that matters */
+  }
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: SIGKILL did not end the reward host');
 }

@@ -130,6 +130,26 @@ describe('LiveReward (the control thread end of a live host)', () => {
     expect((await h.exited).reason).not.toBe('crashed'); // the guard or V8 said why
   });
 
+  it('a step that kills its sandbox ends the host: a step after it meets the death even if that reply was never read', async () => {
+    // The control loop gives a step up as late after 250 ms and never reads its reply. Before, the
+    // host lived on without its sandbox and answered every later step `unavailable`, which retires nothing.
+    const { h, rt } = await live(badAt(2, 'for (;;) {}'));
+    const out = newRewardOutput(rt.info.termNames.length);
+    rt.beginEpisode({ index: 0, id: 'e' });
+    for (let i = 0; i < 2; i++) {
+      await stepLive(rt, i, out);
+      expect(out.status).toBe(RewardStatus.ok);
+    }
+    const { obs, act } = row(2);
+    rt.submit(obs, act, 0.01); // given up: its reply is never asked for
+    await until(() => rt.death !== null, 'the host to end after its sandbox was disposed', 10_000);
+    await stepLive(rt, 3, out);
+    expect(out.status).toBe(RewardStatus.timeout);
+    expect(out.reason).toMatch(/E_REWARD_TIMEOUT: .*its reward host died \(timeout\) at step 3: its sandbox was disposed: E_REWARD_TIMEOUT: .*ran past its/);
+    const d = await h.exited;
+    expect(d.reason).toBe('timeout');
+  });
+
   it('a resident set past the cap, grown a little every step: the guard kills the host and says out_of_memory', async () => {
     // The sandbox's own limits set high (1 GB heap checks, 1 s per step for the GCs of a growing heap)
     // so that only the process cap can stop it.
