@@ -1,18 +1,21 @@
-import { openSync, readSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { newRewardOutput } from '../output.js';
 import type { RewardRuntime } from '../runtime.js';
 import { CTL } from '../harness.js';
 import { watchSandbox } from '../sandbox-watch.js';
 import { RewardStatus } from '../../core/records.js';
 import { DEATH_MARK, setGuardDeathFd } from './guard.js';
+import { StepReader } from './step-reader.js';
 import { FrameKind, FrameReader, encodeDeath, encodeHello, encodeResult, resultFrameBytes, type StepLayout } from './wire.js';
 
 /**
- * A live host's whole life: blocking reads of step requests from the control
- * thread's FIFO, one evaluation each, one reply each, in order, until the
- * control thread closes its end (EOF), which it does when the version is
- * retired or the daemon stops (or dies: the kernel closes its ends then).
- * Nothing else runs on this thread, so blocking is what it should do.
+ * A live host's whole life: reads of step requests from the control thread's
+ * FIFO (StepReader: paced by the steps' send times while they come at a
+ * steady rate, so the tick thread's write wakes nobody; blocking otherwise), one evaluation each, one
+ * reply each, in order, until the control thread closes its end (EOF), which
+ * it does when the version is retired or the daemon stops (or dies: the
+ * kernel closes its ends then). Nothing else runs on this thread, so
+ * waiting here is what it should do.
  *
  * A step that kills the sandbox (past its time budget, over its heap) ends
  * the host right after its reply: the runtime would answer every later step
@@ -27,7 +30,7 @@ export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: str
   const layout: StepLayout = { nObs, nAct: rt.actionCount, withRaw: rt.info.rawNames.length > 0, nTerms: rt.info.termNames.length };
   // Opening order matters: the control thread opens the request FIFO first (read-write, so it never
   // blocks), then the reply FIFO for reading; each open here waits for that.
-  const req = openSync(requestFifo, 'r');
+  const req = new StepReader(requestFifo);
   const rep = openSync(replyFifo, 'w');
   setGuardDeathFd(rep);
   writeSync(rep, encodeHello(process.pid));
@@ -41,13 +44,14 @@ export function serveLive(rt: RewardRuntime, requestFifo: string, replyFifo: str
   const frame = new Int32Array(new SharedArrayBuffer(CTL.WORDS * 4));
   watchSandbox(frame);
   for (;;) {
-    const n = readSync(req, chunk, 0, chunk.length, null);
+    const n = req.read(chunk);
     if (n === 0) return;
     reader.push(chunk, n);
     for (let f = reader.next(); f !== null; f = reader.next()) {
       Atomics.add(frame, CTL.SEQ, 1);
       Atomics.store(frame, CTL.BUSY, 1);
       if (f.kind === FrameKind.STEP) {
+        req.stepSent(f.sentAtMs);
         const v = f.values;
         const obs = v.subarray(1, 1 + nObs);
         const act = v.subarray(1 + nObs, 1 + nObs + nAct);

@@ -3,7 +3,7 @@ import { RewardStatus } from '../../core/records.js';
 import type { RewardOutput } from '../output.js';
 import type { RewardProgramInfo } from '../runtime.js';
 import { deathOfStatus, statusOfDeath, type HostDeath } from './death.js';
-import { FrameKind, FrameReader, encodeBegin, encodeStep, stepFrameBytes, type StepLayout } from './wire.js';
+import { FrameKind, FrameReader, encodeBegin, encodeStep, monotonicMs, stepFrameBytes, type StepLayout } from './wire.js';
 
 /** What the main thread hands the control thread for one live reward host. */
 export interface LiveHostHandle {
@@ -131,7 +131,7 @@ export class LiveReward {
     if (inFlight >= MAX_IN_FLIGHT) {
       return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is ${inFlight} steps behind; step ${step} was not sent`);
     }
-    const n = encodeStep(this.stepBuf, this.layout, id, dt, obs, action, raw ?? null);
+    const n = encodeStep(this.stepBuf, this.layout, id, monotonicMs(), dt, obs, action, raw ?? null);
     if (!this.write(this.stepBuf.subarray(0, n))) return this.decide(id, RewardStatus.unavailable, `E_REWARD_LATE: ${this.label}: the reward host is not reading its steps; step ${step} was not sent`);
     if (this.sent === this.answered) this.oldestUnansweredMs = performance.now();
     this.sent++;

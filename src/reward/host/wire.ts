@@ -5,7 +5,8 @@
  *   u32 length of the rest · u8 kind · payload
  *
  * Requests (control thread → host):
- *   STEP  u32 id · f64 dt · f64 × (nObs + nAct [+ nObs raw, only for programs that read meta.raw])
+ *   STEP  u32 id · f64 sent at (CLOCK_MONOTONIC, ms: the same clock in every process) · f64 dt ·
+ *         f64 × (nObs + nAct [+ nObs raw, only for programs that read meta.raw])
  *   BEGIN u32 id · i32 episode index · utf8 episode id
  * Replies (host → control thread):
  *   HELLO  u32 pid (first frame once the host has opened its end)
@@ -32,7 +33,10 @@ export interface StepLayout {
   nTerms: number;
 }
 
-export const stepFrameBytes = (l: StepLayout): number => HEADER + 4 + 8 * (1 + l.nObs + l.nAct + (l.withRaw ? l.nObs : 0));
+export const stepFrameBytes = (l: StepLayout): number => HEADER + 4 + 8 + 8 * (1 + l.nObs + l.nAct + (l.withRaw ? l.nObs : 0));
+
+/** Milliseconds on CLOCK_MONOTONIC: unlike performance.now(), the same clock in every process and thread. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 export const resultFrameBytes = (l: StepLayout): number => HEADER + 4 + 1 + 1 + 8 + 8 * l.nTerms + MAX_REASON_BYTES;
 
 function header(buf: Buffer, kind: number, length: number): void {
@@ -40,12 +44,13 @@ function header(buf: Buffer, kind: number, length: number): void {
   buf.writeUInt8(kind, 4);
 }
 
-/** Writes a STEP frame into buf (sized by stepFrameBytes); returns its length. */
-export function encodeStep(buf: Buffer, l: StepLayout, id: number, dt: number, obs: ArrayLike<number>, action: ArrayLike<number>, raw: ArrayLike<number> | null): number {
+/** Writes a STEP frame into buf (sized by stepFrameBytes); returns its length. sentAtMs: monotonicMs() as it is written. */
+export function encodeStep(buf: Buffer, l: StepLayout, id: number, sentAtMs: number, dt: number, obs: ArrayLike<number>, action: ArrayLike<number>, raw: ArrayLike<number> | null): number {
   const n = stepFrameBytes(l);
   header(buf, FrameKind.STEP, n);
   buf.writeUInt32LE(id >>> 0, HEADER);
-  let o = HEADER + 4;
+  buf.writeDoubleLE(sentAtMs, HEADER + 4);
+  let o = HEADER + 12;
   buf.writeDoubleLE(dt, o);
   o += 8;
   for (let i = 0; i < l.nObs; i++, o += 8) buf.writeDoubleLE(obs[i] as number, o);
@@ -112,7 +117,8 @@ function utf8Cut(buf: Buffer, o: number, text: string, max: number): number {
 }
 
 export type Frame =
-  | { kind: typeof FrameKind.STEP; id: number; values: Float64Array }
+  /** values: dt, then the observation, the action and the raw row. */
+  | { kind: typeof FrameKind.STEP; id: number; sentAtMs: number; values: Float64Array }
   | { kind: typeof FrameKind.BEGIN; id: number; index: number; episode: string }
   | { kind: typeof FrameKind.HELLO; pid: number }
   | { kind: typeof FrameKind.RESULT; id: number; status: number; flags: number; total: number; terms: Float64Array; reason: string }
@@ -156,10 +162,10 @@ export class FrameReader {
     const kind = b.readUInt8(4);
     switch (kind) {
       case FrameKind.STEP: {
-        const n = (b.length - HEADER - 4) / 8;
+        const n = (b.length - HEADER - 12) / 8;
         const values = new Float64Array(n);
-        for (let i = 0; i < n; i++) values[i] = b.readDoubleLE(HEADER + 4 + 8 * i);
-        return { kind, id: b.readUInt32LE(HEADER), values };
+        for (let i = 0; i < n; i++) values[i] = b.readDoubleLE(HEADER + 12 + 8 * i);
+        return { kind, id: b.readUInt32LE(HEADER), sentAtMs: b.readDoubleLE(HEADER + 4), values };
       }
       case FrameKind.BEGIN:
         return { kind, id: b.readUInt32LE(HEADER), index: b.readInt32LE(HEADER + 4), episode: b.toString('utf8', HEADER + 8) };

@@ -8,13 +8,13 @@ const layout: StepLayout = { nObs: 3, nAct: 2, withRaw: true, nTerms: 2 };
 describe('reward host wire frames', () => {
   it('round-trips a step, a begin, a hello, a result and a death', () => {
     const stepBuf = Buffer.alloc(stepFrameBytes(layout));
-    const n = encodeStep(stepBuf, layout, 7, 0.01, [1, 2, 3], [-1, 0.5], [10, 20, 30]);
+    const n = encodeStep(stepBuf, layout, 7, 123456.789, 0.01, [1, 2, 3], [-1, 0.5], [10, 20, 30]);
     const resBuf = Buffer.alloc(resultFrameBytes(layout));
     const m = encodeResult(resBuf, layout, 7, { status: RewardStatus.ok, total: 1.5, terms: Float64Array.from([0.25, -0]), success: true, done: false, reason: '' });
     const r = new FrameReader(layout);
     r.push(Buffer.concat([stepBuf.subarray(0, n), encodeBegin(0, 3, 'ep-3'), encodeHello(4242), resBuf.subarray(0, m), encodeDeath(RewardStatus.memory, 'RSS over cap')]));
     const step = r.next();
-    expect(step).toMatchObject({ kind: FrameKind.STEP, id: 7 });
+    expect(step).toMatchObject({ kind: FrameKind.STEP, id: 7, sentAtMs: 123456.789 });
     expect(Array.from((step as { values: Float64Array }).values)).toEqual([0.01, 1, 2, 3, -1, 0.5, 10, 20, 30]);
     expect(r.next()).toEqual({ kind: FrameKind.BEGIN, id: 0, index: 3, episode: 'ep-3' });
     expect(r.next()).toEqual({ kind: FrameKind.HELLO, pid: 4242 });
