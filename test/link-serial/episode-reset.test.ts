@@ -73,8 +73,11 @@ async function rig(reward: string, opts: Partial<Record<keyof RunConfig, unknown
   });
   const logs: string[] = [];
   const statusLines: string[] = [];
+  // Start records are not retained: with Mosquitto the capture subscribes before the daemon starts, so
+  // a first episode that begins at once (a loaded machine connects the capture late) is not missed.
+  const early = url ? await captureEpisodes(url, prefix) : null;
   const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: (l) => statusLines.push(l) });
-  const cap = await captureEpisodes(daemon.mqttUrl, prefix);
+  const cap = early ?? (await captureEpisodes(daemon.mqttUrl, prefix));
   const episodes = () =>
     [...cap.episodes.values()].filter((e): e is CapturedEpisode & { start: EpisodeStart } => e.start !== undefined).sort((a, b) => a.start.index - b.start.index);
   return {

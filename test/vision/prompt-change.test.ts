@@ -69,7 +69,10 @@ describe('a live prompt change', () => {
           if (rec?.prompts === newSet) scoredByNew++;
         }
       }
-      if (ep.loggedSegments.some((s) => s.version === newVersion)) expect(stored.prompts.get(newSet)?.rewardVersion).toBe(newVersion);
+      // Each episode file carries every prompt set its records were scored with (an episode whose
+      // new-version steps all came before the encoder had re-embedded the prompts has none by the new set).
+      for (const rec of stored.records.values()) if (rec.prompts) expect(stored.prompts.has(rec.prompts), `prompt set ${rec.prompts} in ${file}`).toBe(true);
+      if ([...stored.records.values()].some((rec) => rec.prompts === newSet)) expect(stored.prompts.get(newSet)?.rewardVersion).toBe(newVersion);
     }
     expect(newSteps).toBeGreaterThan(50);
     // All but the first steps after the swap (the encoder re-embeds the prompts meanwhile; longer on a loaded machine).
