@@ -42,10 +42,14 @@ const steps = (cap: typeof capS) => [...cap.episodes.values()].flatMap((e) => e.
 const activeEvents = (cap: typeof capS, prefix: string): Array<Record<string, unknown>> =>
   (cap.other.get(`${prefix}/rover/reward/active`) ?? []).map((b) => JSON.parse(b.toString()) as Record<string, unknown>);
 
-/** Waits until the version was rolled back or lost (published on reward/active) and returns that event. */
-async function retired(cap: typeof capS, prefix: string, version: string): Promise<Record<string, unknown>> {
+/**
+ * Waits until the version was rolled back or lost (published on reward/active) after the first `since`
+ * events, and returns that event. (The signed push and the watched file both reach the signed daemon:
+ * without `since`, the watched file's late program would find the rollback of the signed push's.)
+ */
+async function retired(cap: typeof capS, prefix: string, version: string, since: number): Promise<Record<string, unknown>> {
   let ev: Record<string, unknown> | undefined;
-  await waitFor(() => (ev = activeEvents(cap, prefix).find((e) => (e.type === 'rolled-back' && e.from === version) || (e.type === 'lost' && e.version === version))) !== undefined, 60_000, `version ${version} to be rolled back`);
+  await waitFor(() => (ev = activeEvents(cap, prefix).slice(since).find((e) => (e.type === 'rolled-back' && e.from === version) || (e.type === 'lost' && e.version === version))) !== undefined, 60_000, `version ${version} to be rolled back`);
   return ev!;
 }
 
@@ -106,6 +110,7 @@ describe('hostile reward programs, through every route, against running processe
   it('watched-file swap: the same, with the reason in the daemon log', async () => {
     for (const h of HOSTILE) {
       const before = signed.log.length;
+      const since = activeEvents(capS, prefixS).length;
       writeFileSync(watched, h.source);
       await waitFor(() => /reward file reach\.reward\.js changed(: version [0-9a-f]+ accepted| but was rejected: )/.test(signed.log.slice(before)), 30_000, `the daemon's verdict on ${h.name}`);
       const verdict = signed.log.slice(before);
@@ -115,7 +120,7 @@ describe('hostile reward programs, through every route, against running processe
         continue;
       }
       expect(verdict, h.name).toMatch(new RegExp(`version ${shortHash(h.source)} accepted`));
-      const ev = await retired(capS, prefixS, shortHash(h.source));
+      const ev = await retired(capS, prefixS, shortHash(h.source), since);
       said('watched-file', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
     }
     const before = signed.log.length;
@@ -164,6 +169,7 @@ async function checkRoute(): Promise<void> {
 /** Signed push: early programs are refused with the reason; late ones are rolled back with it published. */
 async function signedRoute(): Promise<void> {
   for (const h of HOSTILE) {
+    const since = activeEvents(capS, prefixS).length;
     const r = await rewarddAsync(['reward', 'push', fileOf(h), '--robot', 'rover', '--mqtt', signed.mqttUrl, '--prefix', prefixS, '--key', keyFile, '--timeout', '30']);
     if (!h.late) {
       expect(r.status, `${h.name}: ${r.stdout}${r.stderr}`).toBe(1);
@@ -172,7 +178,7 @@ async function signedRoute(): Promise<void> {
       continue;
     }
     expect(r.status, `${h.name}: ${r.stdout}${r.stderr}`).toBe(0);
-    const ev = await retired(capS, prefixS, shortHash(h.source));
+    const ev = await retired(capS, prefixS, shortHash(h.source), since);
     expect(['out_of_memory', 'timeout', 'crashed', 'failures']).toContain(ev.cause);
     expect(String(ev.lastReason)).toMatch(/^E_REWARD_/);
     said('signed-push', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
@@ -183,6 +189,7 @@ async function signedRoute(): Promise<void> {
 async function rawRoute(): Promise<void> {
   const u = new URL(open.mqttUrl);
   for (const [i, h] of HOSTILE.entries()) {
+    const since = activeEvents(capO, prefixO).length;
     const reply = await mosquittoRr(u.hostname, u.port, `${prefixO}/rover/reward/set`, `${prefixO}/reply/${i}`, h.source);
     if (!h.late) {
       expect(reply, h.name).toMatchObject({ ok: false });
@@ -191,7 +198,7 @@ async function rawRoute(): Promise<void> {
       continue;
     }
     expect(reply, h.name).toMatchObject({ ok: true, version: shortHash(h.source) });
-    const ev = await retired(capO, prefixO, shortHash(h.source));
+    const ev = await retired(capO, prefixO, shortHash(h.source), since);
     expect(['out_of_memory', 'timeout', 'crashed', 'failures']).toContain(ev.cause);
     said('raw-push', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
   }
