@@ -102,7 +102,12 @@ describe('hostile reward programs, through every route, against running processe
 
   // The three routes that need no shared state run at once (two daemons, CLI processes beside them).
   it('reward check, signed push and raw push (mosquitto_rr, --auth open), each program through each', async () => {
-    await Promise.all([checkRoute(), signedRoute(), rawRoute()]);
+    const timed = async (name: string, route: () => Promise<void>): Promise<void> => {
+      const t0 = performance.now();
+      await route();
+      outcomes.push(`~ ${name} route took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    };
+    await Promise.all([timed('check', checkRoute), timed('signed-push', signedRoute), timed('raw-push', rawRoute)]);
     expect(signed.alive).toBe(true);
     expect(open.alive).toBe(true);
   }, 600_000);
