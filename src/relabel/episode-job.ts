@@ -12,6 +12,8 @@ import { summariseEpisode, type EpisodeSummary, type RunningStats } from './stat
 import { loadStoredEpisode } from './stored-episode.js';
 import { verifyEpisode, type VerifyReport } from './verify.js';
 import type { VisionRelabelOptions, VisionRelabelReport } from '../vision/relabel-vision.js';
+// camera-spec.ts is light (the robot description loader imports it too), unlike relabel-vision.ts.
+import { visionKindOf } from '../vision/camera-spec.js';
 
 /**
  * The unit of relabel work, run inside a relabel worker process (pool.ts):
@@ -225,5 +227,5 @@ export class EpisodeJobRunner {
 /** Whether the robot description behind an episode declares observations computed by the vision encoder. */
 function hasVisionFields(ep: EpisodeSteps): boolean {
   const fields = (ep.start?.robotDescription.content as { observations?: Array<{ source?: unknown }> } | undefined)?.observations;
-  return Array.isArray(fields) && fields.some((f) => typeof f?.source === 'string' && f.source.startsWith('vision.'));
+  return Array.isArray(fields) && fields.some((f) => visionKindOf(f?.source) !== null);
 }

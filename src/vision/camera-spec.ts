@@ -64,11 +64,14 @@ export function parseCamera(where: string, v: unknown): CameraSpec {
   return { name: o.name as string, source: o.source as string, width: int('width', 8, 4096), height: int('height', 8, 4096), hz: hz as number };
 }
 
+/** The vision kind a field's `source` names ("vision.<kind>", not checked against VISION_KINDS), or null for any other source. */
+export function visionKindOf(source: unknown): VisionKind | null {
+  return typeof source === 'string' && source.startsWith('vision.') ? (source.slice('vision.'.length) as VisionKind) : null;
+}
+
 /** The vision kind of an observation field, or null for a field the MCU sends. */
 export function visionKind(f: FieldSpec): VisionKind | null {
-  const s = f.source;
-  if (s === undefined) return null;
-  return s.slice('vision.'.length) as VisionKind;
+  return visionKindOf(f.source);
 }
 
 /** Checks field sources; a description with vision fields needs a camera and vision_seq / vision_age_ms. */
@@ -76,7 +79,7 @@ export function checkVisionFields(where: string, fields: readonly FieldSpec[], c
   const kinds = new Set<VisionKind>();
   fields.forEach((f, i) => {
     if (f.source === undefined) return;
-    const k = f.source.startsWith('vision.') ? (f.source.slice(7) as VisionKind) : null;
+    const k = visionKindOf(f.source);
     if (!k || !VISION_KINDS.includes(k)) fail(`${where}[${i}].source`, `expected one of ${VISION_KINDS.map((x) => `vision.${x}`).join(', ')} (or no source: the MCU's), found ${describeValue(f.source)}`);
     if (kinds.has(k!)) fail(`${where}[${i}].source`, `"${f.source}" is declared twice`);
     const fixed = FIXED_NAMES[k!];

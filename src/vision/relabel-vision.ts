@@ -17,7 +17,7 @@
 import { RewarddError } from '../core/errors.js';
 import { canonicalJson, shortHash } from '../core/hash.js';
 import type { RelabelColumns } from './relabel-columns.js';
-import { SCORE_KINDS, type VisionKind } from './camera-spec.js';
+import { SCORE_KINDS, visionKindOf, type VisionKind } from './camera-spec.js';
 import { parsePrompts, type PartialPrompts } from './manifest.js';
 import { readStoredVision, type StoredVision } from './mcap-vision.js';
 import { loadVisionModel, type VisionModel } from './model.js';
@@ -52,8 +52,8 @@ const modelOnce = (dir: string): Promise<VisionModel> => {
 function visionColumns(ep: RelabelColumns): { kinds: (VisionKind | null)[] } | null {
   const desc = ep.start?.robotDescription.content as { observations?: { name: string; source?: string }[] } | undefined;
   const fields = desc?.observations;
-  if (!fields?.some((f) => f.source?.startsWith('vision.'))) return null;
-  const byName = new Map(fields.map((f) => [f.name, f.source?.startsWith('vision.') ? (f.source.slice(7) as VisionKind) : null]));
+  if (!fields?.some((f) => visionKindOf(f.source) !== null)) return null;
+  const byName = new Map(fields.map((f) => [f.name, visionKindOf(f.source)]));
   return { kinds: ep.observationNames.map((n) => byName.get(n) ?? null) };
 }
 
