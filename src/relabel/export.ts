@@ -84,6 +84,8 @@ class NpzSink implements ExportSink {
   private readonly npz: NpzWriter;
   private id!: RewardIdentity;
   private names!: { obs: string[]; act: string[] };
+  /** The arrays declared by begin(), in order. */
+  private arrays: string[] = [];
   constructor(private readonly out: string) {
     this.npz = new NpzWriter(out);
   }
@@ -97,7 +99,10 @@ class NpzSink implements ExportSink {
       ['observations', '<f4', no], ['next_observations', '<f4', no], ['actions', '<f4', na], ['actions_commanded', '<f4', na],
       ['rewards', '<f8', 0], ['reward_terms', '<f8', nt], ['reward_status', '|u1', 0], ['terminals', '|b1', 0], ['timeouts', '|b1', 0],
       ['success', '|b1', 0], ['done', '|b1', 0], ['episode_index', '<i4', 0], ['step_index', '<u4', 0], ['timestamps', '<f8', 0], ['dt', '<f8', 0], ['safety', '<u2', 0],
-    ] as const) this.npz.column(n, d, w);
+    ] as const) {
+      this.npz.column(n, d, w);
+      this.arrays.push(n);
+    }
   }
   episode({ index: e, ep, result: r, tickHz: hz }: ExportedEpisode): void {
     const npz = this.npz;
@@ -109,8 +114,7 @@ class NpzSink implements ExportSink {
       next.set(ep.obs.subarray((n - 1) * no), (n - 1) * no);
     }
     const { terminals, timeouts } = endFlags(ep);
-    const ts = new Float64Array(n);
-    for (let i = 0; i < n; i++) ts[i] = Number(ep.tNs[i]! - ep.tNs[0]!) / 1e9;
+    const ts = secondsFromStart(ep);
     npz.append('observations', ep.obs, n);
     npz.append('next_observations', next, n);
     npz.append('actions', ep.actionApplied, n);
@@ -141,7 +145,7 @@ class NpzSink implements ExportSink {
     };
     this.npz.file('meta.json', new TextEncoder().encode(JSON.stringify(meta, null, 1)));
     this.npz.close();
-    return ['observations', 'next_observations', 'actions', 'actions_commanded', 'rewards', 'reward_terms', 'reward_status', 'terminals', 'timeouts', 'success', 'done', 'episode_index', 'step_index', 'timestamps', 'dt', 'safety', 'meta.json'];
+    return [...this.arrays, 'meta.json'];
   }
   discard(): void {
     this.npz.discard();
@@ -164,6 +168,13 @@ export function endFlags(ep: Pick<EpisodeColumns, 'count' | 'flags'>): { termina
   // An episode cut short by the recorder (incomplete) has no is_last: its final step is a timeout.
   if (n > 0 && !(ep.flags[n - 1]! & StepFlag.last)) timeouts[n - 1] = 1;
   return { terminals, timeouts };
+}
+
+/** Each step's time since the episode's first step, seconds (the RLDS / LeRobot `timestamp`). */
+export function secondsFromStart(ep: Pick<EpisodeColumns, 'count' | 'tNs'>): Float64Array {
+  const ts = new Float64Array(ep.count);
+  for (let i = 0; i < ep.count; i++) ts[i] = Number(ep.tNs[i]! - ep.tNs[0]!) / 1e9;
+  return ts;
 }
 
 export async function exportEpisodes(o: ExportOptions): Promise<ExportReport> {

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:f
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import type { ExportedEpisode, ExportSink } from './export.js';
-import { endFlags } from './export.js';
+import { endFlags, secondsFromStart } from './export.js';
 import { writeParquetFile, type ParquetColumn } from './parquet.js';
 import type { RewardIdentity } from './result-store.js';
 
@@ -116,6 +116,8 @@ export class LeRobotSink implements ExportSink {
   private readonly episodes: Array<{ index: number; length: number; file: number; from: number; to: number; id: string }> = [];
   private readonly written: string[] = [];
   private frames = 0;
+  private features: Record<string, Feature> = {};
+  /** Per feature of `features`, its running statistics (meta/stats.json). */
   private stats: Record<string, Moments> = {};
   /** info.json's robot_type: the first episode's robot. */
   private robot: string | undefined;
@@ -136,18 +138,19 @@ export class LeRobotSink implements ExportSink {
     this.id = id;
     this.obsNames = observationNames;
     this.actNames = actionNames;
-    this.stats = {
-      'observation.state': new Moments(observationNames.length),
-      action: new Moments(actionNames.length),
-      'next.reward': new Moments(1),
-      'next.done': new Moments(1),
-      'next.success': new Moments(1),
-      timestamp: new Moments(1),
-      frame_index: new Moments(1),
-      episode_index: new Moments(1),
-      index: new Moments(1),
-      task_index: new Moments(1),
+    this.features = {
+      'observation.state': { dtype: 'float32', shape: [observationNames.length], names: observationNames },
+      action: { dtype: 'float32', shape: [actionNames.length], names: actionNames },
+      'next.reward': { dtype: 'float64', shape: [1], names: null },
+      'next.done': { dtype: 'bool', shape: [1], names: null },
+      'next.success': { dtype: 'bool', shape: [1], names: null },
+      timestamp: { dtype: 'float32', shape: [1], names: null },
+      frame_index: { dtype: 'int64', shape: [1], names: null },
+      episode_index: { dtype: 'int64', shape: [1], names: null },
+      index: { dtype: 'int64', shape: [1], names: null },
+      task_index: { dtype: 'int64', shape: [1], names: null },
     };
+    this.stats = Object.fromEntries(Object.entries(this.features).map(([k, f]) => [k, new Moments(f.shape[0]!)]));
   }
 
   episode({ index: e, ep, result: r, tickHz }: ExportedEpisode): void {
@@ -165,8 +168,7 @@ export class LeRobotSink implements ExportSink {
     const { terminals, timeouts } = endFlags(ep);
     const done = new Uint8Array(n);
     for (let i = 0; i < n; i++) done[i] = terminals[i]! | timeouts[i]!;
-    const timestamp = new Float32Array(n);
-    for (let i = 0; i < n; i++) timestamp[i] = Number(ep.tNs[i]! - ep.tNs[0]!) / 1e9;
+    const timestamp = Float32Array.from(secondsFromStart(ep));
     const frame = new BigInt64Array(n);
     const index = new BigInt64Array(n);
     for (let i = 0; i < n; i++) {
@@ -225,22 +227,10 @@ export class LeRobotSink implements ExportSink {
       { name: 'meta/episodes/chunk_index', type: 'int64', values: i64(() => 0) },
       { name: 'meta/episodes/file_index', type: 'int64', values: i64(() => 0) },
     ]);
-    const features: Record<string, Feature> = {
-      'observation.state': { dtype: 'float32', shape: [this.obsNames.length], names: this.obsNames },
-      action: { dtype: 'float32', shape: [this.actNames.length], names: this.actNames },
-      'next.reward': { dtype: 'float64', shape: [1], names: null },
-      'next.done': { dtype: 'bool', shape: [1], names: null },
-      'next.success': { dtype: 'bool', shape: [1], names: null },
-      timestamp: { dtype: 'float32', shape: [1], names: null },
-      frame_index: { dtype: 'int64', shape: [1], names: null },
-      episode_index: { dtype: 'int64', shape: [1], names: null },
-      index: { dtype: 'int64', shape: [1], names: null },
-      task_index: { dtype: 'int64', shape: [1], names: null },
-    };
     const info = {
       codebase_version: LEROBOT_CODEBASE_VERSION,
       fps: this.fps || 1,
-      features,
+      features: this.features,
       total_episodes: eps.length,
       total_frames: this.frames,
       total_tasks: 1,
