@@ -10,6 +10,7 @@ import { freshArrays } from '../../src/relabel/buffer-pool.js';
 import { readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { loadStoredEpisode } from '../../src/relabel/stored-episode.js';
+import { pythonHas } from '../helpers/python.js';
 import { Catalog } from '../../src/store/catalog.js';
 import { REACH, SMOOTH, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
 
@@ -52,11 +53,7 @@ describe('columns files', () => {
   });
 
   it('numpy reads it with the reader in docs/relabel.md', { timeout: 120_000 }, async () => {
-    try {
-      execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    } catch {
-      return; // .ci/run installs python3-numpy; a laptop without it skips this check
-    }
+    if (!pythonHas('numpy')) return; // .ci/run installs numpy; a laptop without it skips this check
     const doc = readFileSync(new URL('../../docs/relabel.md', import.meta.url), 'utf8');
     const reader = /```python\n(# read_columns[\s\S]*?)```/.exec(doc)?.[1];
     expect(reader, 'docs/relabel.md has the read_columns reader').toBeDefined();

@@ -9,6 +9,7 @@ import { exportEpisodes } from '../../src/relabel/export.js';
 import { readNpz } from '../../src/relabel/npz.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { ACT, OBS, REACH, SMOOTH, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
+import { pythonHas } from '../helpers/python.js';
 
 let store: string;
 let recorded: RecordedEpisode[];
@@ -17,15 +18,6 @@ beforeAll(async () => {
   recorded = await recordRoverEpisodes({ storeDir: store, episodes: 3, stepLimit: 250, seed: 3 });
 }, 60_000);
 afterAll(() => rmSync(store, { recursive: true, force: true }));
-
-function hasNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('rewardd export (npz, D4RL layout)', () => {
   it('writes relabelled episodes that read back with the stored steps and the relabelled rewards', async () => {
@@ -78,7 +70,7 @@ describe('rewardd export (npz, D4RL layout)', () => {
     expect(Array.from(terminals).reduce((a, b) => a + b, 0) + Array.from(timeouts).reduce((a, b) => a + b, 0)).toBe(3);
   });
 
-  it.runIf(hasNumpy())('is read by numpy.load as a D4RL-style dict', async () => {
+  it.runIf(pythonHas('numpy'))('is read by numpy.load as a D4RL-style dict', async () => {
     const out = join(store, 'reach.npz');
     const rep = await exportEpisodes({ storeDir: store, program: { source: REACH, filename: 'reach.js' }, out, episodes: 'last=2' });
     expect(rep.reused).toBe(0);

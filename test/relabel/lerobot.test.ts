@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { exportEpisodes } from '../../src/relabel/export.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
 import { RelabelStore } from '../../src/relabel/result-store.js';
 import { ACT, OBS, SMOOTH, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
+import { pythonHas } from '../helpers/python.js';
 
 /**
  * `rewardd export --format lerobot` read back by pyarrow and pandas (readers nobody here
@@ -24,9 +25,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rmSync(store, { recursive: true, force: true }));
 
-function hasPyarrow(): boolean {
-  return spawnSync('python3', ['-c', 'import pyarrow, pandas'], { stdio: 'ignore' }).status === 0;
-}
 
 type Cell = number | string | boolean | number[];
 interface Read {
@@ -42,7 +40,7 @@ interface Read {
 
 const num = (v: Cell): number => (v === 'NaN' ? NaN : (v as number));
 
-describe.skipIf(!hasPyarrow())('rewardd export --format lerobot (LeRobotDataset v3.0)', () => {
+describe.skipIf(!pythonHas('pyarrow', 'pandas'))('rewardd export --format lerobot (LeRobotDataset v3.0)', () => {
   it('writes a folder that pyarrow and pandas read back with every value of the store', async () => {
     const rel = await relabelStore({ storeDir: store, reward: { source: SMOOTH, filename: 'smooth.js' } });
     const out = join(store, 'lerobot-smooth');
