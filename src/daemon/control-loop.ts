@@ -188,8 +188,9 @@ export class ControlLoop {
       onLost: (reason) => {
         this.linkUp = false;
         this.linkDropped = true;
-        // The link disarms itself on a loss (its commands are held until arm()); the safety filter
-        // follows, or the steps would log actions as applied that never reached the motors.
+        // Both disarm: the link holds its commands until arm() (the Link interface does not promise
+        // it disarms itself on a loss), and the safety filter follows, or the steps would log actions
+        // as applied that never reached the motors.
         const wasArmed = this.o.safety.state().armed;
         this.o.safety.disarm();
         this.o.link.disarm();
