@@ -137,6 +137,8 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
   const outs = eps.map((e) => new Float64Array(e.count));
   const flags = new Uint8Array(EPISODE_STEPS);
   const batchS: number[] = [];
+  const colsS: number[] = [];
+  const colsCpu: number[] = [];
   const directS: number[] = [];
   // CPU time too: on a shared machine wall time says more about the neighbours than about the code.
   const batchCpu: number[] = [];
@@ -147,22 +149,31 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
     // r = -1 is a warm-up (JIT on both sides), not counted.
     let t = performance.now();
     let c = cpuS();
-    for (const ep of eps) await runner.evaluate(ep, { verify: false, keepColumns: false, tickHz: 100 });
+    for (const ep of eps) await runner.evaluate(ep, { verify: false, keepColumns: false, tickHz: 100, perStep: true });
     if (r >= 0) batchS.push((performance.now() - t) / 1000), batchCpu.push(cpuS() - c);
+    t = performance.now();
+    c = cpuS();
+    for (const ep of eps) await runner.evaluate(ep, { verify: false, keepColumns: false, tickHz: 100 });
+    if (r >= 0) colsS.push((performance.now() - t) / 1000), colsCpu.push(cpuS() - c);
     t = performance.now();
     c = cpuS();
     for (let i = 0; i < eps.length; i++) check += direct(eps[i]!.obs, eps[i]!.actionApplied, dts[i]!, eps[i]!.count, eps[i]!.episode, outs[i]!, flags);
     if (r >= 0) directS.push((performance.now() - t) / 1000), directCpu.push(cpuS() - c);
   }
-  const one = (await runner.evaluate(eps[0]!, { verify: false, keepColumns: true, tickHz: 100 })).programs[0]!.result!;
+  const oneOut = (await runner.evaluate(eps[0]!, { verify: false, keepColumns: true, tickHz: 100 })).programs[0]!;
+  const one = oneOut.result!;
   const same = one.total.every((v, i) => Object.is(v, outs[0]![i]));
+  if (oneOut.form.columnRows !== eps[0]!.count) throw new Error(`bench relabel: expected rewardColumns to compute every step, found ${JSON.stringify(oneOut.form)}`);
   runner.dispose();
-  console.log(`evaluation alone, ${steps.toLocaleString('en-US')} steps: sandbox reps (s) ${batchS.map((x) => x.toFixed(3)).join(' ')}; direct loop reps (s) ${directS.map((x) => x.toFixed(3)).join(' ')}; sandbox totals identical to the direct loop: ${same} (check ${check})`);
+  console.log(`evaluation alone, ${steps.toLocaleString('en-US')} steps: sandbox per step reps (s) ${batchS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns reps (s) ${colsS.map((x) => x.toFixed(3)).join(' ')}; direct loop reps (s) ${directS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns totals identical to the direct loop: ${same} (check ${check})`);
+  if (!same) throw new Error('bench relabel: rewardColumns and the direct loop of reward() differ');
   const b = median(batchS);
+  const cs = median(colsS);
   const d = median(directS);
   return [
     { measure: 'evaluation alone: direct JS loop (host, unsandboxed)', steps, 'median s': d, 'M steps/s per core': steps / d / 1e6, note: `baseline of the next row; CPU ${(median(directCpu) / steps * 1e9).toFixed(0)} ns/step` },
-    { measure: 'evaluation alone: batch mode in the sandbox', steps, 'median s': b, 'M steps/s per core': steps / b / 1e6, note: `${(b / d).toFixed(2)}x the direct loop's time; CPU ${(median(batchCpu) / steps * 1e9).toFixed(0)} ns/step (${(median(batchCpu) / median(directCpu)).toFixed(2)}x)` },
+    { measure: 'evaluation alone: reward() per step, batch mode in the sandbox (--per-step)', steps, 'median s': b, 'M steps/s per core': steps / b / 1e6, note: `${(b / d).toFixed(2)}x the direct loop's time; CPU ${(median(batchCpu) / steps * 1e9).toFixed(0)} ns/step (${(median(batchCpu) / median(directCpu)).toFixed(2)}x)` },
+    { measure: 'evaluation alone: rewardColumns in the sandbox (the default)', steps, 'median s': cs, 'M steps/s per core': steps / cs / 1e6, note: `${(d / cs).toFixed(2)}x the direct loop's speed, ${(b / cs).toFixed(2)}x per step's; CPU ${(median(colsCpu) / steps * 1e9).toFixed(0)} ns/step (64 rows a segment also per step, the check)` },
   ];
 }
 
@@ -186,27 +197,31 @@ export async function run(): Promise<void> {
     await makeBenchStore(dir, { episodes, steps: EPISODE_STEPS, source });
     console.log(`store: ${episodes} episodes x ${EPISODE_STEPS} steps = ${steps.toLocaleString('en-US')} steps, written in ${((performance.now() - t) / 1000).toFixed(1)} s (MCAP + columns files, catalog)`);
 
-    const e2e: Record<number, number[]> = { 1: [], 2: [] };
-    const cpu: Record<number, number[]> = { 1: [], 2: [] };
+    // Key 0: --jobs 1 --per-step (reward() step by step: the form every program has).
+    const e2e: Record<number, number[]> = { 0: [], 1: [], 2: [] };
+    const cpu: Record<number, number[]> = { 0: [], 1: [], 2: [] };
     const direct: number[] = [];
     for (let r = 0; r < E2E_REPS; r++) {
       direct.push(await directEndToEnd(dir, source));
-      for (const jobs of [1, 2]) {
+      for (const jobs of [1, 2, 0]) {
         const c0 = childCpuS();
-        const rep = await relabelStore({ storeDir: dir, reward: { file: rewardFile }, jobs });
+        const rep = await relabelStore({ storeDir: dir, reward: { file: rewardFile }, jobs: Math.max(1, jobs), perStep: jobs === 0 });
         if (rep.steps !== steps || rep.errors.length > 0 || rep.read.fromMcap > 0) throw new Error(`bench relabel: expected ${steps} steps from columns files, found ${rep.steps}, errors ${JSON.stringify(rep.errors.slice(0, 2))}, ${rep.read.fromMcap} from MCAP`);
+        if (rep.form.columnSteps !== (jobs === 0 ? 0 : steps)) throw new Error(`bench relabel: expected rewardColumns for ${jobs === 0 ? 0 : steps} steps, found ${JSON.stringify(rep.form)}`);
         e2e[jobs]!.push(rep.seconds);
         cpu[jobs]!.push(childCpuS() - c0);
       }
     }
+    const e0 = median(e2e[0]!);
     const e1 = median(e2e[1]!);
     const e2 = median(e2e[2]!);
-    console.log(`end to end reps (s): --jobs 1 ${e2e[1]!.map((x) => x.toFixed(3)).join(' ')}; --jobs 2 ${e2e[2]!.map((x) => x.toFixed(3)).join(' ')}; worker CPU s: ${cpu[1]!.map((x) => x.toFixed(2)).join(' ')} / ${cpu[2]!.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`end to end reps (s): --jobs 1 ${e2e[1]!.map((x) => x.toFixed(3)).join(' ')}; --jobs 2 ${e2e[2]!.map((x) => x.toFixed(3)).join(' ')}; --jobs 1 --per-step ${e2e[0]!.map((x) => x.toFixed(3)).join(' ')}; worker CPU s: ${cpu[1]!.map((x) => x.toFixed(2)).join(' ')} / ${cpu[2]!.map((x) => x.toFixed(2)).join(' ')} / ${cpu[0]!.map((x) => x.toFixed(2)).join(' ')}`);
     const dE = median(direct);
     console.log(`direct JS end to end reps (s): ${direct.map((x) => x.toFixed(3)).join(' ')}`);
     rows.push(
       { measure: 'limit: direct JS loop end to end, one process (read columns, evaluate unsandboxed, write results)', steps, 'median s': dE, 'M steps/s per core': steps / dE / 1e6, note: `rewardd --jobs 1 takes ${(e1 / dE).toFixed(2)}x its time; CPU ${(median(directCpuS) / steps * 1e9).toFixed(0)} ns/step = ${(steps / median(directCpuS) / 1e6).toFixed(2)} M steps/s per CPU-second` },
       { measure: 'rewardd relabel end to end, --jobs 1', steps, 'median s': e1, 'M steps/s per core': steps / e1 / 1e6, note: `workers' CPU ${(median(cpu[1]!) / steps * 1e9).toFixed(0)} ns/step = ${(steps / median(cpu[1]!) / 1e6).toFixed(2)} M steps/s per CPU-second (start-up included)` },
+      { measure: 'rewardd relabel end to end, --jobs 1 --per-step', steps, 'median s': e0, 'M steps/s per core': steps / e0 / 1e6, note: `rewardColumns (--jobs 1) is ${(e0 / e1).toFixed(2)}x faster end to end; workers' CPU ${(median(cpu[0]!) / steps * 1e9).toFixed(0)} ns/step` },
       { measure: 'rewardd relabel end to end, --jobs 2', steps, 'median s': e2, 'M steps/s per core': steps / e2 / 2 / 1e6, note: `${(e1 / e2).toFixed(2)}x --jobs 1 (target >= 1.6); workers' CPU ${(median(cpu[2]!) / steps * 1e9).toFixed(0)} ns/step` },
     );
 

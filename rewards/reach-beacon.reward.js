@@ -8,10 +8,15 @@
 //   effort    mean squared wheel command (a small penalty: negative weight)
 // Success when the beacon is within 0.25 m; done when the front range sensor
 // says we are about to hit something (< 0.08 m).
+//
+// rewardColumns (at the end) is the same reward over columns of steps: relabel runs it, the
+// robot runs reward() (docs/reward-columns.md). Both must give the same numbers bit for bit.
 import { tolerance, hypot, clamp } from 'rewardd';
 
 const SUCCESS_RADIUS_M = 0.25;
 const COLLISION_RANGE_M = 0.08;
+// 1 inside the success radius, ~0.1 at 3 m beyond it, never quite zero further out.
+const DISTANCE_SHAPE = { bounds: [0, SUCCESS_RADIUS_M], margin: 3.0, sigmoid: 'long_tail', value_at_margin: 0.1 };
 
 export const meta = {
   name: 'reach-beacon',
@@ -27,13 +32,7 @@ function beaconDistance(obs) {
 export function reward(obs, action, ctx) {
   const dist = beaconDistance(obs);
 
-  // 1 inside the success radius, ~0.1 at 3 m beyond it, never quite zero further out.
-  const distance = tolerance(dist, {
-    bounds: [0, SUCCESS_RADIUS_M],
-    margin: 3.0,
-    sigmoid: 'long_tail',
-    value_at_margin: 0.1,
-  });
+  const distance = tolerance(dist, DISTANCE_SHAPE);
 
   // Bearing to the beacon: 0 when straight ahead.
   const bearing = Math.atan2(obs.beacon_y, obs.beacon_x);
@@ -56,4 +55,27 @@ export function success(obs, ctx) {
 
 export function done(obs, ctx) {
   return obs.range_front < COLLISION_RANGE_M;
+}
+
+// The same reward over n consecutive steps: obs.<name>, action.<name> and ctx.dt are columns
+// (Float64Array), out.terms.<term>, out.success and out.done are the columns to fill. Row k's
+// previous observation is row k - 1; row 0's is ctx.prev (null at the episode's first step).
+export function rewardColumns(obs, action, ctx, out) {
+  const bx = obs.beacon_x, by = obs.beacon_y, front = obs.range_front;
+  const wl = action.wheel_left, wr = action.wheel_right;
+  const dt = ctx.dt;
+  const { distance, heading, progress, effort } = out.terms;
+  let hasPrev = ctx.prev !== null;
+  let prevDist = hasPrev ? beaconDistance(ctx.prev) : 0;
+  for (let k = 0; k < ctx.n; k++) {
+    const dist = hypot(bx[k], by[k]);
+    distance[k] = tolerance(dist, DISTANCE_SHAPE);
+    heading[k] = dist < 1e-6 ? 1 : 0.5 * (1 + Math.cos(Math.atan2(by[k], bx[k])));
+    progress[k] = hasPrev && dt[k] > 0 ? clamp((prevDist - dist) / dt[k], -1, 1) : 0;
+    effort[k] = 0.5 * (wl[k] * wl[k] + wr[k] * wr[k]);
+    out.success[k] = dist < SUCCESS_RADIUS_M ? 1 : 0;
+    out.done[k] = front[k] < COLLISION_RANGE_M ? 1 : 0;
+    hasPrev = true;
+    prevDist = dist;
+  }
 }

@@ -98,6 +98,49 @@ export function systemPrompt(contract: string): string {
   ].join('\n');
 }
 
+/**
+ * The example as the model sees it: without an `export function rewardColumns` (and the comment
+ * paragraphs that talk about it). A candidate with a columnar twin can fail one more way (the two
+ * forms must agree bit for bit, docs/reward-columns.md), and the refinement loop's relabels are
+ * bound by worker start-up and reading, not by evaluation; so the model is shown reward() alone.
+ * Returns the source unchanged when the function's braces cannot be matched.
+ */
+export function withoutColumnsForm(source: string): string {
+  const lines = source.split('\n');
+  const start = lines.findIndex((l) => /^export\s+function\s+rewardColumns\b/.test(l));
+  if (start < 0) return source;
+  let depth = 0;
+  let opened = false;
+  let end = -1;
+  for (let k = start; k < lines.length && end < 0; k++) {
+    for (const ch of lines[k]!) {
+      if (ch === '{') (depth++, (opened = true));
+      else if (ch === '}') depth--;
+    }
+    if (opened && depth === 0) end = k;
+  }
+  if (end < 0) return source;
+  let from = start;
+  while (from > 0 && /^\s*\/\//.test(lines[from - 1]!)) from--;
+  const kept = [...lines.slice(0, from), ...lines.slice(end + 1)];
+  // Comment paragraphs (between blank `//` lines) that mention rewardColumns go too.
+  const out: string[] = [];
+  for (let k = 0; k < kept.length; ) {
+    if (!/^\/\/./.test(kept[k]!)) {
+      out.push(kept[k++]!);
+      continue;
+    }
+    let e = k;
+    while (e < kept.length && /^\/\/./.test(kept[e]!)) e++;
+    const para = kept.slice(k, e);
+    if (para.some((l) => l.includes('rewardColumns'))) {
+      if (out.at(-1) === '//') out.pop();
+    } else out.push(...para);
+    k = e;
+  }
+  return out.join('\n').replace(/\n{3,}$/, '\n\n');
+}
+
 export function taskPrompt(i: PromptInputs): string {
   return [
     '## The robot (this is all that is known about its environment)',
@@ -107,7 +150,7 @@ export function taskPrompt(i: PromptInputs): string {
     `## An example program (${i.example.path})`,
     '',
     '```js',
-    i.example.source.trimEnd(),
+    withoutColumnsForm(i.example.source).trimEnd(),
     '```',
     '',
     '## The task',

@@ -112,7 +112,7 @@ export function formatReport(r: CheckReport): string {
     for (const p of r.probes) lines.push(`  ${p.name}: ${p.steps} steps, ${p.failed === 0 ? 'all ok' : 'failed (stopped at the first failure)'}`);
     if (r.timing) {
       const t = r.timing;
-      lines.push(`  time per step: ${t.batchUsPerStep.toFixed(2)} µs batch, ${t.onlineUsPerStep.toFixed(2)} µs online (p99 ${t.onlineP99Us.toFixed(1)} µs); budget ${t.budgetMs} ms`);
+      lines.push(`  time per step: ${t.batchUsPerStep.toFixed(2)} µs batch, ${t.onlineUsPerStep.toFixed(2)} µs online (p99 ${t.onlineP99Us.toFixed(1)} µs)${t.columnsUsPerStep !== undefined ? `, ${t.columnsUsPerStep.toFixed(3)} µs rewardColumns` : ''}; budget ${t.budgetMs} ms`);
     }
     if (r.terms.length > 0) {
       const w = Math.max(4, ...r.terms.map((t) => t.name.length));

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   E_REWARD_TIMEOUT: 'reward program exceeded its time budget',
   E_REWARD_THREW: 'reward program threw',
   E_REWARD_OUTPUT: 'reward program returned a bad value',
+  E_REWARD_COLUMNS: 'reward program\'s rewardColumns does not compute the same reward as reward()',
   E_REWARD_MEMORY: 'reward program exceeded its memory limit',
   E_REWARD_CRASHED: 'the reward host process running the program died',
   E_REWARD_LATE: 'the reward host did not answer in time for the step',

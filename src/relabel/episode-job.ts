@@ -6,7 +6,7 @@ import { RewardRuntime, type RewardRuntimeOptions } from '../reward/runtime.js';
 import { freshArrays, type ArraySource } from './buffer-pool.js';
 import { compareEpisode, type EpisodeComparison } from './compare.js';
 import type { EpisodeLogged, EpisodeSteps } from './episode-columns.js';
-import { dtColumn, emptyResult, episodeTickHz, evaluateRows, type RelabelResult } from './relabel-episode.js';
+import { dtColumn, emptyResult, episodeTickHz, evaluateRows, newFormUse, type RelabelResult } from './relabel-episode.js';
 import { writeRelabelResultFile } from './result-file.js';
 import { summariseEpisode, type EpisodeSummary, type RunningStats } from './stats.js';
 import { loadStoredEpisode } from './stored-episode.js';
@@ -51,6 +51,8 @@ export interface EpisodeJob {
   tickHz?: number;
   /** Models for rescoring vision fields with new prompts or another encoder (src/vision/relabel-vision.ts). */
   vision?: VisionRelabelOptions;
+  /** Evaluate reward() per step even when the program exports rewardColumns (--per-step). */
+  perStep?: boolean;
 }
 
 export interface ProgramOutcome {
@@ -63,6 +65,8 @@ export interface ProgramOutcome {
   saved?: string;
   /** Time spent evaluating, ms. */
   evalMs: number;
+  /** Rows this episode evaluated through rewardColumns and through reward(), and why rows went per step (docs/reward-columns.md). */
+  form: { columnRows: number; stepRows: number; notes: string[] };
 }
 
 /** Why a worker process died under an episode (pool.ts): the episode has no result. */
@@ -106,6 +110,8 @@ export class EpisodeJobRunner {
   private readonly arrays: ArraySource;
   /** Whether any program reads ctx.raw (known once one shape is compiled). */
   private rawWanted: boolean | undefined;
+  /** Per program: false once its two forms disagreed (or were never wanted); rewardColumns is then not used again in this worker. */
+  private readonly columnsOn: boolean[];
 
   constructor(
     private readonly programs: readonly ProgramSpec[],
@@ -115,6 +121,7 @@ export class EpisodeJobRunner {
   ) {
     if (programs.length === 0) throw new RewarddError('E_CONFIG', 'relabel: expected at least one reward program, found none');
     this.arrays = arrays ?? freshArrays;
+    this.columnsOn = programs.map(() => true);
   }
 
   /** Compiles the programs for one robot shape (also the up-front check that the files are good). */
@@ -181,7 +188,7 @@ export class EpisodeJobRunner {
   /** Evaluates the programs over columns already in memory (bench and tests call this directly). */
   async evaluate(
     ep: EpisodeSteps | EpisodeLogged,
-    job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz' | 'saveDir' | 'compare'>,
+    job: Pick<EpisodeJob, 'verify' | 'verifyAgainst' | 'keepColumns' | 'tickHz' | 'saveDir' | 'compare' | 'perStep'>,
     onProgress?: (steps: number, evaluating: boolean) => void,
   ): Promise<Pick<EpisodeOutcome, 'programs' | 'verify' | 'seq' | 'compare'>> {
     const rts = await this.runtimesFor(ep.observationNames, ep.actionNames);
@@ -201,18 +208,29 @@ export class EpisodeJobRunner {
       const rt = rts[p]!;
       const t = performance.now();
       const result = emptyResult(ep.episode, rt.info.version, [...rt.info.termNames], ep.count, this.arrays, `p${p}.`, true);
-      evaluateRows(rt, ep, dt, 0, ep.count, result, onProgress && ((d) => onProgress(done + d, true)));
+      const form = newFormUse(this.columnsOn[p]! && rt.info.hasColumns && job.perStep !== true);
+      evaluateRows(rt, ep, dt, 0, ep.count, result, onProgress && ((d) => onProgress(done + d, true)), form);
       done += ep.count;
       const evalMs = performance.now() - t;
       const s = summariseEpisode(ep.robot, ep.seq, result);
       const saved = job.saveDir !== undefined ? join(job.saveDir, ep.episode, `${rt.info.version}.rwr`) : undefined;
       if (saved !== undefined) writeRelabelResultFile(saved, result, ep.seq);
-      programs.push({ version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs, ...(job.keepColumns ? { result } : {}), ...(saved !== undefined ? { saved } : {}) });
       results.push(result);
+      const notes = [...form.notes];
       if (p === 0 && job.verify) {
         if (!('loggedSegments' in ep)) throw new RewarddError('E_CONFIG', 'relabel: --verify needs the logged values, which were not read');
-        verify = verifyEpisode(rt, ep, dt, result, job.verifyAgainst);
+        // Segments replayed for the check use the same form as the result (its own row counts are not the episode's).
+        const vform = newFormUse(form.columns);
+        verify = verifyEpisode(rt, ep, dt, result, job.verifyAgainst, vform);
+        notes.push(...vform.notes);
+        form.columns = vform.columns;
       }
+      this.columnsOn[p] = this.columnsOn[p]! && (form.columns || !rt.info.hasColumns || job.perStep === true);
+      programs.push({
+        version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs,
+        form: { columnRows: form.columnRows, stepRows: form.stepRows, notes },
+        ...(job.keepColumns ? { result } : {}), ...(saved !== undefined ? { saved } : {}),
+      });
     }
     const compare = job.compare && results.length >= 2 ? compareEpisode(results[0]!, results[1]!) : undefined;
     return { programs, ...(verify ? { verify } : {}), ...(job.keepColumns ? { seq: ep.seq } : {}), ...(compare ? { compare } : {}) };

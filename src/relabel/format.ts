@@ -28,6 +28,7 @@ export function formatRelabel(r: RelabelReport): string {
   out.push(`reward ${r.reward.name} v${r.reward.version} (${r.reward.filename}): ${r.episodes.length} episode(s), ${r.steps.toLocaleString('en-US')} steps in ${r.seconds.toFixed(2)} s`
     + ` (${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s end to end; ${Math.round(r.evalStepsPerSecondPerThread).toLocaleString('en-US')} steps/s per worker in the sandbox, ${r.jobs} worker process(es))`);
   out.push(readLine(r.read));
+  if (r.form.hasColumns) out.push(formLine(r.form));
   out.push('');
   const rows = r.episodes.map((e) => [
     e.episode, String(e.steps), num(e.return, 6), e.success ? `yes@${e.successSeq}` : 'no', String(e.failed),
@@ -40,6 +41,7 @@ export function formatRelabel(r: RelabelReport): string {
   if (r.failedSteps > 0) out.push('', `${r.failedSteps} failed step(s); first reasons:`, ...r.episodes.filter((e) => e.firstFailure).slice(0, 5).map((e) => `  ${e.episode}: ${e.firstFailure}`));
   for (const e of r.errors) out.push(`error: ${e.episode || e.file}: ${e.error}`);
   for (const n of r.read.notes) out.push(`note: ${n}`);
+  for (const n of r.form.notes) out.push(`note: ${n}`);
   if (r.verify) {
     const v = r.verify;
     out.push('', `verify: ${v.matched} of ${v.compared} episode(s) reproduced bit for bit, ${v.mismatched} mismatched, ${v.notRecordedWithThisVersion} not recorded with this version`);
@@ -50,6 +52,11 @@ export function formatRelabel(r: RelabelReport): string {
     }
   }
   return out.join('\n');
+}
+
+/** Which form of the program computed the steps: "evaluated by rewardColumns: 2,097,152 steps; by reward() per step: 0". */
+export function formLine(f: RelabelReport['form']): string {
+  return `evaluated by rewardColumns: ${f.columnSteps.toLocaleString('en-US')} steps; by reward() per step: ${f.perStepSteps.toLocaleString('en-US')}`;
 }
 
 /** Where the episodes were read from: "read from columns files: 40; from MCAP files: 2 (2 columns files written)". */

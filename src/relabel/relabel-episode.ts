@@ -10,7 +10,31 @@ export interface BatchRewardEvaluator {
   beginEpisode(episode: { index: number; id: string }): void;
   /** raw: the logged obsRaw rows, absent for episodes logged without them (RewardRuntime then fails meta.raw programs as `unavailable`). */
   evaluateBatch(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: number | ArrayLike<number>, out?: RewardBatchOutput, raw?: ArrayLike<number> | null): RewardBatchOutput;
+  /** False after a step or call that cost the sandbox (RewardRuntime). */
+  readonly sandboxAlive?: boolean;
+  /** The program's rewardColumns over the same rows (RewardRuntime); null when every row came back good, else why not. */
+  evaluateColumns?(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: ArrayLike<number>, out: RewardBatchOutput): string | null;
 }
+
+/**
+ * Which form of a program relabel runs, kept across the episodes of a job (docs/reward-columns.md).
+ * `columns` starts true for programs that export rewardColumns (unless the user asked for
+ * --per-step) and turns false for the rest of the job when the two forms disagree.
+ */
+export interface FormUse {
+  columns: boolean;
+  /** Rows evaluated by rewardColumns and by reward(). */
+  columnRows: number;
+  stepRows: number;
+  /** Why rows went per step although columns were wanted (the first few). */
+  notes: string[];
+}
+
+export const newFormUse = (columns: boolean): FormUse => ({ columns, columnRows: 0, stepRows: 0, notes: [] });
+
+/** Rows at the start of every segment evaluated by both forms and compared bit for bit. */
+export const FORM_CHECK_ROWS = 64;
+const MAX_FORM_NOTES = 8;
 
 /** One episode scored by one reward version: the columns stored beside the original. */
 export interface RelabelResult extends RewardBatchOutput {
@@ -94,12 +118,89 @@ export const WINDOW_STEPS = 4096;
  * mid-episode swap or rollback, which is why segments replay bit for bit.
  * The rows go in windows of WINDOW_STEPS, written straight into `into`'s
  * columns; the program sees one continuous episode.
+ * With `form.columns`, the program's rewardColumns computes them (checked against
+ * reward() on the segment's first rows); any failure or disagreement sends the
+ * segment through reward() instead, so results never depend on the form.
  */
-export function evaluateRows(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: Float64Array, from: number, to: number, into: RelabelResult, onWindow?: (done: number) => void): void {
+export function evaluateRows(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: Float64Array, from: number, to: number, into: RelabelResult, onWindow?: (done: number) => void, form?: FormUse): void {
+  if (to - from <= 0) return;
+  if (form?.columns && rt.evaluateColumns) {
+    const why = evaluateRowsAsColumns(rt, ep, dt, from, to, into, form, onWindow);
+    if (why === null) {
+      form.columnRows += to - from;
+      return;
+    }
+    if (form.notes.length < MAX_FORM_NOTES) form.notes.push(`episode ${ep.episode} steps ${from}-${to - 1} per step: ${why}`);
+  }
+  if (form) form.stepRows += to - from;
+  evaluateRowsPerStep(rt, ep, dt, from, to, into, onWindow);
+}
+
+/**
+ * Rows [from, to) through rewardColumns in one pass, after the first FORM_CHECK_ROWS rows were
+ * evaluated by reward() too and compared bit for bit (status, every term, total, success, done).
+ * null when every row came back good and the check held; otherwise why not (into then holds
+ * nothing trustworthy in those rows, and the caller evaluates them per step). A disagreement
+ * turns the columns off for the rest of the job: the program's two forms are not the same reward.
+ */
+function evaluateRowsAsColumns(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: Float64Array, from: number, to: number, into: RelabelResult, form: FormUse, onWindow?: (done: number) => void): string | null {
   const no = ep.observationNames.length || (ep.count > 0 ? ep.obs.length / ep.count : 0);
   const na = ep.actionNames.length || (ep.count > 0 ? ep.actionApplied.length / ep.count : 0);
   const nt = into.termNames.length;
-  if (to - from <= 0) return;
+  const episode = { index: ep.start?.index ?? 0, id: ep.episode };
+  const c = Math.min(FORM_CHECK_ROWS, to - from);
+  const ref = newRewardBatchOutput(c, nt);
+  rt.beginEpisode(episode);
+  rt.evaluateBatch(ep.obs.subarray(from * no, (from + c) * no), ep.actionApplied.subarray(from * na, (from + c) * na), dt.subarray(from, from + c), ref, ep.obsRaw?.subarray(from * no, (from + c) * no) ?? null);
+  for (let k = 0; k < c; k++) if (ref.status[k] !== RewardStatus.ok) return `reward() fails at step ${from + k}`;
+  rt.beginEpisode(episode);
+  // Windows of WINDOW_STEPS rows, each one call: the program sees one continuous episode, and a caller's
+  // onWindow reports progress between them (a worker's heartbeat).
+  for (let a = from; a < to; a += WINDOW_STEPS) {
+    const b = Math.min(to, a + WINDOW_STEPS);
+    const part: RewardBatchOutput = {
+      count: b - a, status: into.status.subarray(a, b), total: into.total.subarray(a, b), terms: into.terms.subarray(a * nt, b * nt),
+      success: into.success.subarray(a, b), done: into.done.subarray(a, b), reasons: new Map(),
+    };
+    const why = rt.evaluateColumns!(ep.obs.subarray(a * no, b * no), ep.actionApplied.subarray(a * na, b * na), dt.subarray(a, b), part);
+    if (why !== null) {
+      // A columnar call that cost the sandbox (an endless loop, a memory bomb) would cost it again on every
+      // episode, each time after rows × budget: rewardColumns is not used again in this job.
+      if (rt.sandboxAlive === false) {
+        form.columns = false;
+        return `${why}; rewardColumns is not used for the rest of this run`;
+      }
+      return why;
+    }
+    onWindow?.(b - from);
+  }
+  const differs = firstDifference(ref, into, from, c, into.termNames);
+  if (differs === null) return null;
+  form.columns = false;
+  return `rewardColumns and reward() disagree at step ${from + differs.row} (${differs.what}: reward() ${differs.a}, rewardColumns ${differs.b}); rewardColumns is not used for the rest of this run`;
+}
+
+/** The first of `rows` rows where a (from row 0) and b (from row `at`) differ, compared with Object.is. */
+function firstDifference(a: RewardBatchOutput, b: RewardBatchOutput, at: number, rows: number, termNames: readonly string[]): { row: number; what: string; a: number; b: number } | null {
+  const nt = termNames.length;
+  for (let k = 0; k < rows; k++) {
+    const j = at + k;
+    for (let t = 0; t < nt; t++) {
+      const x = a.terms[k * nt + t]!, y = b.terms[j * nt + t]!;
+      if (!Object.is(x, y)) return { row: k, what: `term ${termNames[t]}`, a: x, b: y };
+    }
+    if (!Object.is(a.total[k], b.total[j])) return { row: k, what: 'total', a: a.total[k]!, b: b.total[j]! };
+    if (a.success[k] !== b.success[j]) return { row: k, what: 'success', a: a.success[k]!, b: b.success[j]! };
+    if (a.done[k] !== b.done[j]) return { row: k, what: 'done', a: a.done[k]!, b: b.done[j]! };
+  }
+  return null;
+}
+
+/** evaluateRows with reward(): WINDOW_STEPS rows per batch call. */
+function evaluateRowsPerStep(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: Float64Array, from: number, to: number, into: RelabelResult, onWindow?: (done: number) => void): void {
+  const no = ep.observationNames.length || (ep.count > 0 ? ep.obs.length / ep.count : 0);
+  const na = ep.actionNames.length || (ep.count > 0 ? ep.actionApplied.length / ep.count : 0);
+  const nt = into.termNames.length;
   rt.beginEpisode({ index: ep.start?.index ?? 0, id: ep.episode });
   for (let a = from; a < to; a += WINDOW_STEPS) {
     const b = Math.min(to, a + WINDOW_STEPS);

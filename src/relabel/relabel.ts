@@ -44,6 +44,25 @@ export interface RelabelOptions {
   stallMs?: number;
   /** Make the columns file of an episode from its MCAP file when it is missing, damaged or stale. Default true. */
   writeColumns?: boolean;
+  /** Evaluate reward() per step even when the program exports rewardColumns. Default false. */
+  perStep?: boolean;
+}
+
+/** Which form of the program computed the steps (docs/reward-columns.md). */
+export interface FormReport {
+  /** The program exports rewardColumns. */
+  hasColumns: boolean;
+  /** Steps computed by rewardColumns, and by reward(). */
+  columnSteps: number;
+  perStepSteps: number;
+  /** Why steps went per step although the program has rewardColumns (at most MAX_NOTES). */
+  notes: string[];
+}
+
+export function countForm(f: FormReport, p: { columnRows: number; stepRows: number; notes: string[] }): void {
+  f.columnSteps += p.columnRows;
+  f.perStepSteps += p.stepRows;
+  for (const n of p.notes) if (f.notes.length < MAX_NOTES) f.notes.push(n);
 }
 
 /** How the episodes were read: from their columns files, or from their MCAP files (and why). */
@@ -71,6 +90,7 @@ export interface RelabelReport {
   /** Episodes that could not be relabelled, with the reason (and `failure` when their worker died). */
   errors: Array<{ file: string; episode: string; error: string; failure?: WorkerFailure }>;
   read: ReadReport;
+  form: FormReport;
   /** Per term over every ok step of every episode: Eureka's reward reflection. */
   terms: TermSummary[];
   /** The weighted total, with the same statistics. */
@@ -105,9 +125,9 @@ export function shapeOf(storeDir: string, first: StoredEpisode | undefined): { o
 }
 
 /** Compiles the programs once in a worker, so a broken file fails fast with its diagnostics. */
-export async function programIdentities(pool: RelabelPool, programs: ProgramSpec[], tuning: RuntimeTuning, storeDir: string, first: StoredEpisode | undefined): Promise<Array<RewardIdentity & { goal: string }>> {
+export async function programIdentities(pool: RelabelPool, programs: ProgramSpec[], tuning: RuntimeTuning, storeDir: string, first: StoredEpisode | undefined): Promise<Array<RewardIdentity & { goal: string; hasColumns: boolean }>> {
   const infos = await pool.identify(programs, tuning, shapeOf(storeDir, first));
-  return infos.map((i, k) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, termNames: i.termNames, weights: i.weights, source: programs[k]!.source, filename: programs[k]!.filename, ...(i.ranges ? { ranges: i.ranges } : {}) }));
+  return infos.map((i, k) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, termNames: i.termNames, weights: i.weights, source: programs[k]!.source, filename: programs[k]!.filename, hasColumns: i.hasColumns, ...(i.ranges ? { ranges: i.ranges } : {}) }));
 }
 
 /** Columns files made by a run, recorded in the recorder's catalog (origin 'relabel'); a read-only store gets a note instead. */
@@ -160,6 +180,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
       episodes: [],
       errors: [],
       read: { fromColumns: 0, fromMcap: 0, written: 0, notes: [] },
+      form: { hasColumns: id.hasColumns, columnSteps: 0, perStepSteps: 0, notes: [] },
       terms: [],
       total: summariseStats('(total)', NaN, newStats()),
       steps: 0,
@@ -177,6 +198,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
       ...(o.tickHz !== undefined ? { tickHz: o.tickHz } : {}),
       ...(o.writeColumns === false ? { writeColumns: false } : {}),
       ...(o.vision ? { vision: o.vision } : {}),
+      ...(o.perStep ? { perStep: true } : {}),
     }));
     // Per episode, kept in episode order: the merged statistics do not depend on which worker finished first.
     const lines: Array<EpisodeLine | undefined> = new Array(selected.length);
@@ -194,6 +216,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
         if (p.terms.length !== id.termNames.length) throw new RewarddError('E_CONFIG', `episode ${out.episode}: expected ${id.termNames.length} terms, found ${p.terms.length}`);
         stats[i] = { terms: p.terms, total: p.total };
         evalMs += p.evalMs;
+        countForm(report.form, p.form);
         report.steps += out.steps;
         report.failedSteps += p.summary.failed;
         const line: EpisodeLine = { ...p.summary, file: out.file, ...(out.verify ? { verify: out.verify } : {}), ...(out.vision ? { vision: out.vision } : {}) };

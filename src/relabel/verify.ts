@@ -1,6 +1,6 @@
 import { RewardStatus, StepFlag, rewardStatusName } from '../core/records.js';
 import type { EpisodeLogged } from './episode-columns.js';
-import { emptyResult, evaluateRows, type BatchRewardEvaluator, type RelabelResult } from './relabel-episode.js';
+import { emptyResult, evaluateRows, type BatchRewardEvaluator, type FormUse, type RelabelResult } from './relabel-episode.js';
 
 /**
  * The determinism check: relabelling the steps an episode logged under
@@ -45,7 +45,7 @@ const NON_REPRODUCIBLE: ReadonlySet<number> = new Set([RewardStatus.timeout, Rew
  * relabel of the entire episode from step 0 with the same program: when the
  * episode has a single segment starting at row 0 it is reused, not recomputed.
  */
-export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeLogged, dt: Float64Array, whole?: RelabelResult, against?: string): VerifyReport {
+export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeLogged, dt: Float64Array, whole?: RelabelResult, against?: string, form?: FormUse): VerifyReport {
   const version = against ?? rt.info.version;
   const segs = ep.loggedSegments.filter((s) => s.version === version);
   const report: VerifyReport = { episode: ep.episode, version, verdict: 'match', comparedSteps: 0, loggedSteps: 0, stopped: [] };
@@ -58,7 +58,7 @@ export function verifyEpisode(rt: BatchRewardEvaluator, ep: EpisodeLogged, dt: F
   const res = reuse ? whole : emptyResult(ep.episode, rt.info.version, [...names], ep.count);
   for (const seg of segs) {
     report.loggedSteps += seg.to - seg.from;
-    if (!reuse) evaluateRows(rt, ep, dt, seg.from, seg.to, res);
+    if (!reuse) evaluateRows(rt, ep, dt, seg.from, seg.to, res, undefined, form);
     const first = compareSegment(ep, seg, res, names, report);
     if (first) {
       report.verdict = 'mismatch';

@@ -66,7 +66,7 @@ async function handle(m: ToWorker): Promise<void> {
         const rts = await active!.runtimesFor(m.observationNames, m.actionNames);
         send({
           type: 'identity',
-          programs: rts.map(({ info: i }) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, weights: i.weights, termNames: i.termNames, ...(i.ranges ? { ranges: i.ranges } : {}), rawNames: i.rawNames, hasSuccess: i.hasSuccess, hasDone: i.hasDone })),
+          programs: rts.map(({ info: i }) => ({ version: i.version, sha256: i.sha256, name: i.name, goal: i.goal, weights: i.weights, termNames: i.termNames, ...(i.ranges ? { ranges: i.ranges } : {}), rawNames: i.rawNames, hasSuccess: i.hasSuccess, hasDone: i.hasDone, hasColumns: i.hasColumns })),
         });
       } catch (e) {
         send({ type: 'rejected', diagnostics: diagnosticsOf(e) ?? [], message: (e as Error).message });

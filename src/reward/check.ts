@@ -46,7 +46,7 @@ export interface CheckReport {
   diagnostics: Diagnostic[];
   probes: ProbeResult[];
   terms: TermStats[];
-  timing?: { batchUsPerStep: number; onlineUsPerStep: number; onlineP99Us: number; budgetMs: number };
+  timing?: { batchUsPerStep: number; onlineUsPerStep: number; onlineP99Us: number; budgetMs: number; columnsUsPerStep?: number };
   elapsedMs: number;
 }
 
@@ -153,6 +153,14 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
     // Timing a program that fails says nothing (and a failing step can cost ms: a GC per refused
     // allocation), so only a program that passed every probe is timed.
     if (fatal || report.probes.some((p) => p.failed > 0)) return done();
+    // rewardColumns must be the same reward as reward(): compared bit for bit on every probe step.
+    if (rt.info.hasColumns) {
+      const d = checkColumns(rt, runs, nO, nA, file, o.source);
+      if (d) {
+        report.diagnostics.push(d);
+        return done();
+      }
+    }
     const timed = probes[2] ?? probes[0]!;
     report.timing = measureTiming(rt, timed, obsNames.length, actNames.length, (b, i, what) => {
       // The timing runs are probes too: a program that turns bad after its first thousand steps shows it here.
@@ -166,6 +174,40 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
     rt.dispose();
   }
   return done();
+}
+
+/**
+ * Runs every probe through reward() and through rewardColumns from a fresh episode start and
+ * compares the two bit for bit (every term, total, success, done). The first difference, or a
+ * columnar call that fails where reward() did not, is an E_REWARD_COLUMNS error.
+ */
+function checkColumns(rt: RewardRuntime, runs: ReadonlyArray<{ name: string; obs: Float32Array; raw: Float32Array | null; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }>, nO: number, nA: number, file: string, source: string): Diagnostic | null {
+  const at = locate(source, /\bexport\s+(?:function\s+|const\s+|let\s+|var\s+)rewardColumns\b/);
+  const err = (message: string): Diagnostic => ({ severity: 'error', code: 'E_REWARD_COLUMNS', file, line: at.line, column: at.column, lineText: at.lineText, message });
+  if (rt.info.rawNames.length > 0) return null;
+  const names = rt.info.termNames;
+  const nT = names.length;
+  let index = 2_000_000;
+  for (const run of runs) {
+    const n = run.obs.length / nO;
+    const dt = typeof run.dt === 'number' ? new Float64Array(n).fill(run.dt) : run.dt;
+    rt.beginEpisode({ index: index++, id: `check-columns-${run.name}` });
+    const a = rt.evaluateBatch(run.obs, run.actions, dt, undefined, run.raw);
+    rt.beginEpisode({ index: index++, id: `check-columns-${run.name}` });
+    const b = newRewardBatchOutput(n, nT);
+    const why = rt.evaluateColumns(run.obs, run.actions, dt, b);
+    if (why !== null) return err(`${run.name}: ${why}; reward() computed every step of it`);
+    for (let i = 0; i < n; i++) {
+      const where = `${run.name}, ${run.describe(i)}`;
+      for (let t = 0; t < nT; t++) {
+        const x = a.terms[i * nT + t]!, y = b.terms[i * nT + t]!;
+        if (!Object.is(x, y)) return err(`${where}: term "${names[t]}" is ${x} from reward() and ${y} from rewardColumns (expected the same number, bit for bit)`);
+      }
+      if (a.success[i] !== b.success[i]) return err(`${where}: success is ${a.success[i] === 1} from success() and ${b.success[i] === 1} from rewardColumns`);
+      if (a.done[i] !== b.done[i]) return err(`${where}: done is ${a.done[i] === 1} from done() and ${b.done[i] === 1} from rewardColumns`);
+    }
+  }
+  return null;
 }
 
 function probeFailure(b: RewardBatchOutput, i: number, from: number, run: { name: string; obs: Float32Array; describe: (i: number) => string }, rt: RewardRuntime, obsNames: readonly string[], file: string, source: string): Diagnostic {
@@ -211,7 +253,15 @@ function measureTiming(rt: RewardRuntime, p: Probe, nO: number, nA: number, fail
   }
   const sorted = Float64Array.from(per).sort();
   const mean = per.reduce((a, b) => a + b, 0) / n;
-  return { batchUsPerStep: batchUs, onlineUsPerStep: mean, onlineP99Us: sorted[Math.floor(n * 0.99)] ?? NaN, budgetMs: rt.budgetMs };
+  let columnsUs: number | undefined;
+  if (rt.info.hasColumns && rt.info.rawNames.length === 0) {
+    rt.beginEpisode({ index: 1_000_002, id: 'check-timing-columns' });
+    const dt = new Float64Array(n).fill(PROBE_DT_S);
+    const c = newRewardBatchOutput(n, rt.info.termNames.length);
+    const t1 = performance.now();
+    if (rt.evaluateColumns(p.obs.subarray(0, n * nO), p.actions.subarray(0, n * nA), dt, c) === null) columnsUs = ((performance.now() - t1) * 1000) / n;
+  }
+  return { batchUsPerStep: batchUs, onlineUsPerStep: mean, onlineP99Us: sorted[Math.floor(n * 0.99)] ?? NaN, budgetMs: rt.budgetMs, ...(columnsUs !== undefined ? { columnsUsPerStep: columnsUs } : {}) };
 }
 
 const fmt = (v: number): string => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));

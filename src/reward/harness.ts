@@ -1,4 +1,5 @@
 import { RewardStatus } from '../core/records.js';
+import { columnsSource } from './columns-harness.js';
 
 /**
  * The in-sandbox harness: reads steps from a shared Float64Array, calls the
@@ -25,14 +26,16 @@ import { RewardStatus } from '../core/records.js';
  *   CPU_SEQ / CPU_US thread CPU time sampled during step CPU_SEQ (cpu-clock.ts) ·
  *   N steps to evaluate in this call (set by the host: a call with no
  *   arguments and no transfer options is the cheapest isolated-vm call, ~1.4 µs) ·
- *   ALIVE generation of the running watchdog loop, 0 when it has stepped down.
+ *   ALIVE generation of the running watchdog loop, 0 when it has stepped down ·
+ *   COLS rows of a columnar call (rewardColumns, columns-harness.ts) in progress, else 0: the
+ *   watchdog gives such a call one step budget per row.
  * The buffers live only in this closure; the program gets plain objects.
  * Trust: io and ctl come from the prelude's captured constructors, and all
  * writes to them are typed-array element stores, which no prototype patch can
  * intercept. What a patched prototype CAN touch (failure message text built
  * with String/slice/instanceof) only ever describes the program's own failure.
  */
-export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, N: 8, ALIVE: 9, WORDS: 16 } as const;
+export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, N: 8, ALIVE: 9, COLS: 10, WORDS: 16 } as const;
 
 export interface Layout {
   observationNames: readonly string[];
@@ -108,7 +111,7 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   return String.raw`(function (views, ioSab, ctlSab, ns) {
   'use strict';
   const v2 = views(ioSab, ctlSab);
-  const io = v2[0], ctl = v2[1], freeze = v2[2];
+  const io = v2[0], ctl = v2[1], freeze = v2[2], F64 = v2[3], U8 = v2[4];
   const P = (ns.reward === undefined && ns.default !== null && typeof ns.default === 'object') ? ns.default : ns;
   const reward = P.reward, success = P.success, done = P.done;
   let state = {}, prev = null, step = 0, episode = Object.freeze({ index: -1, id: '' });
@@ -131,13 +134,15 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   function begin(index, id) {
     state = {}; prev = null; step = 0; episode = Object.freeze({ index: index, id: id });
     ctx = ${ctxLit};
+    cPrev = null;
   }
   // One step as its own function (not the body of run's loop): it is then optimised as
   // a normal call, the same code for online (n = 1) and batch calls, instead of through
   // on-stack replacement of a long loop, which measured bimodal (1.9x vs 6x) across runs.
-  let lastMsg = '';${stepSource('one', rows, l, hasSuccess, hasDone)}${stepSource('oneCol', blocks, l, hasSuccess, hasDone)}
+  let lastMsg = '';${stepSource('one', rows, l, hasSuccess, hasDone)}${stepSource('oneCol', blocks, l, hasSuccess, hasDone)}${columnsSource(l, hasSuccess, hasDone)}
   function run() {
     const n = ctl[${CTL.N}];
+    if (ctl[${CTL.COLS}] !== 0) return runColumns(-n);
     if (n < 0) return runCols(-n);
     let fails = 0, nFails = 0;
     for (let k = 0; k < n; k++) {

@@ -11,7 +11,7 @@ export const DESCRIBE_SOURCE = String.raw`(function (ns) {
   const P = (ns.reward === undefined && ns.default !== null && typeof ns.default === 'object') ? ns.default : ns;
   const kind = (v) => v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
   const val = (v) => typeof v === 'number' ? String(v) : typeof v === 'string' ? v.slice(0, 60) : kind(v);
-  const out = { exports: Object.keys(ns), reward: kind(P.reward), success: kind(P.success), done: kind(P.done), meta: kind(P.meta) };
+  const out = { exports: Object.keys(ns), reward: kind(P.reward), success: kind(P.success), done: kind(P.done), rewardColumns: kind(P.rewardColumns), meta: kind(P.meta) };
   const m = P.meta;
   if (m !== null && typeof m === 'object') {
     out.name = [kind(m.name), val(m.name)];
@@ -34,6 +34,7 @@ interface Described {
   reward: string;
   success: string;
   done: string;
+  rewardColumns: string;
   meta: string;
   name?: [string, string];
   goal?: [string, string];
@@ -52,6 +53,8 @@ export interface ProgramMeta {
   ranges?: Record<string, [number, number]>;
   hasSuccess: boolean;
   hasDone: boolean;
+  /** The program exports rewardColumns (the same reward over columns, for relabel: docs/reward-columns.md). */
+  hasColumns: boolean;
   /** meta.raw: observation names whose raw (uncalibrated) values the program reads as ctx.raw; [] when absent. */
   rawNames: string[];
   /** meta.vision: the prompts the vision encoder scores frames with while this version is active (docs/vision.md). */
@@ -71,6 +74,9 @@ export function checkDescribed(json: string, source: string, file: string, obser
   const found = `exports found: ${d.exports.length > 0 ? d.exports.join(', ') : 'none'}`;
   if (d.reward !== 'function') {
     err(/\breward\b/, 'E_REWARD_EXPORTS', `expected \`export function reward(obs, action, ctx)\` returning an object of named numeric terms, found ${d.reward} (${found})`);
+  }
+  if (d.rewardColumns !== undefined && d.rewardColumns !== 'undefined' && d.rewardColumns !== 'function') {
+    err(/\brewardColumns\b/, 'E_REWARD_EXPORTS', `expected \`export function rewardColumns(obs, action, ctx, out)\` (the same reward over columns: docs/reward-columns.md) or no such export, found ${d.rewardColumns}`);
   }
   for (const opt of ['success', 'done'] as const) {
     if (d[opt] !== 'undefined' && d[opt] !== 'function') {
@@ -131,6 +137,7 @@ export function checkDescribed(json: string, source: string, file: string, obser
     termNames: Object.keys(weights),
     hasSuccess: d.success === 'function',
     hasDone: d.done === 'function',
+    hasColumns: d.rewardColumns === 'function',
     rawNames,
     ...(ranges ? { ranges } : {}),
     ...(vision ? { vision } : {}),

@@ -23,6 +23,8 @@ export interface RewardProgramInfo {
   filename: string;
   hasSuccess: boolean;
   hasDone: boolean;
+  /** It exports rewardColumns: relabel evaluates it over columns (evaluateColumns; docs/reward-columns.md). */
+  hasColumns: boolean;
   /** meta.raw: observations whose raw (uncalibrated) values the program reads as ctx.raw; [] when it asks for none. */
   rawNames: string[];
   /** meta.vision: prompts for the vision encoder while this version is active (docs/vision.md). */
@@ -108,6 +110,7 @@ export class RewardRuntime {
       filename,
       hasSuccess: m.hasSuccess,
       hasDone: m.hasDone,
+      hasColumns: m.hasColumns,
       rawNames: m.rawNames,
       ...(m.vision ? { vision: m.vision } : {}),
     };
@@ -280,6 +283,69 @@ export class RewardRuntime {
       }
     }
     return o;
+  }
+
+  /**
+   * The same consecutive steps as evaluateBatch, through the program's rewardColumns: one sandbox
+   * call per chunk of rows (docs/reward-columns.md). Returns null when every row came back good,
+   * with `out` written; otherwise why not (no such export, meta.raw, the program threw or wrote a
+   * value that is not finite or not 0/1, the sandbox died), with `out` unspecified. The caller then
+   * evaluates the same rows with reward() from the same start (relabel-episode.ts), so every failed
+   * step a user sees has the per-step form's status and reason.
+   */
+  evaluateColumns(obs: ArrayLike<number>, actions: ArrayLike<number>, dt: ArrayLike<number>, out: RewardBatchOutput): string | null {
+    if (!this.info.hasColumns) return 'the program exports no rewardColumns';
+    if (this.rawIdx.length > 0) return 'it reads raw values (meta.raw), which rewardColumns is not given';
+    const nObs = this.opts.observationNames.length;
+    const nAct = this.opts.actionNames.length;
+    const nT = this.info.termNames.length;
+    const count = obs.length / nObs;
+    if (!Number.isInteger(count) || actions.length !== count * nAct || dt.length !== count || out.count !== count || out.terms.length !== count * nT) {
+      throw new RewarddError('E_CONFIG', `evaluateColumns: expected obs of n×${nObs}, actions of n×${nAct}, dt and output of n, found ${obs.length}, ${actions.length}, ${dt.length} and ${out.count}`);
+    }
+    out.reasons.clear();
+    const w = this.weights;
+    for (let i = 0; i < count; ) {
+      const sb = this.sb;
+      if (sb === null) return this.down || 'the sandbox is gone';
+      const m = Math.min(this.opts.chunk, count - i);
+      const io = sb.io;
+      const { OBS0, ACT0, FLAGS0, TERMS0 } = colBlocks(sb.layout);
+      copyInto(io, 0, dt, i, m);
+      copyInto(io, OBS0, obs, i * nObs, m * nObs);
+      copyInto(io, ACT0, actions, i * nAct, m * nAct);
+      const at = this.step;
+      let r: 0 | unknown[];
+      try {
+        r = sb.run(-m, true);
+      } catch (e) {
+        const one: RewardOutput = { status: 0, total: NaN, terms: new Float64Array(nT), success: false, done: false, reason: '' };
+        this.died(e, at, one);
+        return `rewardColumns over steps ${at}-${at + m - 1}: ${one.reason}`;
+      }
+      if (r !== 0) return `rewardColumns over steps ${at}-${at + m - 1}, at step ${at + Number(r[0])}: ${String(r[2])}`;
+      const terms = out.terms;
+      terms.set(io.subarray(TERMS0, TERMS0 + m * nT), i * nT);
+      for (let k = 0; k < m; k++) {
+        const s = i + k;
+        const flags = io[FLAGS0 + k] as number;
+        let total = 0;
+        for (let t = 0; t < nT; t++) total += (w[t] as number) * (terms[s * nT + t] as number);
+        if (total - total !== 0) return `rewardColumns at step ${at + k}: total is ${total}`;
+        out.status[s] = RewardStatus.ok;
+        out.total[s] = total;
+        out.success[s] = flags & 1;
+        out.done[s] = (flags & 2) >> 1;
+      }
+      this.step += m;
+      i += m;
+      if ((this.calls += m) % HEAP_CHECK_EVERY < m) {
+        const one: RewardOutput = { status: RewardStatus.ok, total: NaN, terms: new Float64Array(nT), success: false, done: false, reason: '' };
+        this.checkHeap(this.step - 1, one);
+        if (one.status === RewardStatus.memory) return `rewardColumns: ${one.reason}`;
+      }
+    }
+    return null;
   }
 
   dispose(): void {

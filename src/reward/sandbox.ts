@@ -133,9 +133,12 @@ export class Sandbox {
    * else a flat list [stepInChunk, status, message, ...] of (some of) the failures
    * (built by the harness, so its text is only as trustworthy as the program).
    * Throws SandboxDeath when the sandbox had to be disposed mid-call.
+   * columns: call the program's rewardColumns once over the -n rows of the block layout.
    */
-  run(n: number): 0 | unknown[] {
+  run(n: number, columns = false): 0 | unknown[] {
     this.ctl[CTL.N] = n;
+    // A columnar call (n < 0: rows in the block layout) runs rewardColumns over all of them at once.
+    this.ctl[CTL.COLS] = columns ? -n : 0;
     Atomics.store(this.ctl, CTL.BUSY, 1);
     this.watchdog.ensureRunning();
     let r: 0 | string;
@@ -149,6 +152,7 @@ export class Sandbox {
       throw new SandboxDeath(kind, atStep, msg);
     } finally {
       Atomics.store(this.ctl, CTL.BUSY, 0);
+      this.ctl[CTL.COLS] = 0;
     }
     if (r === 0) return 0;
     try {

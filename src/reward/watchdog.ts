@@ -59,12 +59,14 @@ const WATCHDOG_SOURCE = `(function (victim, ctlSab, budgetUs, killUs, pollMs, cp
       const wallUs = Number(wall - wall0) / 1000;
       if (cpu0 < 0 && cpu >= 0) cpu0 = cpu;
       const spentUs = cpuMode ? (cpu0 >= 0 && cpu >= 0 ? (cpu - cpu0) | 0 : 0) : wallUs;
-      if (spentUs > killUs || wallUs > wallCapUs) {
+      // A columnar call (COLS rows in one program call) gets one step budget per row.
+      const extra = Math.max(0, Atomics.load(ctl, ${CTL.COLS}) - 1);
+      if (spentUs > killUs + extra * budgetUs || wallUs > wallCapUs + extra * budgetUs) {
         Atomics.store(ctl, ${CTL.KILLED}, 1);
         try { victim.dispose(); } catch (e) { /* already disposed */ }
         return 'killed';
       }
-      if (!counted && spentUs > budgetUs) { counted = true; Atomics.add(ctl, ${CTL.OVER}, 1); }
+      if (!counted && spentUs > budgetUs * (1 + extra)) { counted = true; Atomics.add(ctl, ${CTL.OVER}, 1); }
     } else {
       lastSeq = busy ? seq : -1;
       wall0 = wall;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { extractProgram } from '../../src/authoring/extract-code.js';
-import { contractText, environmentText, initialMessages, repairPrompt } from '../../src/authoring/prompt.js';
+import { contractText, environmentText, initialMessages, repairPrompt, withoutColumnsForm } from '../../src/authoring/prompt.js';
 import { evenlySpaced, hintsFor, series } from '../../src/authoring/reflection.js';
 import { loadRobot } from '../../src/core/robot.js';
 
@@ -79,5 +79,18 @@ describe('reflection hints', () => {
     expect(hintsFor([{ term: 'progress', weight: 1, ...series([0.1, 0.3]) }, { term: 'heading', weight: 1, ...series([0.2, 0.6]) }], 0.9, 'x')).toEqual([]);
     expect(evenlySpaced(31, 10)).toEqual([0, 3, 7, 10, 13, 17, 20, 23, 27, 30]);
     expect(evenlySpaced(3, 10)).toEqual([0, 1, 2]);
+  });
+
+  it('the example shown to the model is reward() alone: the shipped rewardColumns and the comments about it are cut', () => {
+    const shipped = readFileSync(new URL('../../rewards/reach-beacon.reward.js', import.meta.url), 'utf8');
+    expect(shipped).toContain('export function rewardColumns(');
+    const shown = withoutColumnsForm(shipped);
+    expect(shown).not.toContain('rewardColumns');
+    for (const part of ['export const meta', 'export function reward(obs, action, ctx)', 'export function success(', 'export function done(', 'const DISTANCE_SHAPE']) expect(shown).toContain(part);
+    // Everything else is kept line for line, and a program without the export is left alone.
+    expect(shipped.split('\n').filter((l) => !shown.split('\n').includes(l)).every((l) => l === '' || l === '//' || /rewardColumns|^\s|^}|^\/\/|^export function rewardColumns/.test(l))).toBe(true);
+    expect(withoutColumnsForm(shown)).toBe(shown);
+    const m = initialMessages({ task: 't', robot: loadRobot('robots/rover.json'), example: { path: 'rewards/reach-beacon.reward.js', source: shipped } });
+    expect(m[1]!.content).not.toContain('rewardColumns');
   });
 });

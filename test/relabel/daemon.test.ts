@@ -34,6 +34,8 @@ describe('relabel of episodes recorded from the running daemon', () => {
     expect(rep.episodes.length).toBeGreaterThanOrEqual(2);
     expect(rep.verify!.mismatched).toBe(0);
     expect(rep.verify!.matched).toBe(rep.episodes.length);
+    // The daemon ran reward() step by step; relabel ran the file's rewardColumns: the same bits.
+    expect(rep.form).toMatchObject({ hasColumns: true, columnSteps: rep.steps, perStepSteps: 0 });
     // Most steps were compared: only a (load-dependent) timeout on this shared machine stops a comparison early.
     const compared = rep.episodes.reduce((a, e) => a + e.verify!.comparedSteps, 0);
     expect(compared / rep.steps).toBeGreaterThan(0.9);

@@ -20,7 +20,15 @@ import { until } from '../helpers/wait.js';
  */
 export const OBS = [...ROVER_SENSOR_NAMES];
 export const ACT = ['wheel_left', 'wheel_right'];
-export const REACH = readFileSync(new URL('../../rewards/reach-beacon.reward.js', import.meta.url), 'utf8');
+/** rewards/reach-beacon.reward.js as shipped: reward() and its columnar twin rewardColumns (docs/reward-columns.md). */
+export const REACH_FILE = readFileSync(new URL('../../rewards/reach-beacon.reward.js', import.meta.url), 'utf8');
+const COLUMNS_AT = REACH_FILE.indexOf('\n// The same reward over n consecutive steps');
+if (COLUMNS_AT < 0) throw new Error('fixtures: rewards/reach-beacon.reward.js no longer has its rewardColumns section');
+/**
+ * The same program with reward() alone. The tests that edit reward() (a throw at step 50, a changed
+ * clamp) use this one: with rewardColumns still there, relabel would evaluate the unedited twin.
+ */
+export const REACH = REACH_FILE.slice(0, COLUMNS_AT + 1);
 export const TICK_HZ = 100;
 
 /** A second, different program (a swap target), LLM-style. */
