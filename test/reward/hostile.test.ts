@@ -40,6 +40,9 @@ const rows: Row[] = [
   { name: 'Math is frozen', source: program('Math.atan2 = () => 0; return { a: 1 };'), status: S.threw, reason: /read.only|Cannot assign/ },
   { name: 'Date (non-deterministic)', source: program('return { a: Date.now() };'), status: S.threw, reason: /deterministic/ },
   { name: 'Math.random (non-deterministic)', source: program('return { a: Math.random() };'), status: S.threw, reason: /deterministic/ },
+  // Math.random is assigned, not defined, before Math is frozen (prelude.ts): it must stay locked all the same.
+  { name: 'Math.random replaced by assignment', source: program('Math.random = () => 0.5; return { a: Math.random() };'), status: S.threw, reason: /read only property 'random'/ },
+  { name: 'Math.random redefined', source: program("Object.defineProperty(Math, 'random', { value: () => 0.5 }); return { a: Math.random() };"), status: S.threw, reason: /Cannot redefine property: random/ },
   // Time bombs: the watchdog disposes the sandbox.
   { name: 'infinite loop', source: program('for (;;) {}'), status: S.timeout, reason: /E_REWARD_TIMEOUT: .* at step 0/ },
   { name: 'loop in try/finally', source: program('try { for (;;) {} } finally { for (;;) {} }'), status: S.timeout },
