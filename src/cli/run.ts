@@ -15,7 +15,28 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = normaliseRunConfig(partial);
   const tty = process.stdout.isTTY === true;
   let statusShown = false;
-  const daemon = await startDaemon(cfg, {
+  // Signals are handled from here, not only once the daemon is up: a Ctrl-C during start-up (the
+  // broker, the control thread, the first reward host take a second or two) must not kill the
+  // process by default action, with no word and no end record. The first stops it as soon as it has
+  // started; a second exits at once.
+  let signals = 0;
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | null = null;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`\n${sig} again: exiting without waiting for the outbox to drain\n`);
+      process.exit(130);
+    }
+    if (daemon === null) {
+      process.stderr.write(`\n${sig} while starting: stopping as soon as the daemon is up (again to force)\n`);
+      return;
+    }
+    process.stderr.write(`\n${sig}: ending the episode cleanly (again to force)\n`);
+    void daemon.stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  daemon = await startDaemon(cfg, {
     log: (line) => {
       if (statusShown && tty) process.stdout.write('\n');
       statusShown = false;
@@ -28,18 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       statusShown = true;
     },
   });
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`\n${sig} again: exiting without waiting for the outbox to drain\n`);
-      process.exit(130);
-    }
-    process.stderr.write(`\n${sig}: ending the episode cleanly (again to force)\n`);
-    void daemon.stop();
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  if (signals > 0) void daemon.stop();
   await daemon.done;
   if (tty) process.stdout.write('\n');
   return 0;

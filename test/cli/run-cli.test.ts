@@ -85,4 +85,20 @@ describe('rewardd CLI', () => {
     expect(afterSigint).toMatch(/stopped after \d+ episodes/);
     expect(code).toBe(0);
   });
+
+  it('a Ctrl-C while the daemon is still starting is not fatal: it says so, stops once up and exits 0', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'rewardd-cli-'));
+    dirs.push(d);
+    const child = spawn(process.execPath, [BIN, 'run', '--broker-port', '0', '--state-dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    // The broker line comes early in start-up, well before the control loop and the reward host are up.
+    const t0 = performance.now();
+    while (!/embedded MQTT broker listening/.test(err) && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    expect(exit, err).toEqual({ code: 0, signal: null });
+    expect(err).toMatch(/SIGINT (while starting: stopping as soon as the daemon is up|: ending the episode cleanly)/);
+    expect(err).toMatch(/stopped after \d+ episodes/);
+  });
 });

@@ -32,13 +32,10 @@ let watched = '';
 let progDir = '';
 let signed: DaemonProcess;
 let open: DaemonProcess;
-let watching: DaemonProcess;
 const prefixS = `hostile-s-${Math.random().toString(16).slice(2, 8)}/v1`;
 const prefixO = `hostile-o-${Math.random().toString(16).slice(2, 8)}/v1`;
-const prefixW = `hostile-w-${Math.random().toString(16).slice(2, 8)}/v1`;
 let capS: Awaited<ReturnType<typeof captureEpisodes>>;
 let capO: Awaited<ReturnType<typeof captureEpisodes>>;
-let capW: Awaited<ReturnType<typeof captureEpisodes>>;
 const original = readFileSync('rewards/reach-beacon.reward.js', 'utf8');
 const fileOf = (h: HostileProgram): string => join(progDir, `${h.name}.reward.js`);
 /** Steps received so far: the batches' counts (polled every 25 ms; decoding ~500 k records per poll cost the suite ~20 s of CPU). */
@@ -48,7 +45,8 @@ const activeEvents = (cap: typeof capS, prefix: string): Array<Record<string, un
 
 /**
  * Waits until the version was rolled back or lost (published on reward/active) after the first `since`
- * events, and returns that event (a program pushed twice to one daemon must not find its first rollback).
+ * events, and returns that event. (The signed push and the watched file both reach the signed daemon:
+ * without `since`, the watched file's late program would find the rollback of the signed push's.)
  */
 async function retired(cap: typeof capS, prefix: string, version: string, since: number): Promise<Record<string, unknown>> {
   let ev: Record<string, unknown> | undefined;
@@ -70,20 +68,17 @@ beforeAll(async () => {
   appendFileSync(join(stateS, 'allowed_keys'), readFileSync(join(keys, 'ci.pub'), 'utf8'));
   watched = join(tmp('rewardd-iso-w-'), 'reach.reward.js');
   copyFileSync('rewards/reach-beacon.reward.js', watched);
-  // Three daemons at 1 kHz (signed pushes; raw pushes under --auth open; the watched file), so the four
-  // routes run at once. They sleep between ticks and never spin (--tick-spin 0): the suite runs beside
-  // others, and their timing is not what it tests.
+  // Two daemons at 1 kHz that sleep between ticks and never spin (--tick-spin 0): the suite runs
+  // beside others, and their timing is not what it tests.
   const common = ['--hz', String(HZ), '--tick-spin', '0', '--step-limit', '100000', '--rollback-after', '20'];
-  [signed, open, watching] = await Promise.all([
-    DaemonProcess.start([...common, '--prefix', prefixS, '--state-dir', stateS], url),
+  [signed, open] = await Promise.all([
+    DaemonProcess.start([...common, '--prefix', prefixS, '--state-dir', stateS, '--reward', watched, '--watch-reward'], url),
     DaemonProcess.start([...common, '--prefix', prefixO, '--state-dir', tmp('rewardd-iso-o-'), '--auth', 'open'], url),
-    DaemonProcess.start([...common, '--prefix', prefixW, '--state-dir', tmp('rewardd-iso-wd-'), '--reward', watched, '--watch-reward'], url),
   ]);
   capS = await captureEpisodes(signed.mqttUrl, prefixS);
   capO = await captureEpisodes(open.mqttUrl, prefixO);
-  capW = await captureEpisodes(watching.mqttUrl, prefixW);
-  // The dry run replays the last 1000 logged steps: let the daemons log that many first.
-  await waitFor(() => stepCount(capS) > 1200 && stepCount(capO) > 1200 && stepCount(capW) > 1200, 30_000, 'recent steps for the dry run');
+  // The dry run replays the last 1000 logged steps: let both daemons log that many first.
+  await waitFor(() => stepCount(capS) > 1200 && stepCount(capO) > 1200, 30_000, 'recent steps for the dry run');
 }, 120_000);
 
 afterAll(async () => {
@@ -92,13 +87,10 @@ afterAll(async () => {
   if (signed) writeFileSync('test-artifacts/isolation-signed-daemon.log', signed.log);
   writeFileSync('test-artifacts/isolation-routes.txt', outcomes.sort().join('\n') + '\n');
   if (open) writeFileSync('test-artifacts/isolation-open-daemon.log', open.log);
-  if (watching) writeFileSync('test-artifacts/isolation-watched-daemon.log', watching.log);
   await capS?.close();
   await capO?.close();
-  await capW?.close();
   await signed?.stop();
   await open?.stop();
-  await watching?.stop();
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
@@ -109,24 +101,43 @@ describe('hostile reward programs, through every route, against running processe
     expect(HOSTILE.filter((h) => h.late).length).toBeGreaterThanOrEqual(4);
   });
 
-  // The four routes run at once (a daemon each for the pushes and the watched file, CLI processes beside them).
-  it('reward check, signed push, raw push (mosquitto_rr, --auth open) and watched-file swap (the reason in the daemon log), each program through each', async () => {
+  // The three routes that need no shared state run at once (two daemons, CLI processes beside them).
+  it('reward check, signed push and raw push (mosquitto_rr, --auth open), each program through each', async () => {
     const timed = async (name: string, route: () => Promise<void>): Promise<void> => {
       const t0 = performance.now();
       await route();
       outcomes.push(`~ ${name} route took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     };
-    await Promise.all([timed('check', checkRoute), timed('signed-push', signedRoute), timed('raw-push', rawRoute), timed('watched-file', watchedRoute)]);
+    await Promise.all([timed('check', checkRoute), timed('signed-push', signedRoute), timed('raw-push', rawRoute)]);
     expect(signed.alive).toBe(true);
     expect(open.alive).toBe(true);
-    expect(watching.alive).toBe(true);
   }, 600_000);
 
-  it('afterwards: the daemons alive, every episode logged without a gap, the bad versions gone, their reasons logged', async () => {
+  it('watched-file swap: the same, with the reason in the daemon log', async () => {
+    for (const h of HOSTILE) {
+      const before = signed.log.length;
+      const since = activeEvents(capS, prefixS).length;
+      writeFileSync(watched, h.source);
+      await waitFor(() => /reward file reach\.reward\.js changed(: version [0-9a-f]+ accepted| but was rejected: )/.test(signed.log.slice(before)), 30_000, `the daemon's verdict on ${h.name}`);
+      const verdict = signed.log.slice(before);
+      if (!h.late) {
+        expect(verdict, h.name).toMatch(/changed but was rejected: .*E_REWARD_[A-Z]+: /);
+        said('watched-file', h, `rejected: ${/(E_REWARD_[A-Z]+: [^\n]*)/.exec(verdict)?.[1] ?? ''}`);
+        continue;
+      }
+      expect(verdict, h.name).toMatch(new RegExp(`version ${shortHash(h.source)} accepted`));
+      const ev = await retired(capS, prefixS, shortHash(h.source), since);
+      said('watched-file', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
+    }
+    const before = signed.log.length;
+    writeFileSync(watched, original);
+    await waitFor(() => signed.log.slice(before).includes(`version ${shortHash(original)} accepted`), 30_000, 'the original file accepted again');
+  }, 400_000);
+
+  it('afterwards: both daemons alive, every episode logged without a gap, the bad versions gone, their reasons logged', async () => {
     expect(signed.alive).toBe(true);
     expect(open.alive).toBe(true);
-    expect(watching.alive).toBe(true);
-    for (const [d, cap, prefix] of [[signed, capS, prefixS], [open, capO, prefixO], [watching, capW, prefixW]] as const) {
+    for (const [d, cap, prefix] of [[signed, capS, prefixS], [open, capO, prefixO]] as const) {
       const n = stepCount(cap);
       await waitFor(() => stepCount(cap) > n + 200, 20_000, 'steps still flowing');
       for (const ep of cap.episodes.values()) {
@@ -147,28 +158,6 @@ describe('hostile reward programs, through every route, against running processe
     }
   }, 60_000);
 });
-
-/** The watched reward file: each program written over it; early ones rejected, late ones rolled back, the reason logged. */
-async function watchedRoute(): Promise<void> {
-  for (const h of HOSTILE) {
-    const before = watching.log.length;
-    const since = activeEvents(capW, prefixW).length;
-    writeFileSync(watched, h.source);
-    await waitFor(() => /reward file reach\.reward\.js changed(: version [0-9a-f]+ accepted| but was rejected: )/.test(watching.log.slice(before)), 30_000, `the daemon's verdict on ${h.name}`);
-    const verdict = watching.log.slice(before);
-    if (!h.late) {
-      expect(verdict, h.name).toMatch(/changed but was rejected: .*E_REWARD_[A-Z]+: /);
-      said('watched-file', h, `rejected: ${/(E_REWARD_[A-Z]+: [^\n]*)/.exec(verdict)?.[1] ?? ''}`);
-      continue;
-    }
-    expect(verdict, h.name).toMatch(new RegExp(`version ${shortHash(h.source)} accepted`));
-    const ev = await retired(capW, prefixW, shortHash(h.source), since);
-    said('watched-file', h, `accepted, then ${String(ev.type)} (${String(ev.cause)}): ${String(ev.lastReason)}`);
-  }
-  const before = watching.log.length;
-  writeFileSync(watched, original);
-  await waitFor(() => watching.log.slice(before).includes(`version ${shortHash(original)} accepted`), 30_000, 'the original file accepted again');
-}
 
 /** reward check: each is a diagnostic with its cause and exit 1, never a crash or a V8 dump. */
 async function checkRoute(): Promise<void> {
