@@ -1,3 +1,4 @@
+import { compareForms } from './columns-check.js';
 import { RewardStatus } from '../core/records.js';
 import { observationNames, actionNames, type RobotDescription } from '../core/robot.js';
 import { diagnosticsOf, locate, type Diagnostic } from './diagnostics.js';
@@ -155,7 +156,7 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
     if (fatal || report.probes.some((p) => p.failed > 0)) return done();
     // rewardColumns must be the same reward as reward(): compared bit for bit on every probe step.
     if (rt.info.hasColumns) {
-      const d = checkColumns(rt, runs, nO, nA, file, o.source);
+      const d = checkColumns(rt, runs, nO, file, o.source);
       if (d) {
         report.diagnostics.push(d);
         return done();
@@ -177,34 +178,19 @@ export async function checkRewardProgramHere(o: CheckOptions): Promise<CheckRepo
 }
 
 /**
- * Runs every probe through reward() and through rewardColumns from a fresh episode start and
- * compares the two bit for bit (every term, total, success, done). The first difference, or a
- * columnar call that fails where reward() did not, is an E_REWARD_COLUMNS error.
+ * Every probe through reward() and through rewardColumns (compareForms): the first difference, or a
+ * columnar call that fails where reward() did not, is an E_REWARD_COLUMNS error at the export.
  */
-function checkColumns(rt: RewardRuntime, runs: ReadonlyArray<{ name: string; obs: Float32Array; raw: Float32Array | null; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }>, nO: number, nA: number, file: string, source: string): Diagnostic | null {
+function checkColumns(rt: RewardRuntime, runs: ReadonlyArray<{ name: string; obs: Float32Array; raw: Float32Array | null; actions: Float32Array; dt: number | Float64Array; describe: (i: number) => string }>, nO: number, file: string, source: string): Diagnostic | null {
   const at = locate(source, /\bexport\s+(?:function\s+|const\s+|let\s+|var\s+)rewardColumns\b/);
-  const err = (message: string): Diagnostic => ({ severity: 'error', code: 'E_REWARD_COLUMNS', file, line: at.line, column: at.column, lineText: at.lineText, message });
-  if (rt.info.rawNames.length > 0) return null;
-  const names = rt.info.termNames;
-  const nT = names.length;
   let index = 2_000_000;
   for (const run of runs) {
     const n = run.obs.length / nO;
     const dt = typeof run.dt === 'number' ? new Float64Array(n).fill(run.dt) : run.dt;
-    rt.beginEpisode({ index: index++, id: `check-columns-${run.name}` });
-    const a = rt.evaluateBatch(run.obs, run.actions, dt, undefined, run.raw);
-    rt.beginEpisode({ index: index++, id: `check-columns-${run.name}` });
-    const b = newRewardBatchOutput(n, nT);
-    const why = rt.evaluateColumns(run.obs, run.actions, dt, b);
-    if (why !== null) return err(`${run.name}: ${why}; reward() computed every step of it`);
-    for (let i = 0; i < n; i++) {
-      const where = `${run.name}, ${run.describe(i)}`;
-      for (let t = 0; t < nT; t++) {
-        const x = a.terms[i * nT + t]!, y = b.terms[i * nT + t]!;
-        if (!Object.is(x, y)) return err(`${where}: term "${names[t]}" is ${x} from reward() and ${y} from rewardColumns (expected the same number, bit for bit)`);
-      }
-      if (a.success[i] !== b.success[i]) return err(`${where}: success is ${a.success[i] === 1} from success() and ${b.success[i] === 1} from rewardColumns`);
-      if (a.done[i] !== b.done[i]) return err(`${where}: done is ${a.done[i] === 1} from done() and ${b.done[i] === 1} from rewardColumns`);
+    const d = compareForms(rt, run.obs, run.actions, dt, run.raw, { index: index++, id: `check-columns-${run.name}` });
+    if (d) {
+      const where = d.message.startsWith('rewardColumns') ? run.name : `${run.name}, ${run.describe(d.step)}`;
+      return { severity: 'error', code: 'E_REWARD_COLUMNS', file, line: at.line, column: at.column, lineText: at.lineText, message: `${where}: ${d.message}` };
     }
   }
   return null;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,9 @@ import { RewardStatus } from '../../src/core/records.js';
 import { newRewardBatchOutput } from '../../src/reward/output.js';
 import { RewardRuntime, checkRewardProgram } from '../../src/reward/index.js';
 import { relabelStore, type RelabelReport } from '../../src/relabel/relabel.js';
+import { normaliseRunConfig } from '../../src/daemon/config.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import { until } from '../helpers/wait.js';
 import { rewarddAsync } from '../isolation/daemon-process.js';
 import { rover } from '../reward/helpers.js';
 import { ACT, OBS, REACH, REACH_FILE, recordRoverEpisodes, type RecordedEpisode } from './fixtures.js';
@@ -194,4 +197,29 @@ describe('rewardd reward check compares the two forms', () => {
     expect(good.timing?.columnsUsPerStep).toBeGreaterThan(0);
     expect(shortHash(REACH_FILE)).toBe(good.info!.version);
   });
+});
+
+describe('the robot\'s admission compares the two forms on its own logged steps', () => {
+  it('a swapped-in file whose rewardColumns differs in the last bit is refused with E_REWARD_COLUMNS; the good one is accepted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rewardd-columns-admission-'));
+    tmp.push(dir);
+    const file = join(dir, 'reach.reward.js');
+    writeFileSync(file, REACH_FILE);
+    const lines: string[] = [];
+    const cfg = normaliseRunConfig({ hz: 200, reward: file, watchReward: true, prefix: `columns-adm-${Math.random().toString(16).slice(2, 8)}/v1`, stateDir: join(dir, 'state'), status: false, brokerPort: 0 });
+    const daemon = await startDaemon(cfg, { log: (l) => lines.push(l), status: () => {} });
+    try {
+      // Logged steps for the dry run to replay (at 200 Hz, a second is plenty: the forms differ at once).
+      await new Promise((r) => setTimeout(r, 1500));
+      writeFileSync(file, columnsEdit('const dist = hypot(bx[k], by[k]);', 'const dist = Math.hypot(bx[k], by[k]);'));
+      await until(() => lines.some((l) => /reward file reach\.reward\.js changed/.test(l)), 'the verdict on the bad file', 30_000);
+      expect(lines.find((l) => /changed/.test(l))).toMatch(/changed but was rejected: dry run on the last \d+ logged steps failed at step \d+ \(episode \S+\): E_REWARD_COLUMNS: term "\w+" is [0-9.e-]+ from reward\(\) and [0-9.e-]+ from rewardColumns/);
+      const n = lines.length;
+      writeFileSync(file, `// accepted again\n${REACH_FILE}`);
+      await until(() => lines.slice(n).some((l) => /reward file reach\.reward\.js changed/.test(l)), 'the verdict on the good file', 30_000);
+      expect(lines.slice(n).find((l) => /changed/.test(l))).toMatch(/changed: version [0-9a-f]{12} accepted/);
+    } finally {
+      await daemon.stop();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { RewardStatus } from '../../core/records.js';
 import { checkRewardProgramHere } from '../check.js';
+import { compareForms } from '../columns-check.js';
 import { diagnosticsOf } from '../diagnostics.js';
 import { newRewardBatchOutput } from '../output.js';
 import { RewardRuntime, type RewardRuntimeOptions } from '../runtime.js';
@@ -61,6 +62,16 @@ async function handle(m: ToHost): Promise<void> {
           }
         }
         steps += res.count;
+      }
+      // A program with a columnar twin (relabel runs it) must compute the same numbers on the robot's own
+      // steps: compared bit for bit, segment by segment (docs/reward-columns.md).
+      for (let s = 0, before = 0; s < m.segments.length; s++) {
+        const seg = m.segments[s]!;
+        const count = seg.obs.length / (loaded?.options.observationNames.length ?? 1);
+        const dt = typeof seg.dt === 'number' ? new Float64Array(count).fill(seg.dt) : seg.dt;
+        const d = compareForms(rt, seg.obs, seg.actions, dt, seg.raw, { index: 0, id: `dry-run:${seg.episode}` });
+        if (d) return send({ t: 'dry-run', steps, failure: { segment: s, step: before + d.step, episode: seg.episode, status: RewardStatus.bad_output, reason: `E_REWARD_COLUMNS: ${d.message}` } });
+        before += count;
       }
       return send({ t: 'dry-run', steps, failure: null });
     }
