@@ -54,8 +54,7 @@ export function columnsSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
       : '';
   // Observation and action columns are filled on first read (a getter per name): a program reads
   // a column once per call, and most read a few of the robot's fields (reach-beacon: 3 of 12).
-  const getters = (names: readonly string[], fn: string, arrs: string): string =>
-    names.map((n, i) => `get ${key(n)}() { return ${fn}(${i}); }`).join(', ') + (names.length > 0 ? '' : arrs);
+  const getters = (names: readonly string[], fn: string): string => names.map((n, i) => `get ${key(n)}() { return ${fn}(${i}); }`).join(', ');
   return `
   const RC = typeof P.rewardColumns === 'function' ? P.rewardColumns : null;
   let cLen = -1, cN = 0, cObs = null, cAct = null, cTerms = null, cS = null, cD = null, cDt = null;
@@ -100,8 +99,8 @@ export function columnsSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
       cS[k] = 0; cD[k] = 0;
     }
     // Fresh objects each call (a program that replaced a column in them cannot reach the next call).
-    const obs = { ${getters(l.observationNames, 'obsCol', '')} };
-    const action = { ${getters(l.actionNames, 'actCol', '')} };
+    const obs = { ${getters(l.observationNames, 'obsCol')} };
+    const action = { ${getters(l.actionNames, 'actCol')} };
     const terms = {};
     ${l.termNames.map((n, t) => `terms[${key(n)}] = t${t};`).join(' ')}
     const cctx = { n: n, step: step, dt: cDt, prev: cPrev, episode: episode, state: state };
