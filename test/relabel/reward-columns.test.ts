@@ -100,7 +100,7 @@ describe('rewardColumns in the sandbox', () => {
 });
 
 describe('rewardd relabel with rewardColumns', () => {
-  it('computes every step with rewardColumns and writes the same result files as --per-step, byte for byte', async () => {
+  it('computes every step with rewardColumns and writes the same result files as --per-step and as --jobs 2, byte for byte', async () => {
     const cols = await relabelStore({ storeDir: store, reward: { source: REACH_FILE, filename: 'reach-beacon.reward.js' } });
     expect(cols.form).toEqual({ hasColumns: true, columnSteps: cols.steps, perStepSteps: 0, notes: [] });
     const a = results(cols);
@@ -110,6 +110,12 @@ describe('rewardd relabel with rewardColumns', () => {
     expect(a.size).toBe(eps.length);
     for (const [ep, bytes] of a) expect(bytes.equals(b.get(ep)!), ep).toBe(true);
     expect(cols.total).toEqual(steps.total);
+    // Two workers, each with its own sandbox and columnar state: the same files again.
+    const two = await relabelStore({ storeDir: store, reward: { source: REACH_FILE, filename: 'reach-beacon.reward.js' }, jobs: 2 });
+    expect(two.jobs).toBe(2);
+    expect(two.form).toMatchObject({ columnSteps: two.steps, perStepSteps: 0 });
+    for (const [ep, bytes] of results(two)) expect(bytes.equals(a.get(ep)!), ep).toBe(true);
+    expect(two.terms).toEqual(cols.terms);
   }, 60_000);
 
   it('a rewardColumns that disagrees with reward() is caught at its first rows and not used again; the results are reward()\'s', async () => {
