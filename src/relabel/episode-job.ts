@@ -208,7 +208,8 @@ export class EpisodeJobRunner {
       const rt = rts[p]!;
       const t = performance.now();
       const result = emptyResult(ep.episode, rt.info.version, [...rt.info.termNames], ep.count, this.arrays, `p${p}.`, true);
-      const form = newFormUse(this.columnsOn[p]! && rt.info.hasColumns && job.perStep !== true);
+      const wanted = this.columnsOn[p]! && rt.info.hasColumns && job.perStep !== true;
+      const form = newFormUse(wanted);
       evaluateRows(rt, ep, dt, 0, ep.count, result, onProgress && ((d) => onProgress(done + d, true)), form);
       done += ep.count;
       const evalMs = performance.now() - t;
@@ -225,7 +226,8 @@ export class EpisodeJobRunner {
         notes.push(...vform.notes);
         form.columns = vform.columns;
       }
-      this.columnsOn[p] = this.columnsOn[p]! && (form.columns || !rt.info.hasColumns || job.perStep === true);
+      // Turned off by a disagreement or a dead sandbox: not tried again in this worker.
+      if (wanted && !form.columns) this.columnsOn[p] = false;
       programs.push({
         version: rt.info.version, summary: s.summary, terms: s.terms, total: s.total, evalMs,
         form: { columnRows: form.columnRows, stepRows: form.stepRows, notes },

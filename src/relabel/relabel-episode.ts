@@ -1,5 +1,6 @@
 import { RewarddError } from '../core/errors.js';
 import { RewardStatus } from '../core/records.js';
+import { firstDifference } from '../reward/columns-check.js';
 import { MAX_BATCH_REASONS, newRewardBatchOutput, type RewardBatchOutput } from '../reward/output.js';
 import type { ArraySource } from './buffer-pool.js';
 import type { EpisodeSteps } from './episode-columns.js';
@@ -174,26 +175,11 @@ function evaluateRowsAsColumns(rt: BatchRewardEvaluator, ep: EpisodeSteps, dt: F
     }
     onWindow?.(b - from);
   }
-  const differs = firstDifference(ref, into, from, c, into.termNames);
-  if (differs === null) return null;
+  const d = firstDifference(ref, 0, into, from, c, nt);
+  if (d === null) return null;
   form.columns = false;
-  return `rewardColumns and reward() disagree at step ${from + differs.row} (${differs.what}: reward() ${differs.a}, rewardColumns ${differs.b}); rewardColumns is not used for the rest of this run`;
-}
-
-/** The first of `rows` rows where a (from row 0) and b (from row `at`) differ, compared with Object.is. */
-function firstDifference(a: RewardBatchOutput, b: RewardBatchOutput, at: number, rows: number, termNames: readonly string[]): { row: number; what: string; a: number; b: number } | null {
-  const nt = termNames.length;
-  for (let k = 0; k < rows; k++) {
-    const j = at + k;
-    for (let t = 0; t < nt; t++) {
-      const x = a.terms[k * nt + t]!, y = b.terms[j * nt + t]!;
-      if (!Object.is(x, y)) return { row: k, what: `term ${termNames[t]}`, a: x, b: y };
-    }
-    if (!Object.is(a.total[k], b.total[j])) return { row: k, what: 'total', a: a.total[k]!, b: b.total[j]! };
-    if (a.success[k] !== b.success[j]) return { row: k, what: 'success', a: a.success[k]!, b: b.success[j]! };
-    if (a.done[k] !== b.done[j]) return { row: k, what: 'done', a: a.done[k]!, b: b.done[j]! };
-  }
-  return null;
+  const what = d.field === 'term' ? `term ${into.termNames[d.term]}` : d.field;
+  return `rewardColumns and reward() disagree at step ${from + d.row} (${what}: reward() ${d.a}, rewardColumns ${d.b}); rewardColumns is not used for the rest of this run`;
 }
 
 /** evaluateRows with reward(): WINDOW_STEPS rows per batch call. */

@@ -189,7 +189,7 @@ function checkColumns(rt: RewardRuntime, runs: ReadonlyArray<{ name: string; obs
     const dt = typeof run.dt === 'number' ? new Float64Array(n).fill(run.dt) : run.dt;
     const d = compareForms(rt, run.obs, run.actions, dt, run.raw, { index: index++, id: `check-columns-${run.name}` });
     if (d) {
-      const where = d.message.startsWith('rewardColumns') ? run.name : `${run.name}, ${run.describe(d.step)}`;
+      const where = d.step === null ? run.name : `${run.name}, ${run.describe(d.step)}`;
       return { severity: 'error', code: 'E_REWARD_COLUMNS', file, line: at.line, column: at.column, lineText: at.lineText, message: `${where}: ${d.message}` };
     }
   }

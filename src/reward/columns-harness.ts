@@ -54,7 +54,7 @@ export function columnsSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
       : '';
   // Observation and action columns are filled on first read (a getter per name): a program reads
   // a column once per call, and most read a few of the robot's fields (reach-beacon: 3 of 12).
-  const getters = (names: readonly string[], fn: string): string => names.map((n, i) => `get ${key(n)}() { return ${fn}(${i}); }`).join(', ');
+  const getters = (names: readonly string[], cols: string): string => names.map((n, i) => `get ${key(n)}() { return colOf(${cols}, ${i}); }`).join(', ');
   return `
   const RC = typeof P.rewardColumns === 'function' ? P.rewardColumns : null;
   let cLen = -1, cN = 0, cObs = null, cAct = null, cTerms = null, cS = null, cD = null, cDt = null;
@@ -68,19 +68,12 @@ export function columnsSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
     cTerms = ${alloc(l.termNames, 'F64')};
     cS = new U8(len); cD = new U8(len); cDt = new F64(len);
   }
-  function obsCol(i) {
-    const arr = cObs[i];
-    if (oFilled[i] === 0) {
-      oFilled[i] = 1;
-      for (let k = 0, b = ${c.OBS0} + i; k < cN; k++, b += ${nObs}) arr[k] = io[b];
-    }
-    return arr;
-  }
-  function actCol(j) {
-    const arr = cAct[j];
-    if (aFilled[j] === 0) {
-      aFilled[j] = 1;
-      for (let k = 0, a = ${c.ACT0} + j; k < cN; k++, a += ${nAct}) arr[k] = io[a];
+  // Column i of a row-major block (observations at OBS0, actions at ACT0) into arrs[i], once per call.
+  function colOf(arrs, filled, base, stride, i) {
+    const arr = arrs[i];
+    if (filled[i] === 0) {
+      filled[i] = 1;
+      for (let k = 0, b = base + i; k < cN; k++, b += stride) arr[k] = io[b];
     }
     return arr;
   }
@@ -99,8 +92,8 @@ export function columnsSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
       cS[k] = 0; cD[k] = 0;
     }
     // Fresh objects each call (a program that replaced a column in them cannot reach the next call).
-    const obs = { ${getters(l.observationNames, 'obsCol')} };
-    const action = { ${getters(l.actionNames, 'actCol')} };
+    const obs = { ${getters(l.observationNames, `cObs, oFilled, ${c.OBS0}, ${nObs}`)} };
+    const action = { ${getters(l.actionNames, `cAct, aFilled, ${c.ACT0}, ${nAct}`)} };
     const terms = {};
     ${l.termNames.map((n, t) => `terms[${key(n)}] = t${t};`).join(' ')}
     const cctx = { n: n, step: step, dt: cDt, prev: cPrev, episode: episode, state: state };

@@ -250,27 +250,15 @@ export class RewardRuntime {
         decoded = e instanceof SandboxDeath ? e.atStep : 0;
       }
       const msgs = r === 0 ? null : messagesByStep(r);
-      const w = this.weights;
-      const terms = o.terms;
-      terms.set(io.subarray(TERMS0, TERMS0 + decoded * nT), i * nT);
+      o.terms.set(io.subarray(TERMS0, TERMS0 + decoded * nT), i * nT);
       for (let k = 0; k < decoded; k++) {
         // Fast path straight into the columns; failures and overflow go through decodeOne.
         const s = i + k;
-        const flags = io[FLAGS0 + k] as number;
-        let total = 0;
-        if (flags >= 0) {
-          for (let t = 0; t < nT; t++) total += (w[t] as number) * (terms[s * nT + t] as number);
-        }
-        if (flags >= 0 && total - total === 0) {
-          o.status[s] = RewardStatus.ok;
-          o.total[s] = total;
-          o.success[s] = flags & 1;
-          o.done[s] = (flags & 2) >> 1;
-          this.step++;
-        } else {
-          this.decodeOne(io, FLAGS0 + k, msgs?.get(k), this.step++, one, TERMS0 + k * nT);
+        if (!this.putOkRow(io[FLAGS0 + k] as number, o, s, nT)) {
+          this.decodeOne(io, FLAGS0 + k, msgs?.get(k), this.step, one, TERMS0 + k * nT);
           this.putBatch(o, s, one, nT);
         }
+        this.step++;
       }
       i += decoded;
       if (death !== null) {
@@ -304,7 +292,6 @@ export class RewardRuntime {
       throw new RewarddError('E_CONFIG', `evaluateColumns: expected obs of n×${nObs}, actions of n×${nAct}, dt and output of n, found ${obs.length}, ${actions.length}, ${dt.length} and ${out.count}`);
     }
     out.reasons.clear();
-    const w = this.weights;
     for (let i = 0; i < count; ) {
       const sb = this.sb;
       if (sb === null) return this.down || 'the sandbox is gone';
@@ -324,18 +311,10 @@ export class RewardRuntime {
         return `rewardColumns over steps ${at}-${at + m - 1}: ${one.reason}`;
       }
       if (r !== 0) return `rewardColumns over steps ${at}-${at + m - 1}, at step ${at + Number(r[0])}: ${String(r[2])}`;
-      const terms = out.terms;
-      terms.set(io.subarray(TERMS0, TERMS0 + m * nT), i * nT);
+      out.terms.set(io.subarray(TERMS0, TERMS0 + m * nT), i * nT);
+      // The harness checked every term finite and every flag 0/1; only Σ weight × term can still overflow.
       for (let k = 0; k < m; k++) {
-        const s = i + k;
-        const flags = io[FLAGS0 + k] as number;
-        let total = 0;
-        for (let t = 0; t < nT; t++) total += (w[t] as number) * (terms[s * nT + t] as number);
-        if (total - total !== 0) return `rewardColumns at step ${at + k}: total is ${total}`;
-        out.status[s] = RewardStatus.ok;
-        out.total[s] = total;
-        out.success[s] = flags & 1;
-        out.done[s] = (flags & 2) >> 1;
+        if (!this.putOkRow(io[FLAGS0 + k] as number, out, i + k, nT)) return `rewardColumns at step ${at + k}: every term is finite but Σ weight×term is not`;
       }
       this.step += m;
       i += m;
@@ -346,6 +325,24 @@ export class RewardRuntime {
       }
     }
     return null;
+  }
+
+  /**
+   * Row s of a batch whose terms are already in out.terms: written as ok (total, success, done) when
+   * the harness's flags say ok and Σ weight × term is finite; otherwise false and the row left alone.
+   */
+  private putOkRow(flags: number, out: RewardBatchOutput, s: number, nT: number): boolean {
+    if (flags < 0) return false;
+    const w = this.weights;
+    const terms = out.terms;
+    let total = 0;
+    for (let t = 0; t < nT; t++) total += (w[t] as number) * (terms[s * nT + t] as number);
+    if (total - total !== 0) return false;
+    out.status[s] = RewardStatus.ok;
+    out.total[s] = total;
+    out.success[s] = flags & 1;
+    out.done[s] = (flags & 2) >> 1;
+    return true;
   }
 
   dispose(): void {

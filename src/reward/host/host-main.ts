@@ -2,7 +2,7 @@ import { RewardStatus } from '../../core/records.js';
 import { checkRewardProgramHere } from '../check.js';
 import { compareForms } from '../columns-check.js';
 import { diagnosticsOf } from '../diagnostics.js';
-import { newRewardBatchOutput } from '../output.js';
+import { newRewardBatchOutput, type RewardBatchOutput } from '../output.js';
 import { RewardRuntime, type RewardRuntimeOptions } from '../runtime.js';
 import { startGuard } from './guard.js';
 import { serveLive } from './host-live.js';
@@ -51,6 +51,7 @@ async function handle(m: ToHost): Promise<void> {
     case 'dry-run': {
       if (!rt) return send({ t: 'error', message: 'dry-run before load' });
       let steps = 0;
+      const results: RewardBatchOutput[] = [];
       for (let s = 0; s < m.segments.length; s++) {
         const seg = m.segments[s]!;
         rt.beginEpisode({ index: 0, id: `dry-run:${seg.episode}` });
@@ -62,16 +63,17 @@ async function handle(m: ToHost): Promise<void> {
           }
         }
         steps += res.count;
+        results.push(res);
       }
       // A program with a columnar twin (relabel runs it) must compute the same numbers on the robot's own
-      // steps: compared bit for bit, segment by segment (docs/reward-columns.md).
+      // steps: compared bit for bit with the reward() results above, segment by segment (docs/reward-columns.md).
       for (let s = 0, before = 0; s < m.segments.length; s++) {
         const seg = m.segments[s]!;
-        const count = seg.obs.length / (loaded?.options.observationNames.length ?? 1);
-        const dt = typeof seg.dt === 'number' ? new Float64Array(count).fill(seg.dt) : seg.dt;
-        const d = compareForms(rt, seg.obs, seg.actions, dt, seg.raw, { index: 0, id: `dry-run:${seg.episode}` });
-        if (d) return send({ t: 'dry-run', steps, failure: { segment: s, step: before + d.step, episode: seg.episode, status: RewardStatus.bad_output, reason: `E_REWARD_COLUMNS: ${d.message}` } });
-        before += count;
+        const res = results[s]!;
+        const dt = typeof seg.dt === 'number' ? new Float64Array(res.count).fill(seg.dt) : seg.dt;
+        const d = compareForms(rt, seg.obs, seg.actions, dt, seg.raw, { index: 0, id: `dry-run:${seg.episode}` }, res);
+        if (d) return send({ t: 'dry-run', steps, failure: { segment: s, step: before + (d.step ?? 0), episode: seg.episode, status: RewardStatus.bad_output, reason: `E_REWARD_COLUMNS: ${d.message}` } });
+        before += res.count;
       }
       return send({ t: 'dry-run', steps, failure: null });
     }
