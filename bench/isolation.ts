@@ -32,10 +32,12 @@ async function liveHost(source: string, filename: string): Promise<{ host: Rewar
   return { host, handle: { ...fifos, info: loaded.info, observationCount: OBS.length, actionCount: ACT.length } };
 }
 
-function tickRun(hz: number, seconds: number, reward: 'host' | 'in-thread', host?: LiveHostHandle): Promise<Record<string, number>> {
+type TickRun = Record<string, number> & { errorsUs: Float64Array };
+
+function tickRun(hz: number, seconds: number, reward: 'host' | 'in-thread', host?: LiveHostHandle): Promise<TickRun> {
   return new Promise((resolve, reject) => {
     const w = startWorker(import.meta.url, 'tick-worker', { workerData: { hz, seconds, mode: 'scheduler', reward, ...(host ? { host } : {}) } });
-    w.once('message', (m: Record<string, number>) => {
+    w.once('message', (m: TickRun) => {
       void w.terminate();
       resolve(m);
     });
@@ -59,6 +61,10 @@ async function tickComparison(): Promise<void> {
   const rounds = Number(process.env.BENCH_ISOLATION_ROUNDS ?? 7);
   const rows: Array<Record<string, string | number>> = [];
   const ratios: number[] = [];
+  // Every period of every round, per arm: the per-round p99 of a period error that is mostly under
+  // 1 µs swings by 100x with whatever else the VM runs in those 4 s, so the median of per-round
+  // ratios moves between runs; percentiles of the pooled periods are what the rounds measured together.
+  const pooled: Record<'inThread' | 'hosted', number[]> = { inThread: [], hosted: [] };
   for (let r = 0; r < rounds; r++) {
     const inThread = await tickRun(1000, seconds, 'in-thread');
     const { host, handle } = await liveHost(GOOD, 'reach-beacon.reward.js');
@@ -68,9 +74,18 @@ async function tickComparison(): Promise<void> {
       rows.push({ round: r + 1, reward: name, 'Hz': m.hz!, 'period err p50 us': m.p50!, 'p99 us': m.p99!, 'max us': m.max!, 'reward on tick p50 us': m.rewardP50Us!, 'p99 us ': m.rewardP99Us!, 'max us ': m.rewardMaxUs! });
     }
     ratios.push(hosted.p99! / Math.max(1, inThread.p99!));
+    for (const x of inThread.errorsUs) pooled.inThread.push(x);
+    for (const x of hosted.errorsUs) pooled.hosted.push(x);
   }
   process.stdout.write(`${table(rows)}\n`);
   process.stdout.write(`1 kHz period error p99, host / in-thread, per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${pct(ratios, 0.5).toFixed(2)} (target <= 1.2)\n`);
+  const late = (xs: number[], us: number): number => xs.filter((x) => x > us).length / Math.max(1, xs.length);
+  const q = (k: 'inThread' | 'hosted', p: number): number => pct(pooled[k], p);
+  process.stdout.write(
+    `1 kHz period error, all ${rounds} rounds pooled (${pooled.inThread.length} and ${pooled.hosted.length} periods): ` +
+      `p99 in-thread ${q('inThread', 0.99).toFixed(2)} us, host ${q('hosted', 0.99).toFixed(2)} us, ratio ${(q('hosted', 0.99) / Math.max(1, q('inThread', 0.99))).toFixed(2)} (target <= 1.2; a p99 under 1 us counts as 1 us); ` +
+      `p99.9 ${q('inThread', 0.999).toFixed(1)} vs ${q('hosted', 0.999).toFixed(1)} us; periods off by > 100 us: ${(100 * late(pooled.inThread, 100)).toFixed(2)}% vs ${(100 * late(pooled.hosted, 100)).toFixed(2)}%\n`,
+  );
   const hostRows = rows.filter((x) => String(x.reward).startsWith('reward host'));
   process.stdout.write(`reward cost on the tick thread with the host, p99 per round: ${hostRows.map((x) => Number(x['p99 us ']).toFixed(1)).join(' ')} us (target <= 200 us)\n\n`);
 }

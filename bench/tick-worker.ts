@@ -123,7 +123,7 @@ if (mode === 'scheduler') {
   const wall = Number(systemClock.nowNs() - t0) / 1e9;
   const c = Float64Array.from(costs.subarray(Math.floor(nCost / 10), nCost)).sort();
   const at = (q: number): number => (c.length ? (c[Math.min(c.length - 1, Math.floor(q * c.length))] as number) * 1000 : NaN);
-  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, late99: st.p99LateUs, spin: st.spinUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches, rewardP50Us: at(0.5), rewardP99Us: at(0.99), rewardMaxUs: at(1) });
+  parentPort!.postMessage({ hz: st.ticks / wall, p50: st.p50ErrorUs, p99: st.p99ErrorUs, max: st.maxErrorUs, late99: st.p99LateUs, spin: st.spinUs, skipped: st.skipped, cpu: (cpu.user + cpu.system) / 1e6 / wall, batches, rewardP50Us: at(0.5), rewardP99Us: at(0.99), rewardMaxUs: at(1), errorsUs: s.periodErrorsUs() });
 } else {
   const periodMs = 1000 / hz;
   const errors: number[] = [];

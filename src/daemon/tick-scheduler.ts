@@ -145,6 +145,17 @@ export class TickScheduler {
     this.errCount++;
   }
 
+  /** |period error| of the last `window` periods, µs, oldest first (benchmarks pool them across runs). */
+  periodErrorsUs(): Float64Array {
+    const n = Math.min(this.errCount, this.errors.length);
+    if (this.errCount <= this.errors.length) return this.errors.slice(0, n);
+    const at = this.errCount % this.errors.length;
+    const out = new Float64Array(n);
+    out.set(this.errors.subarray(at), 0);
+    out.set(this.errors.subarray(0, at), n - at);
+    return out;
+  }
+
   /** Percentiles over the last `window` periods; the rate over the time since the previous call. */
   stats(): TickStats {
     const now = this.o.clock.nowNs();

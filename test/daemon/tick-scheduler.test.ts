@@ -58,6 +58,24 @@ describe('tick scheduler', () => {
     expect(st.ticks).toBe(100);
     expect(st.skipped).toBe(0);
     expect(st.p99ErrorUs).toBeLessThan(20);
+    // The periods behind the percentiles, in tick order (benchmarks pool them across runs).
+    const errs = s.periodErrorsUs();
+    expect(errs).toHaveLength(99);
+    errs.forEach((e, k) => expect(e, `period ${k + 1}`).toBeCloseTo(Math.abs(Number(ticks[k + 1]! - ticks[k]! - periodNs) / 1000), 6));
+  });
+
+  it('keeps the last `window` period errors, oldest first, once the ring has wrapped', async () => {
+    const clock = new VirtualClock();
+    let n = 0;
+    const ticks: bigint[] = [];
+    const s = new TickScheduler({ hz: 500, clock, spinUs: 2000, window: 8 }, (now) => {
+      ticks.push(now);
+      clock.work(BigInt(n % 5) * 100_000n);
+      if (++n === 20) s.stop();
+    });
+    await s.run();
+    const want = ticks.slice(1).map((t, k) => Math.abs(Number(t - ticks[k]! - 2_000_000n) / 1000)).slice(-8);
+    expect([...s.periodErrorsUs()].map((x) => x.toFixed(3))).toEqual(want.map((x) => x.toFixed(3)));
   });
 
   it('drops the ticks it missed after a long stall instead of bursting to catch up', async () => {
