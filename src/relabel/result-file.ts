@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, unlinkSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import type { RelabelResult } from './relabel-episode.js';
+import { replaceFile } from './replace-file.js';
 
 /**
  * A relabel result on disk (`rewardd.relabel/1`), laid out like a step batch
@@ -51,7 +52,8 @@ export function encodeRelabelResult(r: RelabelResult, seq: Uint32Array): Uint8Ar
 
 /**
  * Writes the same bytes as encodeRelabelResult straight from the columns (one
- * writev, no copy into one big buffer), under a temporary name, then renamed.
+ * writev, no copy into one big buffer), under a temporary name, then renamed
+ * over the old result (replaceFile).
  * Not fsynced: a result is derived data, a lost or torn one is computed again
  * (decodeRelabelResult and RelabelStore.load check its size).
  */
@@ -88,7 +90,8 @@ export function writeRelabelResultFile(path: string, r: RelabelResult, seq: Uint
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  // A re-run of the same version replaces the file: the old one is freed off this thread (replace-file.ts).
+  replaceFile(tmp, path);
   return size;
 }
 

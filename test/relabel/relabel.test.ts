@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex, shortHash } from '../../src/core/hash.js';
 import { readEpisodeColumns, readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js';
@@ -126,6 +126,9 @@ describe('rewardd relabel over recorded episodes', () => {
       expect(r.total).toEqual(runs[0]!.total);
     }
     for (const f of files.slice(1)) expect(f.map((b) => sha256Hex(b))).toEqual(files[0]!.map((b) => sha256Hex(b)));
+    // Each re-run replaced the result files (replace-file.ts frees the old ones off the worker's thread):
+    // once the workers are gone, nothing but the results is left beside them.
+    for (const e of runs[2]!.episodes) expect(readdirSync(dirname(e.saved!)).filter((f) => !f.endsWith('.rwr'))).toEqual([]);
   }, 90_000);
 
   it('a program that hangs costs its episode\'s later steps, not the run: the next episode gets a fresh sandbox', async () => {
