@@ -8,10 +8,20 @@
  * inside the child (the rest is process start-up and module loading). Held-out
  * success is printed beside.
  *
+ * Then `reward refine --store`, time per candidate: the store evaluator's
+ * relabel workers kept warm across candidates (one pool for the loop) against a
+ * relabel and a diff that each start their own worker (what 0.2 did), on the
+ * same small store, interleaved.
+ *
  *   npm run bench -- authoring
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StoreEvaluator } from '../src/authoring/evaluate-store.js';
+import { activeProgram, diffRewards, relabelStore } from '../src/relabel/index.js';
+import { EpisodeLabels } from '../src/store/labels.js';
+import { makeBenchStore } from './relabel-store.js';
 import { trainCandidateInChild } from '../src/authoring/sim/sim-fitness.js';
 import { loadCandidate, SIM_TRAIN_DEFAULTS, trainWithReward } from '../src/authoring/sim/train-with-reward.js';
 import { loadRobot } from '../src/core/robot.js';
@@ -69,4 +79,49 @@ export async function run(): Promise<void> {
   }
   process.stdout.write(`refine --sim, time per candidate at the default budget (${SIM_TRAIN_DEFAULTS.generations} generations x ${2 * SIM_TRAIN_DEFAULTS.pairs} policies x ${SIM_TRAIN_DEFAULTS.episodesPerCandidate} episodes, ${SIM_TRAIN_DEFAULTS.evalEpisodes} held-out), median of ${REPS}\n`);
   process.stdout.write(`${table(rows)}\n`);
+  await storeCandidates();
+}
+
+/** refine --store: seconds per candidate with warm workers against cold ones (a pool per relabel and per diff). */
+export async function storeCandidates(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rewardd-bench-refine-store-'));
+  try {
+    const source = readFileSync(join(packageRoot(), 'rewards', 'reach-beacon.reward.js'), 'utf8');
+    const names = await makeBenchStore(dir, { episodes: 16, steps: 2000, source });
+    // Operator labels, half and half: the store evaluator ranks against outcomes of both kinds.
+    const labels = new EpisodeLabels(dir);
+    try {
+      names.forEach((ep, i) => labels.add(ep, i % 2 === 0 ? 'success' : 'failure', null, 'bench', Date.now()));
+    } finally {
+      labels.close();
+    }
+    const candidates = [REACH_FAST, SPIN, source].flatMap((c, i) => [0, 1].map((k) => ({ source: `${c}\n// candidate ${i}-${k}\n`, filename: `c${i}-${k}.reward.js` })));
+    const current = activeProgram(dir)!;
+    const warm: number[] = [];
+    const cold: number[] = [];
+    const ev = new StoreEvaluator({ storeDir: dir, outcome: 'labels', points: 5 });
+    try {
+      for (const c of candidates) {
+        let t = performance.now();
+        const e = await ev.evaluate(c, undefined);
+        if (!e.ok) throw new Error(`${c.filename}: ${e.error}`);
+        warm.push(performance.now() - t);
+        t = performance.now();
+        await relabelStore({ storeDir: dir, reward: c, save: false });
+        await diffRewards({ storeDir: dir, a: current, b: c });
+        cold.push(performance.now() - t);
+      }
+    } finally {
+      await ev.close();
+    }
+    // The first warm candidate starts the pool: shown apart.
+    const w = median(warm.slice(1));
+    const c = median(cold.slice(1));
+    process.stdout.write(
+      `refine --store, per candidate (relabel + diff of 16 episodes x 2,000 steps), median of ${candidates.length - 1}: ` +
+        `warm workers ${w.toFixed(0)} ms (the first, starting them: ${warm[0]!.toFixed(0)} ms), a worker per relabel and per diff ${c.toFixed(0)} ms; ${(c / w).toFixed(2)}x\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

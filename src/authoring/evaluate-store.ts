@@ -9,7 +9,7 @@
  * version the store's newest episode ran (how far the candidate moves the reward).
  */
 import { RewarddError } from '../core/errors.js';
-import { activeProgram, diffRewards, relabelStore, spearman } from '../relabel/index.js';
+import { activeProgram, diffRewards, RelabelPool, relabelStore, spearman } from '../relabel/index.js';
 import { Catalog } from '../store/catalog.js';
 import { EpisodeLabels } from '../store/labels.js';
 import type { Evaluation, Evaluator, ProgramText } from './evaluation.js';
@@ -25,6 +25,8 @@ export interface StoreEvaluatorOptions {
   outcome: OutcomeSource;
   /** Points of the per-episode series in the reflection. */
   points: number;
+  /** Called with the pid of each relabel worker the evaluator starts (tests). */
+  onWorkerStart?: (pid: number) => void;
 }
 
 export interface EpisodeOutcome {
@@ -58,11 +60,29 @@ export class StoreEvaluator implements Evaluator {
   readonly mode = 'store' as const;
   private readonly outcomes: Map<string, EpisodeOutcome>;
   private readonly current: (ProgramText & { version: string }) | undefined;
+  /**
+   * Relabel workers kept warm across candidates (issue 20): one pool for every relabel and diff
+   * of the loop, started by the first candidate. A candidate's relabel used to start its own
+   * worker, and its diff another: ~0.2 s of start-up and compilation each, per candidate, where
+   * a store of a few thousand steps takes 10 ms to relabel. Workers keep the last few programs
+   * compiled (worker-main.ts), so the diff's current version is compiled once. close() ends them.
+   */
+  private pool: RelabelPool | undefined;
 
   constructor(private readonly o: StoreEvaluatorOptions) {
     this.outcomes = loadOutcomes(o.storeDir, o.outcome);
     if (this.outcomes.size === 0) throw new RewarddError('E_STORE', `--store ${o.storeDir}: expected episodes with an outcome (--outcome ${o.outcome}: operator labels from \`rewardd episodes label\`${o.outcome === 'auto' ? ' or logged success' : ''}), found none`);
     this.current = activeProgram(o.storeDir);
+  }
+
+  private workers(): RelabelPool {
+    return (this.pool ??= new RelabelPool({ workers: 1, ...(this.o.onWorkerStart ? { onWorkerStart: this.o.onWorkerStart } : {}) }));
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.close();
   }
 
   describe(): string {
@@ -75,7 +95,7 @@ export class StoreEvaluator implements Evaluator {
     const seconds = (): number => (performance.now() - t0) / 1000;
     let rep;
     try {
-      rep = await relabelStore({ storeDir: this.o.storeDir, reward: p, save: false, ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}), onProgress: (d, t) => onProgress?.(`relabelled ${d}/${t} episodes`) });
+      rep = await relabelStore({ storeDir: this.o.storeDir, reward: p, save: false, pool: this.workers(), ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}), onProgress: (d, t) => onProgress?.(`relabelled ${d}/${t} episodes`) });
     } catch (e) {
       return { mode: 'store', ok: false, fitness: null, tieBreak: null, seconds: seconds(), error: (e as Error).message.split('\n')[0]! };
     }
@@ -89,7 +109,7 @@ export class StoreEvaluator implements Evaluator {
     let distance: number | null = null;
     if (this.current) {
       onProgress?.(`reward diff against the current version ${this.current.version}`);
-      const d = await diffRewards({ storeDir: this.o.storeDir, a: this.current, b: p, ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}) }).catch(() => undefined);
+      const d = await diffRewards({ storeDir: this.o.storeDir, a: this.current, b: p, pool: this.workers(), ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}) }).catch(() => undefined);
       distance = d && Number.isFinite(d.perStep.canonicalDistance) ? d.perStep.canonicalDistance : null;
     }
     const idx = evenlySpaced(rep.episodes.length, this.o.points);

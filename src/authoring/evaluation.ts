@@ -30,6 +30,8 @@ export interface Evaluator {
   readonly mode: 'sim' | 'store';
   describe(): string;
   evaluate(p: ProgramText, signal: AbortSignal | undefined, onProgress?: (text: string) => void): Promise<Evaluation>;
+  /** Ends what it keeps between candidates (the store evaluator's relabel workers). */
+  close?(): Promise<void>;
 }
 
 /** The fitness refine ranks by, on [0, 1]; null when any evaluator could not measure it. */

@@ -152,6 +152,8 @@ function summary(r: RefineReport, out: string): string {
 
 export async function main(argv: string[]): Promise<number> {
   let stop: ReturnType<typeof interruptOnSigint> | undefined;
+  // Closed in finally: the store evaluator keeps relabel workers between candidates.
+  const evaluators: Evaluator[] = [];
   try {
     const { values, positionals } = parseFlags(argv, FLAGS, true);
     if (values.help) {
@@ -170,7 +172,6 @@ export async function main(argv: string[]): Promise<number> {
     if (values.sim !== true && values.store === undefined) throw new RewarddError('E_CONFIG', 'expected a fitness: --sim, --store DIR, or both; found neither');
     const outcome = (values.outcome ?? 'auto') as OutcomeSource;
     if (!OUTCOME_SOURCES.includes(outcome)) throw new RewarddError('E_CONFIG', `--outcome: expected one of ${OUTCOME_SOURCES.join(' | ')}, found "${String(values.outcome)}"`);
-    const evaluators: Evaluator[] = [];
     if (values.sim === true) {
       const timeoutS = numberFlag(values, 'sim-timeout-s') ?? SIM_TIMEOUT_S;
       if (!(timeoutS > 0)) throw new RewarddError('E_CONFIG', `--sim-timeout-s: expected a number > 0, found ${timeoutS}`);
@@ -218,5 +219,6 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(e) ? 2 : 1;
   } finally {
     stop?.dispose();
+    await Promise.all(evaluators.map((e) => e.close?.()));
   }
 }

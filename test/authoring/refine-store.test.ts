@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RefineReport } from '../../src/authoring/refine.js';
-import { loadOutcomes } from '../../src/authoring/evaluate-store.js';
+import { loadOutcomes, StoreEvaluator } from '../../src/authoring/evaluate-store.js';
 import { FakeLlm, fenced } from '../helpers/fake-llm.js';
 import { tempDirs } from '../helpers/temp.js';
 import { recordRoverEpisodes } from '../relabel/fixtures.js';
@@ -91,6 +91,39 @@ describe('rewardd reward refine --store (built binary, scripted model)', () => {
     expect(prompt[3]!.content).toMatch(/^- 0-1: fitness 0\.\d+$/m);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| Spearman \| distance from current \|/);
     expect(filesContaining(out, KEY)).toEqual([]);
+  }, SLOW_MS);
+
+  it('keeps one relabel worker warm across candidates (relabel and diff), replaces it when a candidate kills it, and ends it on close()', async () => {
+    const pids: number[] = [];
+    const ev = new StoreEvaluator({ storeDir: store, outcome: 'auto', points: 5, onWorkerStart: (pid) => pids.push(pid) });
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const closer = await ev.evaluate({ source: CLOSER, filename: 'closer.reward.js' }, undefined);
+      const aliveFit = await ev.evaluate({ source: ALIVE, filename: 'alive.reward.js' }, undefined);
+      expect([closer.ok, aliveFit.ok]).toEqual([true, true]);
+      expect(closer.details).toMatchObject({ currentVersion: expect.stringMatching(/^[0-9a-f]{12}$/) }); // the diff ran too
+      expect(pids).toHaveLength(1); // two relabels and two diffs, one worker
+      // A candidate whose step aborts V8 (in one episode) takes its worker down; the rest goes on in a fresh one.
+      const bombed = episodes[0]!.episode;
+      const bomb = CLOSER.replace('export function reward(obs) {', `export function reward(obs, action, ctx) { if (ctx.episode.id === '${bombed}') new Array(2e8).fill(1.5);`);
+      await ev.evaluate({ source: bomb, filename: 'bomb.reward.js' }, undefined);
+      const afterBomb = pids.length;
+      expect(afterBomb).toBeGreaterThanOrEqual(2);
+      const again = await ev.evaluate({ source: CLOSER, filename: 'closer.reward.js' }, undefined);
+      expect(again.fitness).toBe(closer.fitness);
+      expect(pids.length).toBe(afterBomb); // no worker died under a good candidate
+      expect(alive(pids.at(-1)!)).toBe(true);
+    } finally {
+      await ev.close();
+    }
+    expect(pids.filter(alive)).toEqual([]);
   }, SLOW_MS);
 
   it('a store without outcomes of both kinds, or without --sim/--store, is a one-line usage error', async () => {
