@@ -236,12 +236,34 @@ function workerCommand(): { entry: string; execArgv: string[] } {
   const here = import.meta.url;
   const fromSource = here.endsWith('.ts');
   const entry = fileURLToPath(new URL(`./worker-main.${fromSource ? 'ts' : 'js'}`, here));
-  // Inspector and profiler flags would make every worker fight for one port or file.
-  const execArgv = process.execArgv.filter((f) => !/^--(inspect|debug)/.test(f));
+  const execArgv = inheritableExecArgv(process.execArgv);
   // isolated-vm on Node 20 needs the startup snapshot off.
   if (!execArgv.includes('--no-node-snapshot')) execArgv.push('--no-node-snapshot');
   if (fromSource && !execArgv.some((f) => /tsx/.test(f))) execArgv.push('--import', pathToFileURL(createRequire(here).resolve('tsx/esm')).href);
   return { entry, execArgv };
+}
+
+/**
+ * The caller's Node flags a worker starts with (heap size, profiling, loaders), less those that
+ * must not be repeated: inspector flags (every worker would fight for one port) and the flags that
+ * make Node run code other than the entry point. `node -e "…relabel…"` puts `-e` and its script in
+ * execArgv: a worker started with them ran the script again, which started a worker... (seen: 530
+ * processes in a minute).
+ */
+export function inheritableExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    if (/^--(inspect|debug)/.test(f)) continue;
+    // Flags that take the code (or a mode) as their next argument, and their `=` forms.
+    if (f === '-e' || f === '--eval' || f === '-p' || f === '--print' || f === '-pe' || f === '--input-type') {
+      i++;
+      continue;
+    }
+    if (/^--(eval|print|input-type)=/.test(f) || f === '-i' || f === '--interactive' || f === '-c' || f === '--check' || f === '--test' || f === '--watch') continue;
+    out.push(f);
+  }
+  return out;
 }
 
 /**
