@@ -75,11 +75,15 @@ export class StoreEvaluator implements Evaluator {
     this.current = activeProgram(o.storeDir);
   }
 
+  private closed = false;
+
   private workers(): RelabelPool {
+    if (this.closed) throw new RewarddError('E_CONFIG', 'store evaluator: used after close()');
     return (this.pool ??= new RelabelPool({ workers: 1, ...(this.o.onWorkerStart ? { onWorkerStart: this.o.onWorkerStart } : {}) }));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const p = this.pool;
     this.pool = undefined;
     await p?.close();

@@ -34,6 +34,8 @@ export interface PoolOptions {
 export const POOL_DEFAULTS = { workers: 1, stallMs: 120_000 } as const;
 /** Extra quiet time allowed before a job's evaluation starts (see stallMs). */
 export const START_ALLOWANCE_MS = 30_000;
+/** Set in a worker's environment: a pool refuses to start there. */
+const WORKER_ENV = 'REWARDD_RELABEL_WORKER';
 /** Workers that die before saying they are ready, in a row, before a run gives up. */
 const MAX_BOOT_FAILURES = 3;
 
@@ -62,6 +64,9 @@ export class RelabelPool {
     const stallMs = o.stallMs ?? POOL_DEFAULTS.stallMs;
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RewarddError('E_CONFIG', `--jobs: expected an integer >= 1, found ${workers}`);
     if (!(stallMs > 0)) throw new RewarddError('E_CONFIG', `stallMs: expected > 0, found ${stallMs}`);
+    // A worker never starts workers: if code that starts a pool ever runs inside one (a flag that
+    // re-runs the caller's script, see inheritableExecArgv), it stops here instead of multiplying.
+    if (process.env[WORKER_ENV] === '1') throw new RewarddError('E_CONFIG', 'relabel pool: started inside a relabel worker (expected only in the process that runs relabel, diff or export)');
     this.o = { workers, stallMs, ...(o.onWorkerStart ? { onWorkerStart: o.onWorkerStart } : {}) };
     // Started now, so their start-up overlaps the caller's own (catalog, episode list).
     for (let i = 0; i < workers; i++) this.slots.push(this.spawn());
@@ -199,7 +204,7 @@ export class RelabelPool {
     // esbuild's sync API (reward-file syntax checks) starts a helper thread and a service process on its
     // first call, 0.25-0.5 s here; a worker makes a few such calls, each a plain child process with
     // ESBUILD_WORKER_THREADS=0 (50-100 ms): start-up counts in every relabel.
-    const env = { ...process.env, ESBUILD_WORKER_THREADS: '0' };
+    const env = { ...process.env, ESBUILD_WORKER_THREADS: '0', [WORKER_ENV]: '1' };
     const proc = fork(entry, [], { execPath: process.execPath, execArgv, detached: true, env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const slot: Slot = { proc, ready: false, dead: false, key: '', tail: new TailBuffer(), job: null, killedFor: null, onMessage: idle, onExit: idle };
     proc.stderr?.setEncoding('utf8');
@@ -254,7 +259,11 @@ export function inheritableExecArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
-    if (/^--(inspect|debug)/.test(f)) continue;
+    if (/^--(inspect|debug)/.test(f)) {
+      // Their port and uid forms take the value as the next argument when written without `=`.
+      if (/^--(inspect-port|debug-port|inspect-publish-uid)$/.test(f)) i++;
+      continue;
+    }
     // Flags that take the code (or a mode) as their next argument, and their `=` forms.
     if (f === '-e' || f === '--eval' || f === '-p' || f === '--print' || f === '-pe' || f === '--input-type') {
       i++;

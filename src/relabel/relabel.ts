@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog } from '../store/catalog.js';
 import { loadRewardFile } from '../reward/index.js';
 import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter, type StoredEpisode } from './episode-filter.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning, WorkerFailure } from './episode-job.js';
 import { RelabelPool } from './pool.js';
+import { sweepDeadLeftovers } from './replace-file.js';
 import { RelabelStore, type RewardIdentity } from './result-store.js';
 import { merge, newStats, summariseStats, type EpisodeSummary, type RunningStats, type TermSummary } from './stats.js';
 import type { VerifyReport } from './verify.js';
@@ -229,6 +231,8 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
       o.onProgress?.(done, selected.length, report.steps);
     });
     recordColumns(o.storeDir, written, wallMs(), report.read);
+    // What killed workers left beside the results (replace-file.ts): theirs are never removed otherwise.
+    if (store) for (const s of selected) sweepDeadLeftovers(join(store.dir, s.row.episode));
     const termStats = id.termNames.map(() => newStats());
     let total: RunningStats = newStats();
     for (const s of stats) {

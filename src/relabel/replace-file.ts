@@ -1,4 +1,5 @@
-import { linkSync, renameSync, unlink, unlinkSync } from 'node:fs';
+import { linkSync, readdirSync, renameSync, unlink, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Puts a finished temporary file in place of `path`, atomically (rename), without paying on this
@@ -9,34 +10,32 @@ import { linkSync, renameSync, unlink, unlinkSync } from 'node:fs';
  * on libuv's thread pool while evaluation goes on.
  *
  * Bound: at most MAX_PENDING removals in flight; past that the old name is removed here. A process
- * that exits normally removes what is still pending (the 'exit' hook); one that is killed leaves
- * `<name>.<pid>.old` files, which the next write of the same name by the same pid replaces.
+ * that exits normally removes what is still pending (the 'exit' hook). One that is killed can
+ * leave `<name>.<pid>.<n>.old` (and `<name>.<pid>.tmp`) files: sweepDeadLeftovers() removes those
+ * of processes that are gone (relabel runs it over the folders it wrote).
  */
 const MAX_PENDING = 64;
 const pending = new Set<string>();
 let hooked = false;
+let seq = 0;
 
 export function replaceFile(tmp: string, path: string): void {
-  const old = `${path}.${process.pid}.old`;
+  // A name per call: a re-write of the same path can come before the last one's removal has run.
+  const old = `${path}.${process.pid}.${seq++}.old`;
   let linked = false;
   try {
     linkSync(path, old);
     linked = true;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // EEXIST: a leftover of a killed run with our pid; ENOENT: nothing to replace; anything else
-    // (a file system without hard links): rename frees the old file itself, as it always did.
-    if (code === 'EEXIST') {
-      unlinkSync(old);
-      try {
-        linkSync(path, old);
-        linked = true;
-      } catch {
-        linked = false;
-      }
-    }
+  } catch {
+    // ENOENT: nothing to replace. Anything else (a file system without hard links, a leftover of
+    // that name): rename frees the old file itself, as it always did.
   }
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    if (linked) unlinkSync(old);
+    throw e;
+  }
   if (!linked) return;
   if (pending.size >= MAX_PENDING) {
     unlinkSync(old);
@@ -62,4 +61,41 @@ function removePendingNow(): void {
     }
   }
   pending.clear();
+}
+
+const LEFTOVER = /\.(\d+)(?:\.\d+\.old|\.tmp)$/;
+
+/**
+ * Removes, in `dir`, the old names and temporary files left by processes that were killed before
+ * they could remove them (a relabel worker killed for memory or a stall). Files of processes still
+ * running are theirs. Returns how many were removed.
+ */
+export function sweepDeadLeftovers(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const f of names) {
+    const m = LEFTOVER.exec(f);
+    if (!m || processAlive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, f));
+      removed++;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

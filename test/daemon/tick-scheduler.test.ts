@@ -65,16 +65,23 @@ describe('tick scheduler', () => {
   });
 
   it('keeps the last `window` period errors, oldest first, once the ring has wrapped', async () => {
+    // 0.7 µs a reading: ticks land at different fractions of a µs past their deadlines, so the
+    // periods differ and a ring read out in the wrong order would not match.
     const clock = new VirtualClock();
+    clock.nowNs = function (this: VirtualClock): bigint {
+      this.t += 700n;
+      return this.t;
+    };
     let n = 0;
     const ticks: bigint[] = [];
     const s = new TickScheduler({ hz: 500, clock, spinUs: 2000, window: 8 }, (now) => {
       ticks.push(now);
-      clock.work(BigInt(n % 5) * 100_000n);
+      clock.work(BigInt((n * 37) % 11) * 1_300n);
       if (++n === 20) s.stop();
     });
     await s.run();
     const want = ticks.slice(1).map((t, k) => Math.abs(Number(t - ticks[k]! - 2_000_000n) / 1000)).slice(-8);
+    expect(new Set(want.map((x) => x.toFixed(3))).size).toBeGreaterThan(3); // distinct enough to tell the order
     expect([...s.periodErrorsUs()].map((x) => x.toFixed(3))).toEqual(want.map((x) => x.toFixed(3)));
   });
 
