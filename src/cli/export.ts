@@ -7,6 +7,7 @@ import { resolveProgramRef } from '../relabel/program-ref.js';
 import { ProgressLine } from '../relabel/progress.js';
 import { parseFlags, type FlagSpec } from './args.js';
 import { requiredString } from './relabel.js';
+import { grouped } from '../core/grouped.js';
 
 export const help = [
   'Usage: rewardd export --store DIR --reward FILE|VERSION --out FILE.npz|DIR [--format npz|lerobot] [options]',
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     const p = progress;
     const rep = await exportEpisodes({ storeDir, program, out, format, ...(typeof values.episodes === 'string' ? { episodes: values.episodes } : {}), onProgress: (d, t, s) => p.update(d, t, s) });
     progress.end();
-    process.stdout.write(values.json ? `${JSON.stringify(rep, null, 2)}\n` : `wrote ${rep.file}: ${rep.episodes} episode(s), ${rep.steps.toLocaleString('en-US')} steps, rewards of v${rep.rewardVersion} (${rep.reused} reused from stored relabels)\n${rep.format === 'npz' ? 'arrays' : 'files'}: ${rep.arrays.join(', ')}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(rep, null, 2)}\n` : `wrote ${rep.file}: ${rep.episodes} episode(s), ${grouped(rep.steps)} steps, rewards of v${rep.rewardVersion} (${rep.reused} reused from stored relabels)\n${rep.format === 'npz' ? 'arrays' : 'files'}: ${rep.arrays.join(', ')}\n`);
     return 0;
   } catch (e) {
     progress?.end();

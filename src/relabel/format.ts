@@ -1,6 +1,7 @@
 import type { DiffReport } from './diff.js';
 import type { RelabelReport } from './relabel.js';
 import type { TermSummary } from './stats.js';
+import { grouped } from '../core/grouped.js';
 
 /** Plain-text tables for the relabel and diff verbs (JSON output is the report objects as they are). */
 export function num(v: number | null | undefined, digits = 4): string {
@@ -25,8 +26,8 @@ export function termTable(terms: TermSummary[], total?: TermSummary): string {
 
 export function formatRelabel(r: RelabelReport): string {
   const out: string[] = [];
-  out.push(`reward ${r.reward.name} v${r.reward.version} (${r.reward.filename}): ${r.episodes.length} episode(s), ${r.steps.toLocaleString('en-US')} steps in ${r.seconds.toFixed(2)} s`
-    + ` (${Math.round(r.stepsPerSecond).toLocaleString('en-US')} steps/s end to end; ${Math.round(r.evalStepsPerSecondPerThread).toLocaleString('en-US')} steps/s per worker in the sandbox, ${r.jobs} worker process(es))`);
+  out.push(`reward ${r.reward.name} v${r.reward.version} (${r.reward.filename}): ${r.episodes.length} episode(s), ${grouped(r.steps)} steps in ${r.seconds.toFixed(2)} s`
+    + ` (${grouped(r.stepsPerSecond)} steps/s end to end; ${grouped(r.evalStepsPerSecondPerThread)} steps/s per worker in the sandbox, ${r.jobs} worker process(es))`);
   out.push(readLine(r.read));
   if (r.form.hasColumns) out.push(formLine(r.form));
   out.push('');
@@ -56,7 +57,7 @@ export function formatRelabel(r: RelabelReport): string {
 
 /** Which form of the program computed the steps: "evaluated by rewardColumns: 2,097,152 steps; by reward() per step: 0". */
 export function formLine(f: RelabelReport['form']): string {
-  return `evaluated by rewardColumns: ${f.columnSteps.toLocaleString('en-US')} steps; by reward() per step: ${f.perStepSteps.toLocaleString('en-US')}`;
+  return `evaluated by rewardColumns: ${grouped(f.columnSteps)} steps; by reward() per step: ${grouped(f.perStepSteps)}`;
 }
 
 /** Where the episodes were read from: "read from columns files: 40; from MCAP files: 2 (2 columns files written)". */
@@ -74,7 +75,7 @@ export function formatDiff(d: DiffReport): string {
   const out: string[] = [];
   out.push(`A: ${d.a.name} v${d.a.version} (${d.a.filename})`);
   out.push(`B: ${d.b.name} v${d.b.version} (${d.b.filename})`);
-  out.push(`${d.episodes} episode(s), ${d.steps.toLocaleString('en-US')} steps; ${d.comparedSteps.toLocaleString('en-US')} compared (failed: A ${d.failedA}, B ${d.failedB}); ${d.seconds.toFixed(2)} s`);
+  out.push(`${d.episodes} episode(s), ${grouped(d.steps)} steps; ${grouped(d.comparedSteps)} compared (failed: A ${d.failedA}, B ${d.failedB}); ${d.seconds.toFixed(2)} s`);
   out.push('');
   out.push(table(['', 'pearson', 'spearman', 'mean A', 'mean B'], [
     ['per-step total', num(d.perStep.pearson), num(d.perStep.spearman), num(d.perStep.meanA), num(d.perStep.meanB)],
@@ -97,7 +98,7 @@ export function formatDiff(d: DiffReport): string {
 /** The store part of `reward check`, as lines the lead's verb can print under its own checks. */
 export function formatStoreCheck(r: import('./check.js').StoreCheckReport): string {
   const out: string[] = [];
-  out.push(`stored episodes: ${r.name} v${r.version} over ${r.episodes} episode(s), ${r.steps.toLocaleString('en-US')} steps: ${r.ok ? 'ok' : 'FAILED'}`);
+  out.push(`stored episodes: ${r.name} v${r.version} over ${r.episodes} episode(s), ${grouped(r.steps)} steps: ${r.ok ? 'ok' : 'FAILED'}`);
   out.push(`time per step (batch mode, in the sandbox): ${num(r.timePerStepUs, 3)} µs`);
   out.push(table(['term', 'weight', 'max', 'mean', 'min', 'std', 'expected'], r.terms.map((t) => [
     t.term, num(t.weight), num(t.max), num(t.mean), num(t.min), num(t.std), t.expected ? `[${t.expected[0]}, ${t.expected[1]}]${t.outside ? ' OUTSIDE' : ''}` : '-',

@@ -1,3 +1,5 @@
+import { grouped } from '../core/grouped.js';
+
 /**
  * A progress line on stderr for long relabels, diffs and exports: drawn only
  * once the work has run for 2 s (short runs stay quiet). On a TTY it redraws
@@ -25,7 +27,7 @@ export class ProgressLine {
     const frac = total > 0 ? done / total : 1;
     const rate = steps / (el / 1000);
     const eta = frac > 0 ? (el / frac - el) / 1000 : NaN;
-    const text = `${this.what} ${done}/${total} episodes, ${steps.toLocaleString('en-US')} steps, ${Math.round(rate).toLocaleString('en-US')} steps/s${Number.isFinite(eta) && done < total ? `, ~${Math.ceil(eta)} s left` : ''}`;
+    const text = `${this.what} ${done}/${total} episodes, ${grouped(steps)} steps, ${grouped(rate)} steps/s${Number.isFinite(eta) && done < total ? `, ~${Math.ceil(eta)} s left` : ''}`;
     if (tty) {
       const width = 24;
       const fill = Math.round(frac * width);
