@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
-import { loadRewardFile } from '../reward/index.js';
+import { loadRewardFile } from '../reward/reward-file.js';
 import { Catalog, CATALOG_FILE } from '../store/catalog.js';
 import type { ProgramSpec } from './episode-job.js';
 import { RELABEL_DB, RELABEL_DIR, RelabelStore } from './result-store.js';

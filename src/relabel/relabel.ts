@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog } from '../store/catalog.js';
-import { loadRewardFile } from '../reward/index.js';
+import { loadRewardFile } from '../reward/reward-file.js';
 import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter, type StoredEpisode } from './episode-filter.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning, WorkerFailure } from './episode-job.js';
 import { RelabelPool } from './pool.js';

@@ -1,5 +1,5 @@
 import type { RewardProgramInfo } from '../reward/runtime.js';
-import type { Diagnostic } from '../reward/index.js';
+import type { Diagnostic } from '../reward/diagnostics.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning, WorkerFailure } from './episode-job.js';
 
 /**
