@@ -9,6 +9,19 @@ import { missingNodeFlags } from './node-flags.js';
  */
 const RELAUNCHED = 'REWARDD_RELAUNCHED';
 
+/**
+ * The CLI verbs (and the bare help and version flags) whose own process never loads the reward
+ * sandbox: they read files and talk to the broker, and run reward code, if at all, in worker
+ * processes that get the flags themselves (src/relabel/pool.ts). bin/rewardd.js does not relaunch
+ * for them: no second start (~80 ms), and Node's start-up snapshot stays on. The sandbox engine
+ * refuses to load in a process without the flags (src/core/isolated-vm.cjs), so a verb wrongly
+ * listed here fails in its tests every time (test/core/node-flags.test.ts imports each).
+ */
+export const VERBS_WITHOUT_SANDBOX: ReadonlySet<string> = new Set(['relabel', 'export', 'episodes', 'keys', 'estop', 'arm', 'disarm', 'episode', '--version', '--help', '-h', 'help']);
+
+/** Whether `rewardd ARGS` needs the relaunch with rewardd's flags (no arguments prints the usage). */
+export const needsRewarddFlags = (args: readonly string[]): boolean => !VERBS_WITHOUT_SANDBOX.has(args[0] ?? '--help');
+
 /** Signals a Node 20 relaunch passes on to the program (and then dies of, like the program). */
 const PASSED_ON = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
