@@ -19,8 +19,16 @@ const RELAUNCHED = 'REWARDD_RELAUNCHED';
  */
 export const VERBS_WITHOUT_SANDBOX: ReadonlySet<string> = new Set(['relabel', 'export', 'episodes', 'keys', 'estop', 'arm', 'disarm', 'episode', '--version', '--help', '-h', 'help']);
 
+/** The same for subcommands of a verb whose other subcommands do load it (`reward check`, `generate`, `refine`). */
+export const SUBCOMMANDS_WITHOUT_SANDBOX: Readonly<Record<string, readonly string[]>> = { reward: ['diff'] };
+
 /** Whether `rewardd ARGS` needs the relaunch with rewardd's flags (no arguments prints the usage). */
-export const needsRewarddFlags = (args: readonly string[]): boolean => !VERBS_WITHOUT_SANDBOX.has(args[0] ?? '--help');
+export function needsRewarddFlags(args: readonly string[]): boolean {
+  const verb = args[0] ?? '--help';
+  if (VERBS_WITHOUT_SANDBOX.has(verb)) return false;
+  const sub = args[1];
+  return !(sub !== undefined && SUBCOMMANDS_WITHOUT_SANDBOX[verb]?.includes(sub) === true);
+}
 
 /** Signals a Node 20 relaunch passes on to the program (and then dies of, like the program). */
 const PASSED_ON = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

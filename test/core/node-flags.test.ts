@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { missingNodeFlags, nodeMajor, rewarddNodeFlags } from '../../src/core/node-flags.js';
-import { needsRewarddFlags, VERBS_WITHOUT_SANDBOX } from '../../src/core/relaunch.js';
+import { needsRewarddFlags, SUBCOMMANDS_WITHOUT_SANDBOX, VERBS_WITHOUT_SANDBOX } from '../../src/core/relaunch.js';
 
 describe('rewardd Node flags', () => {
   it('turn the startup snapshot off on every Node from 20 on (isolated-vm requires it)', () => {
@@ -48,12 +48,14 @@ describe('the sandbox engine refuses a process started without the flags', () =>
   it('bin/rewardd.js relaunches for every verb but those', () => {
     expect([needsRewarddFlags(['run']), needsRewarddFlags(['reward', 'check', 'f.js']), needsRewarddFlags(['record'])]).toEqual([true, true, true]);
     expect([needsRewarddFlags(['relabel', '--store', 'x']), needsRewarddFlags([]), needsRewarddFlags(['--version'])]).toEqual([false, false, false]);
+    expect([needsRewarddFlags(['reward', 'diff', 'a', 'b']), needsRewarddFlags(['reward', 'check', 'diff']), needsRewarddFlags(['reward'])]).toEqual([false, true, true]);
   });
 
   it('the verbs started without the flag (bin/rewardd.js) never load it: relabel and export run their reward code in workers', () => {
     // The relabel and export modules, imported the way the CLI imports them, in a process without the flag.
     const modules = [...VERBS_WITHOUT_SANDBOX].filter((v) => !v.startsWith('-') && v !== 'help').map((v) => (v === 'disarm' ? 'arm' : v));
-    expect(modules).toContain('relabel');
+    for (const [verb, subs] of Object.entries(SUBCOMMANDS_WITHOUT_SANDBOX)) for (const sub of subs) modules.push(`${verb}-${sub}`);
+    expect(modules).toEqual(expect.arrayContaining(['relabel', 'reward-diff']));
     const r = spawnSync(process.execPath, ['-e', `Promise.all(${JSON.stringify(modules)}.map((v) => import('./dist/src/cli/' + v + '.js'))).then(() => console.log(/isolated[-_]vm/.test(require('fs').readFileSync('/proc/self/maps', 'utf8')) ? 'isolated-vm mapped' : 'clean'))`], { encoding: 'utf8', cwd: process.cwd(), env: { ...process.env, NODE_OPTIONS: '' } });
     expect(r.stdout.trim(), r.stderr).toBe('clean');
   });
