@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RewarddError } from '../core/errors.js';
+import { processAlive } from '../core/process-alive.js';
 
 /**
  * One writer per outbox directory: two daemons appending to the same segments
@@ -8,15 +9,6 @@ import { RewarddError } from '../core/errors.js';
  * owner's pid; a lock whose process is gone (SIGKILL, power cut) is taken over.
  */
 const held = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function lockDir(dir: string): () => void {
   const key = resolve(dir);
@@ -29,7 +21,7 @@ export function lockDir(dir: string): () => void {
   } catch {
     // No lock yet.
   }
-  if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+  if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
     throw new RewarddError('E_OUTBOX', `outbox ${dir}: expected no other user, found it locked by running process ${pid}`);
   }
   writeFileSync(file, String(process.pid));

@@ -1,5 +1,6 @@
 import { linkSync, readdirSync, renameSync, unlink, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../core/process-alive.js';
 
 /**
  * Puts a finished temporary file in place of `path`, atomically (rename), without paying on this
@@ -89,13 +90,4 @@ export function sweepDeadLeftovers(dir: string): number {
     }
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
