@@ -9,16 +9,14 @@
 // that list must show up as this error in their tests, not as a rare crash on a robot.
 // Worker threads share their process's start-up, whatever their own execArgv says.
 const { isMainThread } = require('node:worker_threads');
+const { missingNodeFlags } = require('./node-flags-rule.cjs');
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major >= 20 && isMainThread) {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS || '').split(/\s+/)];
-  if (!flags.includes('--no-node-snapshot')) {
-    throw new Error(
-      'isolated-vm loaded in a process started without --no-node-snapshot, which it needs on Node 20 and later ' +
-        '(docs/platforms.md): start rewardd through bin/rewardd.js, or pass rewarddNodeFlags() to the process',
-    );
-  }
+const missing = isMainThread ? missingNodeFlags() : [];
+if (missing.length > 0) {
+  throw new Error(
+    `isolated-vm loaded in a process started without ${missing.join(' ')}, which it needs on Node 20 and later ` +
+      '(docs/platforms.md): start rewardd through bin/rewardd.js, or pass rewarddNodeFlags() to the process',
+  );
 }
 
 module.exports = require('./native-packages.cjs').loadNative('isolated-vm');

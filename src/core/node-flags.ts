@@ -8,13 +8,17 @@
  *
  * docs/platforms.md lists the flags per Node major and why.
  */
+import { createRequire } from 'node:module';
+import type * as Rule from './node-flags-rule.cjs';
+
+// The rule itself is in node-flags-rule.cjs, which the sandbox engine's loader (isolated-vm.cjs) reads
+// too: one rule for who starts processes and for the guard that refuses a process started without it.
+// Required through the package's "imports" map, which resolves the same from src/, dist/ and the
+// bundled vitest config.
+const rule = createRequire(import.meta.url)('#node-flags-rule') as typeof Rule;
 
 /** The Node major of a version string such as "24.21.0" or "v20.20.2". */
-export function nodeMajor(version: string = process.versions.node): number {
-  const major = Number.parseInt(version.replace(/^v/, ''), 10);
-  if (!Number.isInteger(major)) throw new Error(`expected a Node version like 24.21.0, found "${version}"`);
-  return major;
-}
+export const nodeMajor: (version?: string) => number = rule.nodeMajor;
 
 /**
  * Flags for a Node process of this version that runs rewardd code.
@@ -27,25 +31,11 @@ export function nodeMajor(version: string = process.versions.node): number {
  * the flag on Node 20 and later, so it stays on for 22 and 24 although short
  * runs there did not crash without it.
  */
-export function rewarddNodeFlags(version: string = process.versions.node): string[] {
-  return nodeMajor(version) >= 20 ? ['--no-node-snapshot'] : [];
-}
-
-/** Splits NODE_OPTIONS into its flags (whitespace-separated; quotes are not needed by any flag here). */
-function nodeOptionFlags(nodeOptions: string): string[] {
-  return nodeOptions.split(/\s+/).filter((f) => f.length > 0);
-}
+export const rewarddNodeFlags: (version?: string) => string[] = rule.rewarddNodeFlags;
 
 /**
  * The flags of rewarddNodeFlags() that a process started without: a flag
  * counts as present when it is in the process's own arguments (execArgv) or
  * in NODE_OPTIONS, which Node reads at start-up as if it were on the command line.
  */
-export function missingNodeFlags(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string = process.env['NODE_OPTIONS'] ?? '',
-  version: string = process.versions.node,
-): string[] {
-  const present = new Set([...execArgv, ...nodeOptionFlags(nodeOptions)]);
-  return rewarddNodeFlags(version).filter((f) => !present.has(f));
-}
+export const missingNodeFlags: (execArgv?: readonly string[], nodeOptions?: string, version?: string) => string[] = rule.missingNodeFlags;

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RewarddError } from '../core/errors.js';
+import { missingNodeFlags } from '../core/node-flags.js';
 import { diagnosticsError } from '../reward/diagnostics.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning } from './episode-job.js';
 import { classifyDeath, TailBuffer } from './worker-death.js';
@@ -242,8 +243,8 @@ function workerCommand(): { entry: string; execArgv: string[] } {
   const fromSource = here.endsWith('.ts');
   const entry = fileURLToPath(new URL(`./worker-main.${fromSource ? 'ts' : 'js'}`, here));
   const execArgv = inheritableExecArgv(process.execArgv);
-  // isolated-vm on Node 20 needs the startup snapshot off.
-  if (!execArgv.includes('--no-node-snapshot')) execArgv.push('--no-node-snapshot');
+  // rewardd's own flags (the sandbox needs the startup snapshot off), unless the caller's or NODE_OPTIONS have them.
+  execArgv.push(...missingNodeFlags(execArgv));
   if (fromSource && !execArgv.some((f) => /tsx/.test(f))) execArgv.push('--import', pathToFileURL(createRequire(here).resolve('tsx/esm')).href);
   return { entry, execArgv };
 }
