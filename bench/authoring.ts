@@ -83,7 +83,7 @@ export async function run(): Promise<void> {
 }
 
 /** refine --store: seconds per candidate with warm workers against cold ones (a pool per relabel and per diff). */
-export async function storeCandidates(): Promise<void> {
+async function storeCandidates(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rewardd-bench-refine-store-'));
   try {
     const source = readFileSync(join(packageRoot(), 'rewards', 'reach-beacon.reward.js'), 'utf8');
