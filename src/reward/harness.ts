@@ -29,13 +29,14 @@ import { columnsSource } from './columns-harness.js';
  *   ALIVE generation of the running watchdog loop, 0 when it has stepped down ·
  *   COLS rows of a columnar call (rewardColumns, columns-harness.ts) in progress, else 0: the
  *   watchdog gives such a call one step budget per row.
+ *   F32 1 when a columnar call's observations and actions are float32 rows (see columns-harness.ts).
  * The buffers live only in this closure; the program gets plain objects.
  * Trust: io and ctl come from the prelude's captured constructors, and all
  * writes to them are typed-array element stores, which no prototype patch can
  * intercept. What a patched prototype CAN touch (failure message text built
  * with String/slice/instanceof) only ever describes the program's own failure.
  */
-export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, N: 8, ALIVE: 9, COLS: 10, WORDS: 16 } as const;
+export const CTL = { SEQ: 0, BUSY: 1, STOP: 2, CUR: 3, KILLED: 4, OVER: 5, CPU_SEQ: 6, CPU_US: 7, N: 8, ALIVE: 9, COLS: 10, F32: 11, WORDS: 16 } as const;
 
 export interface Layout {
   observationNames: readonly string[];
@@ -111,7 +112,7 @@ export function harnessSource(l: Layout, hasSuccess: boolean, hasDone: boolean):
   return String.raw`(function (views, ioSab, ctlSab, ns) {
   'use strict';
   const v2 = views(ioSab, ctlSab);
-  const io = v2[0], ctl = v2[1], freeze = v2[2], F64 = v2[3], U8 = v2[4];
+  const io = v2[0], ctl = v2[1], freeze = v2[2], F64 = v2[3], U8 = v2[4], io32 = v2[5];
   const P = (ns.reward === undefined && ns.default !== null && typeof ns.default === 'object') ? ns.default : ns;
   const reward = P.reward, success = P.success, done = P.done;
   let state = {}, prev = null, step = 0, episode = Object.freeze({ index: -1, id: '' });

@@ -63,9 +63,10 @@ for (const o of [Math, JSON, Reflect, g]) Object.freeze(o);
 // before any program code ran; the host holds it, the program never sees it.
 // Object.freeze is captured here too (for ctx.raw): Object itself is not frozen,
 // so the program's top-level code could replace it before the harness is built.
-// Float64Array and Uint8Array themselves for the columnar call's own (unshared) column arrays.
-const F64 = Float64Array, I32 = Int32Array, U8 = Uint8Array, freeze = Object.freeze;
-return function views(ioSab, ctlSab) { return [new F64(ioSab), new I32(ctlSab), freeze, F64, U8]; };
+// Float64Array and Uint8Array themselves for the columnar call's own (unshared) column arrays,
+// and a float32 view of io: a columnar call's rows can come as the store keeps them (float32).
+const F64 = Float64Array, F32 = Float32Array, I32 = Int32Array, U8 = Uint8Array, freeze = Object.freeze;
+return function views(ioSab, ctlSab) { return [new F64(ioSab), new I32(ctlSab), freeze, F64, U8, new F32(ioSab)]; };
 })()`;
 
 /** The module a program gets for `import ... from 'rewardd'` (or 'rewardd/stdlib'). */

@@ -292,6 +292,8 @@ export class RewardRuntime {
       throw new RewarddError('E_CONFIG', `evaluateColumns: expected obs of n×${nObs}, actions of n×${nAct}, dt and output of n, found ${obs.length}, ${actions.length}, ${dt.length} and ${out.count}`);
     }
     out.reasons.clear();
+    // Rows as a store keeps them (float32) go in as they are: a memcpy each, widened in the sandbox.
+    const f32 = obs instanceof Float32Array && actions instanceof Float32Array;
     for (let i = 0; i < count; ) {
       const sb = this.sb;
       if (sb === null) return this.down || 'the sandbox is gone';
@@ -299,12 +301,17 @@ export class RewardRuntime {
       const io = sb.io;
       const { OBS0, ACT0, FLAGS0, TERMS0 } = colBlocks(sb.layout);
       copyInto(io, 0, dt, i, m);
-      copyInto(io, OBS0, obs, i * nObs, m * nObs);
-      copyInto(io, ACT0, actions, i * nAct, m * nAct);
+      if (f32) {
+        sb.io32.set((obs as Float32Array).subarray(i * nObs, (i + m) * nObs), 2 * OBS0);
+        sb.io32.set((actions as Float32Array).subarray(i * nAct, (i + m) * nAct), 2 * ACT0);
+      } else {
+        copyInto(io, OBS0, obs, i * nObs, m * nObs);
+        copyInto(io, ACT0, actions, i * nAct, m * nAct);
+      }
       const at = this.step;
       let r: 0 | unknown[];
       try {
-        r = sb.run(-m, true);
+        r = sb.run(-m, true, f32);
       } catch (e) {
         const one: RewardOutput = { status: 0, total: NaN, terms: new Float64Array(nT), success: false, done: false, reason: '' };
         this.died(e, at, one);

@@ -35,6 +35,8 @@ const SETUP_TIMEOUT_MS = 1000;
 
 export class Sandbox {
   readonly io: Float64Array;
+  /** The same memory as float32: a columnar call's float32 rows (run's f32). */
+  readonly io32: Float32Array;
   private readonly ctl: Int32Array;
   private disposed = false;
   private readonly unwatch: () => void;
@@ -51,6 +53,7 @@ export class Sandbox {
     readonly meta: ProgramMeta,
   ) {
     this.io = new Float64Array(ioBuf);
+    this.io32 = new Float32Array(ioBuf);
     this.ctl = new Int32Array(ctlBuf);
     this.unwatch = watchSandbox(this.ctl);
   }
@@ -133,12 +136,14 @@ export class Sandbox {
    * else a flat list [stepInChunk, status, message, ...] of (some of) the failures
    * (built by the harness, so its text is only as trustworthy as the program).
    * Throws SandboxDeath when the sandbox had to be disposed mid-call.
-   * columns: call the program's rewardColumns once over the -n rows of the block layout.
+   * columns: call the program's rewardColumns once over the -n rows of the block layout;
+   * f32: its observations and actions are float32 rows in io32 (columns-harness.ts).
    */
-  run(n: number, columns = false): 0 | unknown[] {
+  run(n: number, columns = false, f32 = false): 0 | unknown[] {
     this.ctl[CTL.N] = n;
     // A columnar call (n < 0: rows in the block layout) runs rewardColumns over all of them at once.
     this.ctl[CTL.COLS] = columns ? -n : 0;
+    this.ctl[CTL.F32] = f32 ? 1 : 0;
     Atomics.store(this.ctl, CTL.BUSY, 1);
     this.watchdog.ensureRunning();
     let r: 0 | string;

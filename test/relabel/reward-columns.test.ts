@@ -60,20 +60,24 @@ describe('rewardColumns in the sandbox', () => {
       const dt = new Float64Array(n).map((_, i) => (i % 97 === 3 ? 0 : 0.01 + (i % 5) * 1e-4));
       rt.beginEpisode({ index: 0, id: 'a' });
       const ref = rt.evaluateBatch(obs, act, dt);
-      rt.beginEpisode({ index: 0, id: 'a' });
-      const got = newRewardBatchOutput(n, 4);
-      // Uneven calls (1, 999, 2500, 1500 rows): ctx.prev and ctx.step carry over between them.
-      let at = 0;
-      for (const m of [1, 999, 2500, 1500]) {
-        const part = { count: m, status: got.status.subarray(at, at + m), total: got.total.subarray(at, at + m), terms: got.terms.subarray(at * 4, (at + m) * 4), success: got.success.subarray(at, at + m), done: got.done.subarray(at, at + m), reasons: new Map<number, string>() };
-        expect(rt.evaluateColumns(obs.subarray(at * nO, (at + m) * nO), act.subarray(at * 2, (at + m) * 2), dt.subarray(at, at + m), part)).toBeNull();
-        at += m;
+      // Uneven calls (1, 999, 2500, 1500 rows): ctx.prev and ctx.step carry over between them. Rows
+      // as the store keeps them (float32, copied in as they are and widened in the sandbox) and the
+      // same values as float64 (widened by the host) must give the same bits.
+      for (const [o, a] of [[obs, act], [Float64Array.from(obs), Float64Array.from(act)]] as const) {
+        rt.beginEpisode({ index: 0, id: 'a' });
+        const got = newRewardBatchOutput(n, 4);
+        let at = 0;
+        for (const m of [1, 999, 2500, 1500]) {
+          const part = { count: m, status: got.status.subarray(at, at + m), total: got.total.subarray(at, at + m), terms: got.terms.subarray(at * 4, (at + m) * 4), success: got.success.subarray(at, at + m), done: got.done.subarray(at, at + m), reasons: new Map<number, string>() };
+          expect(rt.evaluateColumns(o.subarray(at * nO, (at + m) * nO), a.subarray(at * 2, (at + m) * 2), dt.subarray(at, at + m), part)).toBeNull();
+          at += m;
+        }
+        expect([...ref.status].every((s) => s === RewardStatus.ok)).toBe(true);
+        expect([...got.terms].every((v, i) => Object.is(v, ref.terms[i]))).toBe(true);
+        expect([...got.total].every((v, i) => Object.is(v, ref.total[i]))).toBe(true);
+        expect([...got.success]).toEqual([...ref.success]);
+        expect([...got.done]).toEqual([...ref.done]);
       }
-      expect([...ref.status].every((s) => s === RewardStatus.ok)).toBe(true);
-      expect([...got.terms].every((v, i) => Object.is(v, ref.terms[i]))).toBe(true);
-      expect([...got.total].every((v, i) => Object.is(v, ref.total[i]))).toBe(true);
-      expect([...got.success]).toEqual([...ref.success]);
-      expect([...got.done]).toEqual([...ref.done]);
       // The data reached both flags and the progress term's dt = 0 and first-step branches.
       expect(ref.success.some((x) => x === 1) && ref.done.some((x) => x === 1)).toBe(true);
     } finally {
