@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { shortHash } from '../../src/core/hash.js';
 import { RewardStatus } from '../../src/core/records.js';
 import { newRewardBatchOutput } from '../../src/reward/output.js';
 import { RewardRuntime, checkRewardProgram } from '../../src/reward/index.js';
+import { Sandbox } from '../../src/reward/sandbox.js';
 import { relabelStore, type RelabelReport } from '../../src/relabel/relabel.js';
 import { normaliseRunConfig } from '../../src/daemon/config.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
@@ -61,9 +62,19 @@ describe('rewardColumns in the sandbox', () => {
       rt.beginEpisode({ index: 0, id: 'a' });
       const ref = rt.evaluateBatch(obs, act, dt);
       // Uneven calls (1, 999, 2500, 1500 rows): ctx.prev and ctx.step carry over between them. Rows
-      // as the store keeps them (float32, copied in as they are and widened in the sandbox) and the
-      // same values as float64 (widened by the host) must give the same bits.
-      for (const [o, a] of [[obs, act], [Float64Array.from(obs), Float64Array.from(act)]] as const) {
+      // as the store keeps them (float32, copied in as they are and widened in the sandbox: the
+      // sandbox is told so, f32), the same values as float64 (widened by the host), and the two mixed
+      // (the host widens both) must give the same bits.
+      const run = vi.spyOn(Sandbox.prototype, 'run');
+      const obs64 = Float64Array.from(obs);
+      const act64 = Float64Array.from(act);
+      const inputs = [
+        { o: obs, a: act, f32: true },
+        { o: obs64, a: act64, f32: false },
+        { o: obs, a: act64, f32: false },
+      ];
+      for (const { o, a, f32 } of inputs) {
+        run.mockClear();
         rt.beginEpisode({ index: 0, id: 'a' });
         const got = newRewardBatchOutput(n, 4);
         let at = 0;
@@ -77,7 +88,14 @@ describe('rewardColumns in the sandbox', () => {
         expect([...got.total].every((v, i) => Object.is(v, ref.total[i]))).toBe(true);
         expect([...got.success]).toEqual([...ref.success]);
         expect([...got.done]).toEqual([...ref.done]);
+        expect(run.mock.calls.map((c) => c[2] === true)).toEqual(run.mock.calls.map(() => f32));
+        expect(run.mock.calls.length).toBeGreaterThanOrEqual(4);
       }
+      run.mockRestore();
+      // A per-step call after a float32 columnar call reads its row layout, not the float32 view.
+      rt.beginEpisode({ index: 0, id: 'a' });
+      const again = rt.evaluateBatch(obs, act, dt);
+      expect([...again.total].every((v, i) => Object.is(v, ref.total[i]))).toBe(true);
       // The data reached both flags and the progress term's dt = 0 and first-step branches.
       expect(ref.success.some((x) => x === 1) && ref.done.some((x) => x === 1)).toBe(true);
     } finally {

@@ -47,7 +47,7 @@ function reference(r: RelabelResult, col: (i: number) => number): { sum: number;
 
 describe('summariseEpisode', () => {
   // 1-9 terms: every remainder of the four-column passes, and more than one pass.
-  for (const nt of [1, 2, 3, 4, 5, 7, 8, 9]) {
+  for (const nt of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
     it(`equals the column-by-column definition bit for bit with ${nt} term(s)`, () => {
       const r = result(1000 + nt, nt, nt);
       const seq = Uint32Array.from({ length: r.count }, (_, i) => 100 + i);
@@ -71,6 +71,25 @@ describe('summariseEpisode', () => {
       expect(summary.successSeq).toBe(100 + r.count - 2);
     });
   }
+
+  it('keeps the first of equal extremes, as the definition does: -0 and 0 in every lane and the total', () => {
+    for (const nt of [1, 2, 3, 4, 5]) {
+      const r = result(64, nt, 3);
+      r.status.fill(0);
+      // Only ±0 and ±1, zeros of both signs first in different orders per column: min and max are
+      // then decided by which zero came first.
+      for (let i = 0; i < r.count; i++) {
+        for (let k = 0; k < nt; k++) r.terms[i * nt + k] = i < 2 ? ((i + k) % 2 === 0 ? -0 : 0) : i % 3 === 0 ? 0 : i % 3 === 1 ? -0 : 0;
+        r.total[i] = i === 0 ? 0 : -0;
+      }
+      const { terms, total } = summariseEpisode('rover', new Uint32Array(r.count), r);
+      for (let k = 0; k <= nt; k++) {
+        const ref = reference(r, k < nt ? (i) => r.terms[i * nt + k]! : (i) => r.total[i]!);
+        const got = k < nt ? terms[k]! : total;
+        expect(Object.is(got.min, ref.min) && Object.is(got.max, ref.max), `nt ${nt} column ${k}: min ${got.min} max ${got.max}`).toBe(true);
+      }
+    }
+  });
 
   it('gives NaN-free figures for an episode whose every step failed', () => {
     const r = result(14, 3, 1);
