@@ -116,8 +116,8 @@ async function answerLatency(): Promise<void> {
 
 /**
  * The step that crashes (default 300, as in every figure before; BENCH_ISOLATION_CRASH_STEP to move
- * it). The array fill's figure depends on it: p50 135 ms at steps 300 and 1500, 54-56 ms at 3000 and
- * 5000 (2026-12-05). In the slow trials the host's watchdog and guard both first saw the step ~80 ms
+ * it). The array fill's figure depends on it: p50 135-152 ms at steps 300 and 1500, 54-56 ms at 3000
+ * and 5000 (2026-12-05). In the slow trials the host's watchdog and guard both first saw the step ~80 ms
  * after it began, while every earlier step was answered within a period: their threads did not run
  * (suspected: the fill's huge allocations holding the process's memory map; not confirmed).
  */

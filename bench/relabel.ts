@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/core/version.js';
+import { grouped } from '../src/core/grouped.js';
 import { shortHash } from '../src/core/hash.js';
 import { hostStdlib, STDLIB_NAMES } from '../src/reward/index.js';
 import { EpisodeJobRunner } from '../src/relabel/episode-job.js';
@@ -165,7 +166,7 @@ async function evaluationAlone(source: string): Promise<Array<Record<string, str
   const same = one.total.every((v, i) => Object.is(v, outs[0]![i]));
   if (oneOut.form.columnRows !== eps[0]!.count) throw new Error(`bench relabel: expected rewardColumns to compute every step, found ${JSON.stringify(oneOut.form)}`);
   runner.dispose();
-  console.log(`evaluation alone, ${steps.toLocaleString('en-US')} steps: sandbox per step reps (s) ${batchS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns reps (s) ${colsS.map((x) => x.toFixed(3)).join(' ')}; direct loop reps (s) ${directS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns totals identical to the direct loop: ${same} (check ${check})`);
+  console.log(`evaluation alone, ${grouped(steps)} steps: sandbox per step reps (s) ${batchS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns reps (s) ${colsS.map((x) => x.toFixed(3)).join(' ')}; direct loop reps (s) ${directS.map((x) => x.toFixed(3)).join(' ')}; rewardColumns totals identical to the direct loop: ${same} (check ${check})`);
   if (!same) throw new Error('bench relabel: rewardColumns and the direct loop of reward() differ');
   const b = median(batchS);
   const cs = median(colsS);
@@ -195,7 +196,7 @@ export async function run(): Promise<void> {
     const steps = episodes * EPISODE_STEPS;
     let t = performance.now();
     await makeBenchStore(dir, { episodes, steps: EPISODE_STEPS, source });
-    console.log(`store: ${episodes} episodes x ${EPISODE_STEPS} steps = ${steps.toLocaleString('en-US')} steps, written in ${((performance.now() - t) / 1000).toFixed(1)} s (MCAP + columns files, catalog)`);
+    console.log(`store: ${episodes} episodes x ${EPISODE_STEPS} steps = ${grouped(steps)} steps, written in ${((performance.now() - t) / 1000).toFixed(1)} s (MCAP + columns files, catalog)`);
 
     // Key 0: --jobs 1 --per-step (reward() step by step: the form every program has).
     const e2e: Record<number, number[]> = { 0: [], 1: [], 2: [] };
@@ -263,7 +264,7 @@ async function numpyPeer(dir: string, source: string): Promise<PeerResult | unde
   const npz = join(dir, 'export.npz');
   const t = performance.now();
   const ex = await exportEpisodes({ storeDir: dir, program: { source, filename: 'reach-beacon.reward.js' }, out: npz });
-  console.log(`numpy peer: rewardd export wrote ${ex.steps.toLocaleString('en-US')} steps to .npz in ${((performance.now() - t) / 1000).toFixed(1)} s (${ex.reused} episodes' rewards reused; not part of the peer's time)`);
+  console.log(`numpy peer: rewardd export wrote ${grouped(ex.steps)} steps to .npz in ${((performance.now() - t) / 1000).toFixed(1)} s (${ex.reused} episodes' rewards reused; not part of the peer's time)`);
   const out = execFileSync('python3', [join(packageRoot(), 'bench', 'relabel_peer.py'), npz, dir, shortHash(source)], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!) as PeerResult;
 }

@@ -68,14 +68,13 @@ export class StoreEvaluator implements Evaluator {
    * compiled (worker-main.ts), so the diff's current version is compiled once. close() ends them.
    */
   private pool: RelabelPool | undefined;
+  private closed = false;
 
   constructor(private readonly o: StoreEvaluatorOptions) {
     this.outcomes = loadOutcomes(o.storeDir, o.outcome);
     if (this.outcomes.size === 0) throw new RewarddError('E_STORE', `--store ${o.storeDir}: expected episodes with an outcome (--outcome ${o.outcome}: operator labels from \`rewardd episodes label\`${o.outcome === 'auto' ? ' or logged success' : ''}), found none`);
     this.current = activeProgram(o.storeDir);
   }
-
-  private closed = false;
 
   private workers(): RelabelPool {
     if (this.closed) throw new RewarddError('E_CONFIG', 'store evaluator: used after close()');

@@ -158,7 +158,6 @@ export class Sandbox {
     } finally {
       Atomics.store(this.ctl, CTL.BUSY, 0);
       this.ctl[CTL.COLS] = 0;
-      this.ctl[CTL.F32] = 0;
     }
     if (r === 0) return 0;
     try {

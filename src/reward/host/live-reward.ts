@@ -30,11 +30,12 @@ const RESULT_RING = 2 * MAX_IN_FLIGHT;
 export const HANG_KILL_MS = 5_000;
 /**
  * A reply FIFO found empty is not read again for this long. An empty
- * non-blocking read costs 3-12 µs on the tick thread (Node throws an EAGAIN
- * error, stack and all; 1.7 µs with the stack capture off, as poll() does), and the tick asks several times per period: at its
- * start, after its submit, at its end. A result is ~90 µs away at best (bench
- * isolation), so looking again sooner finds nothing; 100 µs later is nothing
- * next to the 250 ms a step may be late.
+ * non-blocking read costs the tick thread 3-12 µs when Node throws its EAGAIN
+ * error with a stack, 1.7 µs with stack capture off (quietly(), as poll() reads),
+ * and the tick asks several times per period: at its start, after its submit,
+ * at its end. A result is ~90 µs away at best (bench isolation), so looking
+ * again sooner finds nothing; 100 µs later is nothing next to the 250 ms a
+ * step may be late.
  */
 const EMPTY_POLL_GAP_MS = 0.1;
 
