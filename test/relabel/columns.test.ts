@@ -9,6 +9,7 @@ import { openColumnFile, closeColumnFile } from '../../src/recorder/column-file-
 import { freshArrays } from '../../src/relabel/buffer-pool.js';
 import { readEpisodeColumnsGeneric } from '../../src/relabel/episode-columns.js';
 import { relabelStore } from '../../src/relabel/relabel.js';
+import { decodeRelabelResult } from '../../src/relabel/result-file.js';
 import { loadStoredEpisode } from '../../src/relabel/stored-episode.js';
 import { pythonHas } from '../helpers/python.js';
 import { Catalog } from '../../src/store/catalog.js';
@@ -74,6 +75,34 @@ print(json.dumps({"count": meta["count"], "segments": len(meta["segments"]), **{
       actionCommanded: sha(ep.actionCommanded), actionApplied: sha(ep.actionApplied), rewardStatus: sha(ep.loggedStatus), rewardTotal: sha(ep.loggedTotal),
       rewardTerms: createHash('sha256').update(Buffer.concat(ep.loggedSegments.map((s) => new Uint8Array(s.terms.buffer, s.terms.byteOffset, s.terms.byteLength)))).digest('hex'),
     });
+  });
+
+  it('numpy reads a relabel result file (.rwr) with read_rwr in docs/relabel.md, bit for bit', { timeout: 120_000 }, async () => {
+    if (!pythonHas('numpy')) return; // .ci/run installs numpy; a laptop without it skips this check
+    const doc = readFileSync(new URL('../../docs/relabel.md', import.meta.url), 'utf8');
+    const reader = /```python\n(import json, struct, numpy as np\ndef read_rwr[\s\S]*?)```/.exec(doc)?.[1];
+    expect(reader, 'docs/relabel.md has the read_rwr reader').toBeDefined();
+    // 203 steps, not a multiple of 8: the reader's padding between the u8 columns is exercised. The
+    // flaky program fails some steps: statuses, reasons and NaN terms are in the file too.
+    const own = mkdtempSync(join(tmpdir(), 'rewardd-rwr-'));
+    const [one] = await recordRoverEpisodes({ storeDir: own, episodes: 1, stepLimit: 203, source: REACH });
+    const rep = await relabelStore({ storeDir: own, reward: { source: FLAKY, filename: 'flaky.reward.js' } });
+    expect(rep.episodes.map((e) => [e.episode, e.steps])).toEqual([[one!.episode, 203]]);
+    const saved = rep.episodes[0]!.saved!;
+    const script = `${reader}
+import hashlib, sys
+hdr, cols = read_rwr(sys.argv[1])
+print(json.dumps({"episode": hdr["episode"], "count": hdr["count"], "terms": hdr["termNames"], "reasons": len(hdr["reasons"]), **{"sha_" + k: hashlib.sha256(v.tobytes()).hexdigest() for k, v in cols.items()}}))`;
+    const py = join(own, 'read_rwr.py');
+    writeFileSync(py, script);
+    const out = JSON.parse(execFileSync('python3', [py, saved], { encoding: 'utf8' })) as Record<string, unknown>;
+    const { result: r, seq } = decodeRelabelResult(readFileSync(saved));
+    expect(r.status.some((x) => x !== 0)).toBe(true);
+    expect(out).toEqual({
+      episode: r.episode, count: r.count, terms: r.termNames, reasons: r.reasons.size,
+      sha_status: sha(r.status), sha_success: sha(r.success), sha_done: sha(r.done), sha_seq: sha(seq), sha_total: sha(r.total), sha_terms: sha(r.terms),
+    });
+    rmSync(own, { recursive: true, force: true });
   });
 
   it('a damaged, truncated, missing or stale copy is not used: relabel reads the MCAP file, says why, gives the same results and writes a good copy', async () => {
