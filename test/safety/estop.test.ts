@@ -74,20 +74,27 @@ describe('estop verb over MQTT', () => {
       try {
         // The subscriber plays the robot: it reads the command and answers with a verdict, as the
         // daemon does (estop waits for one, docs/mqtt.md), on the MQTT 5 response topic or on estop/result.
+        // The verdict's QoS 1 publish is awaited before the client is closed: estop returns once the
+        // verdict reached it, possibly before the broker's PUBACK reached this client, and a forced end
+        // then rejected the unawaited publish ("Connection closed", an unhandled rejection; seen in CI).
+        let replied: Promise<unknown> = Promise.resolve();
         const got = new Promise<Buffer>((resolve) =>
           sub.on('message', (_t, p, packet) => {
             resolve(p);
             const correlation = (JSON.parse(p.toString()) as { correlation?: string }).correlation;
             const rt = packet.properties?.responseTopic;
             const body = JSON.stringify({ ok: true, action: 'stop', ...(rt ? {} : { correlation }) });
-            if (rt) void sub.publishAsync(rt, body, { qos: 1, properties: { correlationData: packet.properties?.correlationData } });
-            else void sub.publishAsync(`${prefix}/rover/estop/result`, body, { qos: 1 });
+            replied = rt
+              ? sub.publishAsync(rt, body, { qos: 1, properties: { correlationData: packet.properties?.correlationData } })
+              : sub.publishAsync(`${prefix}/rover/estop/result`, body, { qos: 1 });
+            replied.catch(() => {}); // awaited below; a test that fails first must not add an unhandled rejection
           }),
         );
         await sub.subscribeAsync(`${prefix}/rover/estop`, { qos: 1 });
         const latchFile = latchPath();
         expect(await estopMain(['stop', '--mqtt', url, '--prefix', prefix, '--latch', latchFile, '--reason', 'bumper'])).toBe(0);
         expect(parseEstop(await got)).toMatchObject({ action: 'stop', reason: 'bumper' });
+        await replied;
       } finally {
         await sub.endAsync(true);
         await close();
