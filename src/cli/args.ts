@@ -35,11 +35,13 @@ export function parseFlags(argv: string[], specs: readonly FlagSpec[], allowPosi
 
 /**
  * The exit code every verb shares: 0 success, 1 failure, 2 bad usage. Bad usage is an unknown
- * or missing option or argument, or a bad value for one: the E_CONFIG errors.
+ * or missing option or argument, a bad value for one (E_CONFIG), or a file it names that cannot
+ * be read (E_FILE, E_ROBOT). Everything else that stops a verb is a failure: a reward that does
+ * not compile, a damaged store, a worker that died, an output that cannot be written.
  */
 export const EXIT_USAGE = 2;
 export function exitCodeOf(e: unknown): number {
-  return isRewarddError(e) && e.code === 'E_CONFIG' ? EXIT_USAGE : 1;
+  return isRewarddError(e) && (e.code === 'E_CONFIG' || e.code === 'E_FILE' || e.code === 'E_ROBOT') ? EXIT_USAGE : 1;
 }
 
 /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog, CATALOG_FILE, type EpisodeRow, type EpisodeStatus } from '../store/catalog.js';
 import { EpisodeLabels, type LabelRow } from '../store/labels.js';
-import { parseFlags, storeFlag, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, storeFlag, type FlagSpec } from './args.js';
 
 export const help = [
   'Usage: rewardd episodes list [options]',
@@ -113,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     process.stderr.write(`rewardd episodes: ${(e as Error).message}\n`);
-    return 2;
+    return exitCodeOf(e);
   } finally {
     cat?.close();
     labels?.close();

@@ -5,7 +5,7 @@ import { RewarddError } from '../core/errors.js';
 import { exportEpisodes } from '../relabel/export.js';
 import { resolveProgramRef } from '../relabel/program-ref.js';
 import { ProgressLine } from '../relabel/progress.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 import { requiredString } from './relabel.js';
 import { grouped } from '../core/grouped.js';
 
@@ -60,6 +60,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     progress?.end();
     process.stderr.write(`rewardd export: ${(e as Error).message.split('\n')[0]}\n`);
-    return 2;
+    return exitCodeOf(e);
   }
 }

@@ -5,6 +5,7 @@
  *   (actions finite; TF.js and ONNX exports agree when both are present).
  * bench: inference latency p50 / p99 per runtime available on this machine.
  */
+import { shippedDefault } from '../core/version.js';
 import { RewarddError } from '../core/errors.js';
 import { loadRobot, type RobotDescription } from '../core/robot.js';
 import { SeededRandom } from '../link/sim/random.js';
@@ -117,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rewardd policy: expected "check DIR" or "bench DIR", found "${positionals.join(' ')}"\n`);
     return 2;
   }
-  const robot = loadRobot(typeof values.robot === 'string' ? values.robot : 'robots/rover.json').robot;
+  const robot = loadRobot(typeof values.robot === 'string' ? values.robot : shippedDefault('robots/rover.json')).robot;
   const backend = (values.backend ?? 'auto') as PolicyBackend;
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backend)) {
     throw new RewarddError('E_CONFIG', `--backend: expected auto | tensorflow | wasm | cpu, found "${String(values.backend)}"`);

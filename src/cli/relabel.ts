@@ -7,7 +7,7 @@ import { formatRelabel } from '../relabel/format.js';
 import { resolveProgramRef } from '../relabel/program-ref.js';
 import { ProgressLine } from '../relabel/progress.js';
 import { relabelStore } from '../relabel/relabel.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 
 export const help = [
   'Usage: rewardd relabel --store DIR --reward FILE|VERSION [options]',
@@ -107,6 +107,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     progress?.end();
     process.stderr.write(`rewardd relabel: ${(e as Error).message.split('\n')[0]}\n`);
-    return 2;
+    return exitCodeOf(e);
   }
 }

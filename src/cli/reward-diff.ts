@@ -7,7 +7,7 @@ import { formatDiff } from '../relabel/format.js';
 import { resolveProgramRef } from '../relabel/program-ref.js';
 import { ProgressLine } from '../relabel/progress.js';
 import { RewarddError } from '../core/errors.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 import { positiveNumber, requiredString } from './relabel.js';
 
 export const help = [
@@ -55,6 +55,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     progress?.end();
     process.stderr.write(`rewardd reward diff: ${(e as Error).message.split('\n')[0]}\n`);
-    return 2;
+    return exitCodeOf(e);
   }
 }

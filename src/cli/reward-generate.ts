@@ -10,7 +10,7 @@ import { DEFAULT_EXAMPLE } from '../authoring/prompt.js';
 import { RewarddError } from '../core/errors.js';
 import { loadRobot } from '../core/robot.js';
 import { packageRoot } from '../core/version.js';
-import { parseFlags, type FlagSpec } from './args.js';
+import { EXIT_USAGE, exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 import { clientFromFlags, interruptOnSigint, LLM_FLAGS, LLM_HELP, numberFlag, repairTurnsFlag } from './llm-flags.js';
 
 export const help = [
@@ -55,8 +55,8 @@ export function formatSampleTable(rows: SampleRow[]): string {
   return [head, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n');
 }
 
-/** Bad flags or unreadable input files are usage errors (2); anything else is a failure (1). */
-export const usageError = (e: unknown): boolean => e instanceof RewarddError && (e.code === 'E_CONFIG' || e.code === 'E_FILE' || e.code === 'E_ROBOT');
+/** Bad flags or unreadable input files are usage errors (2); anything else is a failure (1): args.ts exitCodeOf. */
+export const usageError = (e: unknown): boolean => exitCodeOf(e) === EXIT_USAGE;
 
 export function exampleProgram(path: string | undefined): { path: string; source: string } {
   const p = path ?? DEFAULT_EXAMPLE;

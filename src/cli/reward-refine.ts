@@ -2,6 +2,7 @@
  * `rewardd reward refine --from DIR|FILE --out DIR [--sim] [--store DIR]`:
  * Eureka's loop (train or relabel, reflect, ask again, keep the best).
  */
+import { shippedDefault } from '../core/version.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SimEvaluator } from '../authoring/evaluate-sim.js';
@@ -168,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
     const iterations = intIn(values, 'iterations', 3, 0, 100);
     const samples = intIn(values, 'samples', 4, 1, 64);
     const repairTurns = repairTurnsFlag(values);
-    const robot = loadRobot(typeof values.robot === 'string' ? values.robot : 'robots/rover.json');
+    const robot = loadRobot(typeof values.robot === 'string' ? values.robot : shippedDefault('robots/rover.json'));
     if (values.sim !== true && values.store === undefined) throw new RewarddError('E_CONFIG', 'expected a fitness: --sim, --store DIR, or both; found neither');
     const outcome = (values.outcome ?? 'auto') as OutcomeSource;
     if (!OUTCOME_SOURCES.includes(outcome)) throw new RewarddError('E_CONFIG', `--outcome: expected one of ${OUTCOME_SOURCES.join(' | ')}, found "${String(values.outcome)}"`);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { isRewarddError } from '../core/errors.js';
+import { isRewarddError, RewarddError } from '../core/errors.js';
+import { shippedDefault } from '../core/version.js';
 import { loadRobot } from '../core/robot.js';
 import type { CheckReport } from '../reward/check.js';
 import { checkRewardProgram } from '../reward/check-isolated.js';
@@ -7,6 +8,7 @@ import { formatDiagnostic } from '../reward/diagnostics.js';
 import { loadRewardFile, REWARD_RUNTIME_DEFAULTS } from '../reward/index.js';
 import { checkRewardOnStore, type StoreCheckReport } from '../relabel/check.js';
 import { formatStoreCheck } from '../relabel/format.js';
+import { exitCodeOf } from './args.js';
 
 export const help = `Usage: rewardd reward check FILE [options]
 
@@ -38,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        robot: { type: 'string', default: 'robots/rover.json' },
+        robot: { type: 'string' },
         'budget-ms': { type: 'string' },
         'memory-mb': { type: 'string' },
         steps: { type: 'string', default: '1000' },
@@ -69,14 +71,14 @@ export async function main(argv: string[]): Promise<number> {
   const num = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!(n >= lo && n <= hi)) throw new Error(`--${name}: expected a number in [${lo}, ${hi}], found "${v}"`);
+    if (!(n >= lo && n <= hi)) throw new RewarddError('E_CONFIG', `--${name}: expected a number in [${lo}, ${hi}], found "${v}"`);
     return n;
   };
   try {
     const budgetMs = num('budget-ms', values['budget-ms'], 0.01, 10_000);
     const memoryMb = num('memory-mb', values['memory-mb'], 8, 4096);
     const typicalSteps = num('steps', values.steps, 1, 1_000_000);
-    const robot = loadRobot(values.robot).robot;
+    const robot = loadRobot(values.robot ?? shippedDefault('robots/rover.json')).robot;
     const { source, filename } = await loadRewardFile(file);
     const report = await checkRewardProgram({
       source,
@@ -97,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     return report.ok && (stored?.ok ?? true) ? 0 : 1;
   } catch (e) {
     process.stderr.write(`rewardd reward check: ${isRewarddError(e) ? e.message : (e as Error).message}\n`);
-    return 2;
+    return exitCodeOf(e);
   }
 }
 

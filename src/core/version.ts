@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The rewardd package version, found by walking up from this file (works from src/ and dist/). */
@@ -24,4 +24,13 @@ export function packageRoot(): string {
     dir = dirname(dir);
   }
   return process.cwd();
+}
+
+/**
+ * A default file path such as robots/rover.json: relative to the current folder when it is there
+ * (a checkout, or the user's own copy), else the one that ships in the package, so a verb's default
+ * works from any folder as `rewardd run`'s does (daemon/config.ts).
+ */
+export function shippedDefault(rel: string): string {
+  return isAbsolute(rel) || existsSync(rel) ? rel : join(packageRoot(), rel);
 }

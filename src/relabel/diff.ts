@@ -68,6 +68,7 @@ export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
   const t0 = performance.now();
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
+  if (selected.length === 0) throw new RewarddError('E_STORE', `reward diff: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
   const pool = o.pool ?? new RelabelPool({ workers: Math.min(o.jobs ?? 1, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
   try {
     const tuning = o.tuning ?? {};

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
-import { Catalog, CATALOG_FILE, type EpisodeRow } from '../store/catalog.js';
+import { assertStoreFolder, Catalog, CATALOG_FILE, type EpisodeRow } from '../store/catalog.js';
 
 /**
  * Which stored episodes a relabel, diff, check or export reads.
@@ -74,21 +74,28 @@ export interface StoredEpisode {
   file: string;
 }
 
-/** Resolves the catalog's file column: absolute, relative to the cwd the recorder ran in, or relative to the store. */
+/**
+ * Where an episode's MCAP file is in THIS store: `<store>/<robot>/<episode>.mcap`, where the recorder
+ * writes it. The catalog's file column is the path the recorder used (absolute, or relative to the
+ * folder it ran in), so a store copied with `cp -r` names the original's files: read as they were, a
+ * relabel of the copy read (and wrote columns files into) the original store. So the column is used
+ * only for the file's name, and the folder is always this store's.
+ */
+export function episodeFileIn(storeDir: string, row: EpisodeRow): string {
+  return join(storeDir, row.robot, row.file ? basename(row.file) : `${row.episode}.mcap`);
+}
+
+/** The episode's MCAP file in this store, if it is there. */
 export function resolveEpisodeFile(storeDir: string, row: EpisodeRow): string | undefined {
-  const candidates: string[] = [];
-  if (row.file) {
-    candidates.push(row.file);
-    if (!isAbsolute(row.file)) candidates.push(join(storeDir, row.file));
-  }
-  candidates.push(join(storeDir, row.robot, `${row.episode}.mcap`));
-  return candidates.find((c) => existsSync(c));
+  const f = episodeFileIn(storeDir, row);
+  return existsSync(f) ? f : undefined;
 }
 
 /** The episodes of a store that match, oldest first. Throws E_STORE when the store has no catalog. */
 export function selectEpisodes(storeDir: string, filter: EpisodeFilter): StoredEpisode[] {
+  assertStoreFolder(storeDir);
   if (!existsSync(join(storeDir, CATALOG_FILE))) {
-    throw new RewarddError('E_STORE', `expected a recorder catalog at ${join(storeDir, CATALOG_FILE)}, found none (is --store the folder given to rewardd record --out?)`);
+    throw new RewarddError('E_STORE', `expected a recorder catalog at ${join(storeDir, CATALOG_FILE)}, found none (is --store the folder given to rewardd record --store?)`);
   }
   const cat = new Catalog(storeDir, { readonly: true });
   let rows: EpisodeRow[];
@@ -106,10 +113,7 @@ export function selectEpisodes(storeDir: string, filter: EpisodeFilter): StoredE
   );
   if (filter.last !== undefined) rows = rows.slice(-filter.last);
   const out: StoredEpisode[] = [];
-  for (const row of rows) {
-    const file = resolveEpisodeFile(storeDir, row);
-    if (file === undefined) throw new RewarddError('E_STORE', `episode ${row.episode}: expected its file at ${row.file ?? join(storeDir, row.robot, `${row.episode}.mcap`)}, found none`);
-    out.push({ row, file });
-  }
+  // A file that is missing fails its own episode when it is read (loadStoredEpisode), not the run.
+  for (const row of rows) out.push({ row, file: episodeFileIn(storeDir, row) });
   return out;
 }

@@ -168,6 +168,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
   const program = await resolveProgram(o.reward);
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
+  if (selected.length === 0) throw new RewarddError('E_STORE', `relabel: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
   const pool = o.pool ?? new RelabelPool({ workers: Math.min(jobs, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
   const save = o.save ?? true;
   let store: RelabelStore | undefined;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { RewarddError } from '../core/errors.js';
 import { ColumnFileUnusable, columnFileFor, type ColumnFileFooter, type NumericColumn } from '../recorder/column-file.js';
 import { checkSource, closeColumnFile, columnBytes, openColumnFile, readColumnInto, readReasons, sourceOf, type OpenColumnFile } from '../recorder/column-file-reader.js';
@@ -38,6 +39,9 @@ export interface LoadOptions {
 }
 
 export async function loadStoredEpisode<N extends Need>(mcapFile: string, need: N, o: LoadOptions): Promise<LoadedEpisode<Of<N>>> {
+  // The MCAP file is the episode; its columns file is a copy checked against it (size and time), so
+  // without it nothing can be trusted. Said plainly here: it fails this episode, not the run.
+  if (!existsSync(mcapFile)) throw new RewarddError('E_STORE', `${mcapFile}: expected the episode's MCAP file (the catalog lists the episode), found none: moved or deleted?`);
   const colFile = o.columnsFile ?? columnFileFor(mcapFile);
   const maxSteps = o.maxSteps ?? 10_000_000;
   let why: string;

@@ -12,7 +12,9 @@ import { emptyResult, evaluateRows, type BatchRewardEvaluator, type FormUse, typ
  * unavailable step ends the comparison of its segment: everything before it
  * was compared, nothing after. A `late` step (the reward host answered after
  * the step was logged) was still evaluated in order by the host, so only that
- * step is skipped and comparison goes on.
+ * step is skipped and comparison goes on. Steps missing from the store (an
+ * incomplete episode) end the comparison of their segment the same way: the
+ * logged rewards after them depended on them.
  */
 export interface VerifyMismatch {
   seq: number;
@@ -79,10 +81,25 @@ function compareSegment(ep: EpisodeLogged, seg: EpisodeLogged['loggedSegments'][
   if (seg.termNames.length !== nt || seg.termNames.some((t, k) => t !== names[k])) {
     return { seq: ep.seq[seg.from]!, field: 'termNames', logged: seg.termNames.join(','), relabelled: names.join(',') };
   }
+  // A segment is replayed from a fresh start at its first row, which is exact only where the robot also
+  // started it fresh: at the episode's first step, or at a swap to this version right after a stored
+  // step. Steps missing from the store (an incomplete episode: the recorder joined late or lost batches)
+  // held the ctx.prev and ctx.state the logged rewards were computed with, so the rows that depend on
+  // them are not compared: the whole segment when its start is missing, the rest of it after a gap.
+  const s0 = ep.seq[seg.from]!;
+  const freshStart = s0 === 0 || (seg.from > 0 && ep.seq[seg.from - 1] === s0 - 1);
+  if (!freshStart) {
+    report.stopped.push({ seq: s0, reason: `the steps before it are missing from the store (the logged rewards from step ${s0} on depend on them): not compared` });
+    return undefined;
+  }
   for (let row = seg.from; row < seg.to; row++) {
     const ls = ep.loggedStatus[row]!;
     const rs = res.status[row]!;
     const seq = ep.seq[row]!;
+    if (row > seg.from && seq !== ep.seq[row - 1]! + 1) {
+      report.stopped.push({ seq, reason: `steps ${ep.seq[row - 1]! + 1}..${seq - 1} are missing from the store (the logged rewards from step ${seq} on depend on them): compared up to step ${ep.seq[row - 1]!}` });
+      return undefined;
+    }
     if (ls === RewardStatus.late) continue;
     if (NON_REPRODUCIBLE.has(ls) || NON_REPRODUCIBLE.has(rs)) {
       const which = NON_REPRODUCIBLE.has(ls) ? `logged ${rewardStatusName(ls)}` : `relabelled ${rewardStatusName(rs)}`;

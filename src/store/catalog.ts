@@ -1,5 +1,5 @@
 import Database from '#better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EpisodeEnd, EpisodeStart } from '../core/records.js';
 import { RewarddError } from '../core/errors.js';
@@ -100,6 +100,11 @@ const toRow = (r: RawRow): EpisodeRow => ({
 
 export const CATALOG_FILE = 'catalog.sqlite';
 
+/** A store path that names a file is said plainly (mkdir and SQLite would say EEXIST or ENOTDIR). */
+export function assertStoreFolder(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RewarddError('E_STORE', `store ${dir}: expected a folder (the one given to rewardd record --store), found a file`);
+}
+
 export class Catalog {
   readonly db: Database.Database;
   /** Records that arrived for an incomplete episode whose staged batches were already purged (dropped, acknowledged). */
@@ -109,6 +114,7 @@ export class Catalog {
   private pendingQuery: Database.Statement<[], { episode: string; robot: string; activity: number; has_start: number; has_end: number; expected_steps: number | null; staged: number | null }> | undefined;
 
   constructor(readonly dir: string, opts: { readonly?: boolean } = {}) {
+    assertStoreFolder(dir);
     try {
       if (!opts.readonly) mkdirSync(dir, { recursive: true });
       this.db = new Database(join(dir, CATALOG_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
@@ -118,9 +124,14 @@ export class Catalog {
         // NORMAL in WAL mode: a commit survives a process crash; only a power cut may lose the last commits.
         this.db.pragma('synchronous = NORMAL');
         this.db.exec(SCHEMA);
+      } else {
+        // SQLite opens lazily: a damaged or foreign file fails here, with its name, rather than at the
+        // first query as a bare "file is not a database" or "no such table: episodes".
+        this.db.prepare('SELECT 1 FROM episodes LIMIT 1').get();
       }
     } catch (e) {
-      throw new RewarddError('E_STORE', `catalog ${join(dir, CATALOG_FILE)}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof RewarddError) throw e;
+      throw new RewarddError('E_STORE', `catalog ${join(dir, CATALOG_FILE)}: expected a rewardd recorder catalog (SQLite, made by rewardd record); SQLite says: ${(e as Error).message}`, { cause: e });
     }
     const db = this.db;
     this.st = opts.readonly ? undefined : {

@@ -58,6 +58,8 @@ export interface RecordOptions {
   swap?: { episode: number; atStep: number; source: string };
   source?: string;
   seed?: number;
+  /** Never publish the first `batches` step batches of episode `episode`: the recorder stores it incomplete, its first steps missing. */
+  dropFirst?: { episode: number; batches: number };
 }
 
 export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpisode[]> {
@@ -134,23 +136,24 @@ export async function recordRoverEpisodes(o: RecordOptions): Promise<RecordedEpi
         schema: RECORD_SCHEMA, episode, robot, steps, endedWallMs: 1_790_000_000_000 + e * 100_000 + steps * 10, endedNs: String(tNs), reason,
         success: reason === 'success', return: ret, returnByTerm: {}, rewardFailures: 0, rewardVersions: [...versions], safetyInterventions: 0, linkCounters: {},
       };
-      produced.push({ start, batches, end: endRec });
+      produced.push({ start, batches: o.dropFirst?.episode === e ? batches.slice(o.dropFirst.batches) : batches, end: endRec });
       out.push({ episode, steps, versions: [...versions] });
     }
   } finally {
     rtA.dispose();
     rtB?.dispose();
   }
-  await storeThroughRecorder(o.storeDir, robot, produced);
+  await storeThroughRecorder(o.storeDir, robot, produced, o.dropFirst ? 1 : 0);
   return out;
 }
 
 /** Publishes episodes as the daemon does and waits until the recorder has stored every one. */
-async function storeThroughRecorder(storeDir: string, robot: string, eps: Array<{ start: EpisodeStart; batches: EncodedBatch[]; end: EpisodeEnd }>): Promise<void> {
+async function storeThroughRecorder(storeDir: string, robot: string, eps: Array<{ start: EpisodeStart; batches: EncodedBatch[]; end: EpisodeEnd }>, incomplete = 0): Promise<void> {
   const broker = await startEmbeddedBroker({ port: 0 });
   const prefix = `rewardd-relabel-${Math.random().toString(16).slice(2, 10)}/v1`;
   const outbox = mkdtempSync(join(tmpdir(), 'rewardd-relabel-outbox-'));
-  const rec = new Recorder({ mqttUrl: broker.url, outDir: storeDir, prefix, finalizeIntervalMs: 50 });
+  // An episode with steps that never come is written incomplete once nothing has arrived for it for incompleteTimeoutMs.
+  const rec = new Recorder({ mqttUrl: broker.url, outDir: storeDir, prefix, finalizeIntervalMs: 50, ...(incomplete > 0 ? { incompleteTimeoutMs: 500 } : {}) });
   let pub: EpisodePublisher | undefined;
   try {
     await until(() => rec.stats().connected, 'recorder connected');
@@ -161,7 +164,7 @@ async function storeThroughRecorder(storeDir: string, robot: string, eps: Array<
       for (const b of e.batches) pub.publishBatch(b.episode, b.seq0, b.count, b.bytes);
       pub.publishEnd(e.end);
     }
-    await until(() => rec.catalog.list({ status: 'complete' }).length === eps.length, `${eps.length} complete episodes`);
+    await until(() => rec.catalog.list({ status: 'complete' }).length === eps.length - incomplete && rec.catalog.list({ status: 'incomplete' }).length === incomplete, `${eps.length - incomplete} complete and ${incomplete} incomplete episodes`);
   } finally {
     await pub?.close();
     await rec.close();

@@ -97,8 +97,19 @@ describe('checkRewardProgram', () => {
       expect(await main(['check', bad, '--robot', ROVER_PATH])).toBe(1);
       expect(chunks.join('')).toMatch(/term "a" is NaN[\s\S]*FAILED/);
       chunks.length = 0;
-      expect(await main(['check', join(REWARDS_DIR, 'reach-beacon.reward.js'), '--robot', ROVER_PATH, '--store', mkdtempSync(join(tmpdir(), 'rewardd-nostore-'))])).toBe(2);
+      // A folder that is not a store is a failure (1), not bad usage (2: an unknown, missing or bad option, or a file it names that cannot be read).
+      expect(await main(['check', join(REWARDS_DIR, 'reach-beacon.reward.js'), '--robot', ROVER_PATH, '--store', mkdtempSync(join(tmpdir(), 'rewardd-nostore-'))])).toBe(1);
       expect(chunks.join('')).toMatch(/E_STORE: expected a recorder catalog/);
+      // The default robot description is found from any folder, as rewardd run's is (the one that ships).
+      chunks.length = 0;
+      const cwd = process.cwd();
+      process.chdir(mkdtempSync(join(tmpdir(), 'rewardd-check-cwd-')));
+      try {
+        expect(await main(['check', join(REWARDS_DIR, 'reach-beacon.reward.js')])).toBe(0);
+      } finally {
+        process.chdir(cwd);
+      }
+      expect(chunks.join('')).toMatch(/reward "reach-beacon" v[0-9a-f]{12}: 4 terms/);
       expect(await main(['check'])).toBe(2);
       expect(await main(['push', 'x'])).toBe(2);
       expect(await main(['check', 'a.js', '--budget-ms', 'soon'])).toBe(2);
