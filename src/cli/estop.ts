@@ -23,7 +23,8 @@ export const help = [
   'also goes to a running robot, and the robot\'s verdict is printed: a stop is always applied; a',
   'reset is applied only when signed by a key in the robot\'s allowed_keys (--key), unless the robot',
   'runs with --auth open. The latch file is the local one (on this computer): a local reset on the',
-  'robot itself needs no key.',
+  'robot itself (no --mqtt) needs no key. A reset with --mqtt leaves the local file alone: the robot',
+  'decides, and writes its own file when it accepts.',
   '',
   '  --state-dir DIR   daemon state folder holding estop.json       (default: .rewardd)',
   '  --mqtt URL        also send the command to a running robot     (default: none, latch file only)',
@@ -86,8 +87,13 @@ export interface EstopResult {
  * daemon's transport/commands.ts format), waiting for the robot's verdict (docs/mqtt.md).
  */
 export async function sendEstop(req: EstopRequest): Promise<EstopResult> {
-  if (req.latchFile) writeLatch(req.latchFile, { latched: req.action === 'stop', reason: req.action === 'stop' ? req.reason : '', wallMs: Date.now() });
-  if (!req.mqtt) return { latchFile: req.latchFile, topic: null, answer: null };
+  // A reset sent to a robot is the robot's to accept or refuse: the local latch file is left alone, or
+  // a reset run on the robot itself (its state folder) would clear the latch through the daemon's
+  // latch watcher while the robot refused the unsigned MQTT reset (seen). An accepted reset makes the
+  // robot re-write its own latch file. A stop is written everywhere: stopping is always safe.
+  const latchFile = req.mqtt && req.action === 'reset' ? null : req.latchFile;
+  if (latchFile) writeLatch(latchFile, { latched: req.action === 'stop', reason: req.action === 'stop' ? req.reason : '', wallMs: Date.now() });
+  if (!req.mqtt) return { latchFile, topic: null, answer: null };
   const topic = episodeTopics(req.prefix, req.robot).estop;
   const payload: Record<string, unknown> =
     req.action === 'reset' && req.privateKeyPem ? { ...signEstopReset({ robot: req.robot, reason: req.reason, privateKeyPem: req.privateKeyPem }) } : { action: req.action, reason: req.reason };
@@ -101,7 +107,7 @@ export async function sendEstop(req: EstopRequest): Promise<EstopResult> {
     ...(req.password !== undefined ? { password: req.password } : {}),
     ...(req.caFile !== undefined ? { caFile: req.caFile } : {}),
   });
-  return { latchFile: req.latchFile, topic, answer };
+  return { latchFile, topic, answer };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -164,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rewardd estop: ${(e as Error).message}\n`);
     return e instanceof RewarddError && e.code === 'E_CONFIG' ? EXIT_USAGE : 1;
   }
-  const done = `e-stop ${verb === 'stop' ? 'latched' : 'reset'}: ${r.latchFile}`;
+  const done = `e-stop ${verb === 'stop' ? 'latched' : 'reset'}${r.latchFile ? `: ${r.latchFile}` : ''}`;
   if (!r.answer) {
     process.stdout.write(`${done}\n`);
     return 0;

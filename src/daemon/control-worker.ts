@@ -135,7 +135,10 @@ async function main(): Promise<void> {
         hosts.get(m.pid)?.noteDeath(m.death);
         break;
       case 'estop':
+        // Latches and disarms the filter; the link is disarmed too, so an MCU that holds its own arm
+        // state (the firmware bridge) holds its actuators as well until the next arm.
         safety.estop(m.reason);
+        link.disarm();
         break;
       case 'estop-reset':
         safety.resetEstop();

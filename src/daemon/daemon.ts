@@ -77,6 +77,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
   const allowedKeysFile = defaultAllowedKeysPath(cfg.stateDir);
   // Messages to the control thread; set once it exists (a host that dies before then has no one to tell).
   let send: (m: ToControl) => void = () => {};
+  let latchWatcher: LatchFileWatcher | undefined;
   const verifier = new PushVerifier({ robot: robot.robot.name, allowedKeysFile });
   const filePolicy = new RewardFilePolicy({ mode: cfg.rewardFileAuth === 'signed' ? 'signatureRequired' : 'trustedLocalPath', allowedKeysFile });
   const initialFile = filePolicy.verifyRewardFile(cfg.reward);
@@ -196,7 +197,15 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     vision: vision?.control ?? null,
   };
   const worker: Worker = startWorker(import.meta.url, 'control-worker', { workerData, transferList: vision ? [vision.control.promptsPort] : [] });
-  send = (m: ToControl): void => worker.postMessage(m);
+  send = (m: ToControl): void => {
+    // Every route that latches or resets (MQTT, the dashboard, the latch file) tells the latch watcher
+    // what the filter now holds: it compares the file with that, not with its own last read, so a
+    // stop and a local reset within its debounce are not taken for "no change" (seen: the latch could
+    // then never be reset locally again).
+    if (m.type === 'estop') latchWatcher?.note(true);
+    else if (m.type === 'estop-reset') latchWatcher?.note(false);
+    worker.postMessage(m);
+  };
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
   const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
 
@@ -345,7 +354,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       })
     : null;
   // A local action on the robot (`rewardd estop stop|reset` writing the latch file) is trusted.
-  const latchWatcher = new LatchFileWatcher(join(cfg.stateDir, 'estop.json'), (latched, reason) => {
+  latchWatcher = new LatchFileWatcher(join(cfg.stateDir, 'estop.json'), (latched, reason) => {
     io.log(latched ? `e-stop latched locally: ${reason}` : 'e-stop reset locally');
     send(latched ? { type: 'estop', reason } : { type: 'estop-reset' });
   });

@@ -4,9 +4,11 @@ import { readLatch } from '../safety/latch.js';
 
 /**
  * Watches the e-stop latch file for changes made by a local action on the
- * robot (`rewardd estop stop|reset`). Acts only on a *transition* of the
- * latched flag, so the safety filter re-writing the file it owns does not
- * echo back as a command.
+ * robot (`rewardd estop stop|reset`, the dashboard's local reset). Acts when
+ * the file's latched flag differs from what the safety filter holds, which
+ * the daemon tells it (note()) on every stop and reset from any route: the
+ * filter re-writing the file it owns then does not echo back as a command,
+ * and a stop followed within the debounce by a local reset still resets.
  */
 export class LatchFileWatcher {
   private readonly watcher: FSWatcher;
@@ -27,6 +29,15 @@ export class LatchFileWatcher {
     });
   }
 
+  /** Wall time of the last stop noted: a reset in the file counts only if written after it. */
+  private stoppedAtMs = -Infinity;
+
+  /** What the filter holds now (the daemon calls this whenever it latches or resets, by any route). */
+  note(latched: boolean): void {
+    this.latched = latched;
+    if (latched) this.stoppedAtMs = Date.now();
+  }
+
   private check(): void {
     let l;
     try {
@@ -35,6 +46,10 @@ export class LatchFileWatcher {
       return; // mid-write: the rename brings another event
     }
     if (l.latched === this.latched) return;
+    // A stop noted from another route may not be in the file yet (the filter writes it on its own
+    // thread): the file's older "not latched" must not undo it. A reset counts only when it was
+    // written after the stop (its wallMs; strictly, so a tie keeps the robot stopped).
+    if (!l.latched && !(l.wallMs > this.stoppedAtMs)) return;
     this.latched = l.latched;
     this.onChange(l.latched, l.reason || 'latch file');
   }

@@ -102,8 +102,13 @@ export class SafetyFilter {
     return flags;
   }
 
-  /** Latches the e-stop (persisted before returning when a latch file is set). Idempotent: keeps the first reason. */
+  /**
+   * Latches the e-stop (persisted before returning when a latch file is set) and disarms: a reset
+   * clears the latch only, so the robot moves again after an explicit arm (docs/safety.md).
+   * Idempotent: keeps the first reason.
+   */
   estop(reason: string): void {
+    this.armed = false;
     if (this.latch.latched) return;
     const state = { latched: true, reason: reason || 'unspecified', wallMs: this.clock.wallMs() };
     // Latch in memory first: even if the disk write fails, this process stops the robot.

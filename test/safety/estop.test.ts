@@ -6,6 +6,9 @@ import { SafetyFlag } from '../../src/core/records.js';
 import { loadRobot } from '../../src/core/robot.js';
 import { SafetyFilter } from '../../src/safety/filter.js';
 import { main as estopMain } from '../../src/cli/estop.js';
+import { LatchFileWatcher } from '../../src/daemon/latch-watcher.js';
+import { writeLatch } from '../../src/safety/latch.js';
+import { until } from '../helpers/wait.js';
 
 const ROVER = loadRobot(new URL('../../robots/rover.json', import.meta.url).pathname).robot;
 const latchPath = () => join(mkdtempSync(join(tmpdir(), 'rewardd-estop-')), 'state', 'estop.json');
@@ -29,6 +32,62 @@ describe('e-stop latch', () => {
 
     const again = new SafetyFilter(ROVER, { latchFile });
     expect(again.state().estop.latched).toBe(false);
+  });
+
+  it('an e-stop disarms: after a reset the robot moves again only after an arm', () => {
+    const out = new Float64Array(2);
+    const f = new SafetyFilter(ROVER, { latchFile: latchPath(), maxDeltaPerTick: 10 });
+    expect(f.state().armed).toBe(true);
+    f.estop('operator');
+    expect(f.state().armed).toBe(false);
+    f.resetEstop();
+    // Before the fix the filter stayed armed through the e-stop and this step moved the wheels.
+    expect(f.apply([0.5, 0.5], 0n, 0n, out)).toBe(SafetyFlag.disarmed);
+    expect(Array.from(out)).toEqual([0, 0]);
+    f.arm();
+    expect(f.apply([0.5, 0.5], 0n, 0n, out)).toBe(0);
+  });
+
+  it('the latch watcher resets on a local reset written right after a stop, and never on an older file', async () => {
+    const latchFile = latchPath();
+    writeLatch(latchFile, { latched: false, reason: '', wallMs: Date.now() - 1000 });
+    const seen: boolean[] = [];
+    const w = new LatchFileWatcher(latchFile, (latched) => seen.push(latched), 50);
+    try {
+      // A stop from another route (MQTT, the dashboard): the daemon notes it; the filter writes the file.
+      w.note(true);
+      await new Promise((r) => setTimeout(r, 5));
+      writeLatch(latchFile, { latched: true, reason: 'dashboard', wallMs: Date.now() });
+      // A local reset within the watcher's 50 ms debounce (the dashboard's reset writes the file).
+      await new Promise((r) => setTimeout(r, 5));
+      writeLatch(latchFile, { latched: false, reason: '', wallMs: Date.now() });
+      await until(() => seen.length > 0, 'the watcher to act on the reset');
+      // Before the fix it compared the file with its own last read (false) and did nothing.
+      expect(seen).toEqual([false]);
+      // A stop noted before the filter wrote it: the file still says "not latched" from an older
+      // reset, which must not undo the stop.
+      w.note(true);
+      writeLatch(latchFile, { latched: false, reason: '', wallMs: Date.now() - 5000 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toEqual([false]);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('a reset sent to a robot (--mqtt) leaves the local latch file to the robot', async () => {
+    const { startEmbeddedBroker } = await import('../../src/transport/embedded-broker.js');
+    const b = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+    try {
+      const latchFile = latchPath();
+      expect(await estopMain(['stop', '--latch', latchFile])).toBe(0);
+      // Nobody answers on this broker: no verdict, exit 1, and the local latch must still be latched
+      // (before the fix the CLI cleared it first, which a daemon on this computer obeyed).
+      expect(await estopMain(['reset', '--latch', latchFile, '--mqtt', b.url, '--timeout-ms', '300'])).toBe(1);
+      expect(JSON.parse(readFileSync(latchFile, 'utf8'))).toMatchObject({ latched: true });
+    } finally {
+      await b.close();
+    }
   });
 
   it('a corrupt latch file fails closed', () => {
