@@ -25,6 +25,7 @@ import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
 import { RewardSourceBook } from './reward-sources.js';
 import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
+import { NAME_RE } from '../trust/envelope.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
 import { encodeVisionBatch, type VisionBatch } from '../vision/vision-batch.js';
@@ -285,6 +286,12 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         accepted = v.source;
         signer = v.signer;
         named = v.filename;
+      } else if (named !== undefined && !NAME_RE.test(named)) {
+        // The same rule as a signed envelope's (docs/security.md): a base name, never a path.
+        const error = `E_CONFIG: field "filename": expected a base name of [A-Za-z0-9_.+-] (at most 200 chars), found ${JSON.stringify(named.slice(0, 80))}`;
+        io.log(`reward push refused: ${error}`);
+        reply({ ok: false, error });
+        return;
       }
       offerReward(accepted, pushedFilename({ filename: named, language: hint.language }, accepted), signer, (r) => {
         io.log(r.ok ? `reward push accepted: version ${r.version}${signer ? ` signed by ${signer}` : ''}` : `reward push rejected: ${r.error}`);

@@ -80,6 +80,16 @@ describe('reward push routes', () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, version: shortHash(named) });
   }, 90_000);
 
+  it('an unsigned envelope whose filename is a path is refused, as a signed one is (--auth open)', async () => {
+    const env = JSON.stringify({ source: readFileSync(TS, 'utf8'), filename: '../../etc/x.ts' });
+    const r = await rr(open, po, env);
+    const reply = JSON.parse(r.out) as { ok: boolean; error: string };
+    expect(reply.ok).toBe(false);
+    expect(reply.error).toBe('E_CONFIG: field "filename": expected a base name of [A-Za-z0-9_.+-] (at most 200 chars), found "../../etc/x.ts"');
+    const good = await rr(open, po, JSON.stringify({ source: readFileSync(TS, 'utf8'), filename: 'smooth-efficient.reward.ts' }));
+    expect(JSON.parse(good.out)).toMatchObject({ ok: true, version: shortHash(readFileSync(TS, 'utf8')) });
+  }, 60_000);
+
   it('an empty message (what mosquitto_rr 2.0.11 sends for -f and -s) gets a reply that says so', async () => {
     const r = await rr(open, po, '');
     const reply = JSON.parse(r.out) as { ok: boolean; error: string };
