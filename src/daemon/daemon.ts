@@ -24,7 +24,8 @@ import { RecentSteps } from './reward-admission.js';
 import { RewardHosts } from './reward-hosts.js';
 import { LatchFileWatcher } from './latch-watcher.js';
 import { RewardSourceBook } from './reward-sources.js';
-import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath } from '../trust/index.js';
+import { PushVerifier, RewardFilePolicy, decideArm, decideEpisodeNext, decideEstop, defaultAllowedKeysPath, signaturePathFor } from '../trust/index.js';
+import { sha256Hex } from '../core/hash.js';
 import { NAME_RE } from '../trust/envelope.js';
 import { decodeStepBatch } from '../episode/batch-codec.js';
 import { startVision, type VisionRunner } from '../vision/vision-runner.js';
@@ -347,18 +348,28 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     },
   });
 
+  // The file's content last accepted: a signature rewritten for it (a re-sign of the active file) offers nothing.
+  let fileAccepted = sha256Hex(initialFile.source);
   const watcher = cfg.watchReward
-    ? new RewardFileWatcher(cfg.reward, initialFile.source, (source) => {
-        const name = basename(cfg.reward);
-        const v = filePolicy.verifyRewardSource(cfg.reward, source);
-        if (!v.ok) {
-          io.log(`reward file ${name} changed but was rejected: ${v.error}`);
-          return;
-        }
-        offerReward(v.source, cfg.reward, v.signer, (r) =>
-          io.log(r.ok ? `reward file ${name} changed: version ${r.version} accepted` : `reward file ${name} changed but was rejected: ${r.error}`),
-        );
-      })
+    ? new RewardFileWatcher(
+        cfg.reward,
+        initialFile.source,
+        (source) => {
+          const name = basename(cfg.reward);
+          if (sha256Hex(source) === fileAccepted) return;
+          const v = filePolicy.verifyRewardSource(cfg.reward, source);
+          if (!v.ok) {
+            io.log(`reward file ${name} changed but was rejected: ${v.error}`);
+            return;
+          }
+          offerReward(v.source, cfg.reward, v.signer, (r) => {
+            if (r.ok) fileAccepted = sha256Hex(source);
+            io.log(r.ok ? `reward file ${name} changed: version ${r.version} accepted` : `reward file ${name} changed but was rejected: ${r.error}`);
+          });
+        },
+        200,
+        cfg.rewardFileAuth === 'signed' ? signaturePathFor(cfg.reward) : undefined,
+      )
     : null;
   // A local action on the robot (`rewardd estop stop|reset` writing the latch file) is trusted.
   latchWatcher = new LatchFileWatcher(join(cfg.stateDir, 'estop.json'), (latched, reason) => {
