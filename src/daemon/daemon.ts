@@ -433,13 +433,13 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
         detail = d.detail;
       }
     }
-    const why = e.cause === 'failures' ? `after ${e.type === 'rolled-back' ? e.consecutiveFailures : 0} failed steps` : `because its reward host ${cause === 'crashed' ? 'crashed' : cause === 'timeout' ? 'timed out' : 'ran out of memory'}${detail ? ` (${detail})` : ''}`;
+    const why = e.cause === 'failures' ? `after ${e.consecutiveFailures} failed steps` : `because its reward host ${cause === 'crashed' ? 'crashed' : cause === 'timeout' ? 'timed out' : 'ran out of memory'}${detail ? ` (${detail})` : ''}`;
     if (e.type === 'rolled-back') {
       io.log(`reward version ${e.from} rolled back to ${e.to} ${why}: ${e.lastReason}`);
       publisher.setRewardActive({ ...e, cause, ...(detail ? { detail } : {}) });
     } else {
       io.log(`reward version ${e.version} lost ${why}: ${e.lastReason}; no version to roll back to, restarting ${e.restore.version} in a fresh host`);
-      publisher.setRewardActive({ type: 'lost', version: e.version, name: e.name, termNames: e.termNames, cause, ...(detail ? { detail } : {}), lastReason: e.lastReason, restoring: e.restore.version });
+      publisher.setRewardActive({ type: 'lost', version: e.version, name: e.name, termNames: e.termNames, cause, ...(detail ? { detail } : {}), consecutiveFailures: e.consecutiveFailures, lastReason: e.lastReason, restoring: e.restore.version });
       restoreReward(e.restore, cause);
     }
   };

@@ -10,7 +10,7 @@ export type RewardSlotEvent =
   | { type: 'activated'; version: string; name: string; termNames: string[]; previous: string | null; mode: SwapMode; restored?: boolean }
   | { type: 'rolled-back'; from: string; to: string; name: string; termNames: string[]; cause: RollbackCause; consecutiveFailures: number; lastReason: string }
   /** The active version died and nothing warm can replace it: the daemon starts a fresh host for `restore`. */
-  | { type: 'lost'; version: string; name: string; termNames: string[]; cause: RollbackCause; lastReason: string; restore: { version: string; source: string; filename: string } };
+  | { type: 'lost'; version: string; name: string; termNames: string[]; cause: RollbackCause; consecutiveFailures: number; lastReason: string; restore: { version: string; source: string; filename: string } };
 
 /** Steps in a row without a failure after which a version counts as having run clean. */
 export const CLEAN_AFTER_STEPS = 100;
@@ -37,7 +37,8 @@ const COUNTED = new Set<number>([RewardStatus.threw, RewardStatus.non_finite, Re
  *   non-finite or bad output) roll back too.
  * - With nothing warm to roll back to, the slot reports the version `lost`;
  *   the daemon starts a fresh host for the last version that ran clean (or
- *   this one) and offers it back (`restored`). Steps meanwhile are unavailable.
+ *   this one, when its host died) and offers it back (`restored`). Steps
+ *   meanwhile are unavailable (a dead host) or the failing version's.
  */
 export class RewardSlot {
   private activeRt: RewardEvaluator;
@@ -111,12 +112,16 @@ export class RewardSlot {
     }
     if (this.lost) return;
     const fatal = FATAL[status];
+    const from = this.activeRt;
     if (fatal === undefined) {
       if (COUNTED.has(status)) this.cleanRun = 0;
-      if (!COUNTED.has(status) || ++this.consecutiveFailures < this.rollbackAfter || !this.previousRt) return;
+      if (!COUNTED.has(status) || ++this.consecutiveFailures < this.rollbackAfter) return;
+      // Nothing warm to go back to (a rollback already used it): the last other version that ran
+      // clean is restored in a fresh host, as for a dead host. With none, the failing version stays
+      // (its host is alive; restoring it would fail the same way) and every failure is logged.
+      if (!this.previousRt && !this.clean.some((c) => c.version !== from.info.version)) return;
     }
     this.cleanRun = 0;
-    const from = this.activeRt;
     const cause: RollbackCause = fatal ?? 'failures';
     const lastReason = out.reason;
     const to = this.previousRt;
@@ -125,7 +130,8 @@ export class RewardSlot {
       this.lost = true;
       const i = from.info;
       const restore = this.clean[0] ?? { version: i.version, source: i.source, filename: i.filename };
-      this.onEvent({ type: 'lost', version: i.version, name: i.name, termNames: [...i.termNames], cause, lastReason, restore });
+      this.onEvent({ type: 'lost', version: i.version, name: i.name, termNames: [...i.termNames], cause, consecutiveFailures: this.consecutiveFailures, lastReason, restore });
+      this.consecutiveFailures = 0;
       return;
     }
     this.activeRt = to;

@@ -64,4 +64,43 @@ describe('RewardSlot fallbacks', () => {
     slot.afterStep(b, out(RewardStatus.crashed), ep);
     expect(events.at(-1)).toMatchObject({ type: 'lost', version: 'b', restore: { version: 'b' } });
   });
+
+  it('a version that fails --rollback-after steps in a row after a rollback goes back to the last other clean version', () => {
+    const events: RewardSlotEvent[] = [];
+    const first = evaluator('first');
+    const slot = new RewardSlot(first, 20, (e) => events.push(e));
+    cleanRun(slot, first);
+    const counter = evaluator('counter');
+    slot.offer(counter, 'now');
+    slot.beforeStep(false, ep);
+    cleanRun(slot, counter);
+    const bomb = evaluator('bomb');
+    slot.offer(bomb, 'now');
+    slot.beforeStep(false, ep);
+    slot.afterStep(bomb, out(RewardStatus.memory), ep);
+    expect(events.at(-1)).toMatchObject({ type: 'rolled-back', from: 'bomb', to: 'counter' });
+    // Now counter throws on every step (its own state ran out), with nothing warm behind it.
+    const threw = (): RewardOutputLike => ({ ...out(RewardStatus.threw), reason: 'E_REWARD_THREW: count too high' }) as RewardOutputLike;
+    for (let i = 0; i < 19; i++) slot.afterStep(counter, threw(), ep);
+    expect(events.at(-1)!.type).toBe('rolled-back');
+    slot.afterStep(counter, threw(), ep);
+    // Before: nothing happened (the slot kept one previous version and had used it), forever.
+    expect(events.at(-1)).toMatchObject({ type: 'lost', version: 'counter', cause: 'failures', consecutiveFailures: 20, restore: { version: 'first' } });
+    // The restore comes back and replaces it.
+    const restored = evaluator('first');
+    slot.offer(restored, 'now', true);
+    expect(slot.beforeStep(false, ep)).toBe(true);
+    expect(slot.active).toBe(restored);
+    expect(counter.disposed).toBe(true);
+  });
+
+  it('with no other clean version, a failing version stays active (restoring it would fail the same way)', () => {
+    const events: RewardSlotEvent[] = [];
+    const only = evaluator('only');
+    const slot = new RewardSlot(only, 20, (e) => events.push(e));
+    cleanRun(slot, only);
+    for (let i = 0; i < 60; i++) slot.afterStep(only, out(RewardStatus.threw), ep);
+    expect(events).toEqual([]);
+    expect(slot.active).toBe(only);
+  });
 });
