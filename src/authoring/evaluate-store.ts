@@ -12,6 +12,7 @@ import { RewarddError } from '../core/errors.js';
 import { activeProgram, diffRewards, RelabelPool, relabelStore, spearman } from '../relabel/index.js';
 import { Catalog } from '../store/catalog.js';
 import { EpisodeLabels } from '../store/labels.js';
+import type { VisionRelabelOptions } from '../vision/relabel-vision.js';
 import type { Evaluation, Evaluator, ProgramText } from './evaluation.js';
 import { evenlySpaced, fmt, hintsFor, reflectionText, series, type Reflection } from './reflection.js';
 
@@ -27,6 +28,8 @@ export interface StoreEvaluatorOptions {
   points: number;
   /** Called with the pid of each relabel worker the evaluator starts (tests). */
   onWorkerStart?: (pid: number) => void;
+  /** Vision rescoring models for episodes with a camera (relabel's --vision-model, --vision-frames-model). */
+  vision?: VisionRelabelOptions;
 }
 
 export interface EpisodeOutcome {
@@ -98,15 +101,18 @@ export class StoreEvaluator implements Evaluator {
     const seconds = (): number => (performance.now() - t0) / 1000;
     let rep;
     try {
-      rep = await relabelStore({ storeDir: this.o.storeDir, reward: p, save: false, pool: this.workers(), ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}), onProgress: (d, t) => onProgress?.(`relabelled ${d}/${t} episodes`) });
+      rep = await relabelStore({ storeDir: this.o.storeDir, reward: p, save: false, pool: this.workers(), ...(this.o.episodes !== undefined ? { episodes: this.o.episodes } : {}), ...(this.o.vision ? { vision: this.o.vision } : {}), onProgress: (d, t) => onProgress?.(`relabelled ${d}/${t} episodes`) });
     } catch (e) {
       return { mode: 'store', ok: false, fitness: null, tieBreak: null, seconds: seconds(), error: (e as Error).message.split('\n')[0]! };
     }
     const judged = rep.episodes.filter((e) => this.outcomes.has(e.episode));
     const outcome = judged.map((e) => (this.outcomes.get(e.episode)!.success ? 1 : 0));
     const positives = outcome.reduce<number>((a, b) => a + b, 0);
+    // Episodes the relabel could not score (a camera episode without --vision-model, a damaged file)
+    // are left out of the ranking: said, with the first reason, never silently.
+    const skipped = rep.errors.length > 0 ? `${rep.errors.length} of ${rep.errors.length + rep.episodes.length} episodes could not be relabelled and are left out (the first, ${rep.errors[0]!.episode}: ${rep.errors[0]!.error.split('\n')[0]})` : '';
     if (judged.length < 2 || positives === 0 || positives === judged.length) {
-      return { mode: 'store', ok: false, fitness: null, tieBreak: null, seconds: seconds(), error: `E_STORE: expected relabelled episodes of both outcomes to rank against, found ${judged.length} with an outcome (${positives} success, ${judged.length - positives} failure)` };
+      return { mode: 'store', ok: false, fitness: null, tieBreak: null, seconds: seconds(), error: `E_STORE: expected relabelled episodes of both outcomes to rank against, found ${judged.length} with an outcome (${positives} success, ${judged.length - positives} failure)${skipped ? `; ${skipped}` : ''}` };
     }
     const rho = spearman(judged.map((e) => e.return), outcome);
     let distance: number | null = null;
@@ -129,6 +135,7 @@ export class StoreEvaluator implements Evaluator {
       episodeLength: series(at.map((e) => e.steps)),
       fitnessLine: `Spearman rank correlation of episode return with the outcome (1 success, 0 failure) over ${judged.length} episodes (${positives} successes): ${fmt(rho)}. The candidate's success() fired in ${fired} of the ${positives} successful episodes and in ${judged.filter((e, i) => outcome[i] === 0 && e.success).length} of the ${judged.length - positives} failed ones.`,
       notes: [
+        ...(skipped ? [`${skipped}.`] : []),
         ...(distance !== null ? [`Canonical distance from the current version ${this.current!.version} on the same steps: ${fmt(distance)} (0 = the same reward up to scale and shift, 1 = reversed).`] : []),
         ...(rep.failedSteps > 0 ? [`${rep.failedSteps} of ${rep.steps} steps failed; the first: ${rep.episodes.find((e) => e.firstFailure)?.firstFailure ?? '?'}`] : []),
       ],

@@ -61,6 +61,9 @@ export const help = [
   '  --episodes FILTER      which stored episodes (relabel\'s syntax)               (default: all)',
   `  --outcome SRC          ${OUTCOME_SOURCES.join(' | ')}: operator labels (rewardd episodes label) then logged`,
   '                         success / labels only / logged only                     (default: auto)',
+  '  --vision-model DIR     episodes with a camera: the model whose text encoder embeds each candidate\'s',
+  '                         meta.vision prompts (as relabel\'s; without it such episodes are skipped, said)  (default: none)',
+  '  --vision-frames-model DIR  re-embed the stored camera frames with this model     (default: none)',
   '',
   `${LLM_HELP}`,
   '  (the model flags are needed only when --iterations > 0)',
@@ -90,6 +93,8 @@ const FLAGS: FlagSpec[] = [
   { flag: 'store', type: 'string' },
   { flag: 'episodes', type: 'string' },
   { flag: 'outcome', type: 'string' },
+  { flag: 'vision-model', type: 'string' },
+  { flag: 'vision-frames-model', type: 'string' },
   ...LLM_FLAGS,
 ];
 
@@ -179,7 +184,11 @@ export async function main(argv: string[]): Promise<number> {
       evaluators.push(new SimEvaluator({ robot: robot.robot, train: simOptions(values), timeoutS }));
     }
     if (typeof values.store === 'string') {
-      evaluators.push(new StoreEvaluator({ storeDir: values.store, ...(typeof values.episodes === 'string' ? { episodes: values.episodes } : {}), outcome, points: 10 }));
+      const vision = {
+        ...(typeof values['vision-model'] === 'string' ? { modelDir: values['vision-model'] } : {}),
+        ...(typeof values['vision-frames-model'] === 'string' ? { framesModelDir: values['vision-frames-model'] } : {}),
+      };
+      evaluators.push(new StoreEvaluator({ storeDir: values.store, ...(typeof values.episodes === 'string' ? { episodes: values.episodes } : {}), outcome, points: 10, vision }));
     }
     const { seeds, task: provTask } = await loadSeeds(from);
     const goal = /\bgoal\s*:\s*(['"`])((?:(?!\1).)+)\1/.exec(seeds[0]!.source)?.[2];

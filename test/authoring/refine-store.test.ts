@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RefineReport } from '../../src/authoring/refine.js';
@@ -57,6 +57,24 @@ describe('operator labels: rewardd episodes label (built binary)', () => {
     expect(loadOutcomes(store, 'auto').get(ep)).toEqual({ success: true, from: 'label' });
     expect(loadOutcomes(store, 'logged').get(ep)).toEqual({ success: false, from: 'logged' });
     expect([...loadOutcomes(store, 'labels').keys()]).toEqual([ep]);
+  }, SLOW_MS);
+});
+
+describe('the store evaluator', () => {
+  it('says which episodes it could not relabel and leaves them out of the ranking, never silently', async () => {
+    const copy = join(temp('rewardd-refine-skip-'), 'store');
+    cpSync(store, copy, { recursive: true });
+    const gone = episodes[3]!.episode;
+    unlinkSync(join(copy, 'rover-test', `${gone}.mcap`));
+    const ev = new StoreEvaluator({ storeDir: copy, outcome: 'logged', points: 5 });
+    try {
+      const e = await ev.evaluate({ source: CLOSER, filename: 'closer.reward.js' }, undefined);
+      expect(e.ok).toBe(true);
+      // Before: the episode was dropped and nothing said so (a camera episode without --vision-model, seen).
+      expect(e.reflection!.notes[0]).toMatch(new RegExp(`^1 of 10 episodes could not be relabelled and are left out \\(the first, ${gone}: E_STORE: .*expected the episode's MCAP file`));
+    } finally {
+      await ev.close();
+    }
   }, SLOW_MS);
 });
 
