@@ -209,7 +209,8 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
     worker.postMessage(m);
   };
   const workerExit = new Promise<boolean>((r) => worker.once('exit', () => r(true)));
-  const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log });
+  const statusSuffix = (): string => (vision ? ` | ${vision.statusPart()}` : '');
+  const live = startLiveOutputs(cfg, { robot: robot.robot.name, publisher, policy, broker, command: send, log: io.log, statusSuffix });
 
   // "next" verdicts come back from the control thread by id; bounded, and each one times out.
   let nextSeq = 0;
@@ -478,7 +479,7 @@ export async function startDaemon(cfg: RunConfig, io: DaemonIo): Promise<Running
       case 'status':
         if (cfg.status) {
           const s = publisher.stats();
-          io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }) + (vision ? ` | ${vision.statusPart()}` : ''));
+          io.status(formatStatus({ loop: m.loop, tick: m.tick, broker: s, policyBackend: policy.backend }) + statusSuffix());
         }
         break;
       case 'live':

@@ -59,7 +59,8 @@ export class HealthReporter {
 
   constructor(private readonly robot: string, private readonly nominalHz: number) {}
 
-  report(loop: LoopStatus, tick: TickStats, broker: PublisherStats, policyBackend: string, policy: PolicyRunnerStats, wallMs: number, nowNs: bigint): HealthReport {
+  /** `suffix`: what the daemon appends to the status line after the loop's part (` | vision ...`), so `line` is the terminal's line. */
+  report(loop: LoopStatus, tick: TickStats, broker: PublisherStats, policyBackend: string, policy: PolicyRunnerStats, wallMs: number, nowNs: bigint, suffix = ''): HealthReport {
     const dtS = Number(nowNs - this.lastNs) / 1e9;
     const rate = this.lastInferences >= 0 && dtS > 0 ? (policy.inferences - this.lastInferences) / dtS : 0;
     this.lastInferences = policy.inferences;
@@ -68,7 +69,7 @@ export class HealthReporter {
       schema: HEALTH_SCHEMA,
       robot: this.robot,
       wallMs,
-      line: formatStatus({ loop, tick, broker, policyBackend }),
+      line: formatStatus({ loop, tick, broker, policyBackend }) + suffix,
       tick: { ...tick, nominalHz: this.nominalHz },
       episode: { id: loop.episode, index: loop.episodeIndex, step: loop.step, done: loop.episodesDone, phase: loop.gate.phase, reset: loop.gate.mode, waitingFor: loop.gate.waitingFor, phaseForMs: Math.round(loop.gate.forMs) },
       reward: {

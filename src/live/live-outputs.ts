@@ -29,6 +29,8 @@ export interface LiveDeps {
   broker: EmbeddedBroker | null;
   command(m: ToControl): void;
   log(line: string): void;
+  /** What the terminal's status line adds after the control thread's part (the vision part), so `health.line` is the same line. */
+  statusSuffix?: () => string;
 }
 
 export interface LiveOutputs {
@@ -116,7 +118,7 @@ export function startLiveOutputs(cfg: RunConfig, deps: LiveDeps): LiveOutputs {
       switch (m.type) {
         case 'status': {
           const wallMs = systemClock.wallMs();
-          const body = JSON.stringify(health.report(m.loop, m.tick, deps.publisher.stats(), deps.policy.backend, deps.policy.stats(), wallMs, systemClock.nowNs()));
+          const body = JSON.stringify(health.report(m.loop, m.tick, deps.publisher.stats(), deps.policy.backend, deps.policy.stats(), wallMs, systemClock.nowNs(), deps.statusSuffix?.() ?? ''));
           deps.publisher.publishHealth(body);
           foxglove?.status(body, wallMs);
           break;

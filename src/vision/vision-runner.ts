@@ -164,8 +164,11 @@ export async function startVision(o: VisionOptions): Promise<VisionRunner | null
     statusPart() {
       const s = stats;
       if (!s) return `vision ${r.sourceKind} starting`;
-      const err = s.hz === 0 && s.lastError ? ` (${s.lastError.slice(0, 80)})` : '';
-      return `vision ${r.sourceKind} ${s.hz.toFixed(0)} Hz enc ${s.encodeMsP50.toFixed(1)} ms drop ${s.source.dropped} garbage ${s.source.garbage}${s.source.restarts ? ` restarts ${s.source.restarts}` : ''}${s.hz === 0 ? ' STALE' : ''}${err}`;
+      // The reason in full up to 240 characters: a bad frame's message ends with the bytes it found.
+      const err = s.hz === 0 && s.lastError ? ` (${s.lastError.length > 240 ? `${s.lastError.slice(0, 239)}…` : s.lastError})` : '';
+      // No frame encoded yet: no figure, not NaN.
+      const enc = Number.isFinite(s.encodeMsP50) ? `${s.encodeMsP50.toFixed(1)} ms` : '- ms';
+      return `vision ${r.sourceKind} ${s.hz.toFixed(0)} Hz enc ${enc} drop ${s.source.dropped} garbage ${s.source.garbage}${s.source.restarts ? ` restarts ${s.source.restarts}` : ''}${s.hz === 0 ? ' STALE' : ''}${err}`;
     },
     startEpisode(episode) {
       atStart = stats;

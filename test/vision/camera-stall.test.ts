@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../../src/core/records.js';
 import { batchSteps } from '../../src/episode/batch-codec.js';
@@ -26,6 +27,11 @@ describe('a stalled or unplugged camera never touches the tick', () => {
     const status: string[] = [];
     const daemon = await startDaemon(cfg, { log: () => {}, status: (l) => status.push(l) });
     const cap = await captureEpisodes(daemon.mqttUrl, prefix);
+    // The health topic's line, as the dashboard and Foxglove show it: the terminal's, vision part included.
+    const healthLines: string[] = [];
+    const watcher = await mqtt.connectAsync(daemon.mqttUrl);
+    watcher.on('message', (_t, p) => healthLines.push((JSON.parse(p.toString()) as { line: string }).line));
+    await watcher.subscribeAsync(`${prefix}/rover/health`);
     const steps = (): StepRecord[] => [...cap.episodes.values()].flatMap((e) => [...e.batches].sort((a, b) => a.seq0 - b.seq0).flatMap((b) => [...batchSteps(b)]));
     const ffmpeg = (): number => Number(execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n')[0]);
     const names = loadRobot(cfg.robot).robot.observations.map((f) => f.name);
@@ -48,6 +54,7 @@ describe('a stalled or unplugged camera never touches the tick', () => {
     } finally {
       await daemon.stop();
       await cap.close();
+      await watcher.endAsync();
     }
     const all = steps();
     // The stale stretch: one embedding for many steps, its age growing tick by tick past a second.
@@ -70,6 +77,8 @@ describe('a stalled or unplugged camera never touches the tick', () => {
     expect(ratio).toBeGreaterThan(0.8);
     expect(ratio).toBeLessThan(1.25);
     expect(status.some((l) => / \| vision ffmpeg \d+ Hz enc /.test(l))).toBe(true);
+    // Before, health.line stopped at "| link up".
+    expect(healthLines.some((l) => / \| link up \| vision ffmpeg \d+ Hz enc (\d+\.\d|-) ms drop \d+ garbage \d+/.test(l))).toBe(true);
     expect(ends.reduce((n, e) => n + e.vision!.sourceRestarts, 0)).toBeGreaterThanOrEqual(1);
     expect(ends.reduce((n, e) => n + e.vision!.encoded, 0)).toBeGreaterThan(0);
     // Counters are per episode: a frame received just before an episode starts (one waiting, one
