@@ -131,7 +131,12 @@ export async function startDashboardServer(o: { host: string; port: number; conf
       const mode = o.config.reset;
       if ((mode === 'local' || mode === 'signed') && !(isLoopbackAddress(req.socket.remoteAddress) && isLoopbackHost(req.headers.host))) {
         const how = mode === 'local' ? 'run `rewardd estop reset` on the robot, or open this page on the robot itself (http://127.0.0.1)' : 'open the page on the laptop that holds the key (http://127.0.0.1)';
-        return json(res, 403, { ok: false, error: `E_CONFIG: e-stop reset: expected a request from this computer (${mode} reset), found one from ${req.socket.remoteAddress ?? '?'}; ${how}` });
+        // Say which test failed: the peer address, or the Host the page was loaded under (a page on
+        // another name can be a DNS-rebinding page talking to this port through the browser).
+        const found = isLoopbackAddress(req.socket.remoteAddress)
+          ? `one for Host "${String(req.headers.host ?? '').slice(0, 100)}" (the page must be opened as http://127.0.0.1 or http://localhost)`
+          : `one from ${req.socket.remoteAddress ?? '?'}`;
+        return json(res, 403, { ok: false, error: `E_CONFIG: e-stop reset: expected a request from this computer (${mode} reset), found ${found}; ${how}` });
       }
       return json(res, 200, { ok: true, message: await o.estop.reset(reason, robot) });
     } catch (e) {

@@ -11,6 +11,13 @@ import { RewarddError } from '../core/errors.js';
  * Bound: the archive must stay under 4 GiB (no ZIP64); larger exports fail
  * with E_CONFIG, to be split with --episodes.
  */
+/**
+ * Every entry's modification date: 1980-01-01 00:00, the earliest a ZIP can say, fixed so the same
+ * export gives the same bytes. A zero date field reads as 1980-00-00, which is no date (zipfile and
+ * unzip showed it as such).
+ */
+const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
+
 export type NpyDtype = '<f4' | '<f8' | '<i8' | '<i4' | '<u4' | '<u2' | '|u1' | '|b1';
 const BYTES: Record<NpyDtype, number> = { '<f4': 4, '<f8': 8, '<i8': 8, '<i4': 4, '<u4': 4, '<u2': 2, '|u1': 1, '|b1': 1 };
 const ZIP_LIMIT = 0xffff_ffff - 1024 * 1024;
@@ -95,6 +102,7 @@ export class NpzWriter {
       const lh = new DataView(new ArrayBuffer(30));
       lh.setUint32(0, 0x04034b50, true);
       lh.setUint16(4, 20, true);
+      lh.setUint16(12, DOS_DATE_1980_01_01, true);
       lh.setUint32(14, crc >>> 0, true);
       lh.setUint32(18, size, true);
       lh.setUint32(22, size, true);
@@ -107,6 +115,7 @@ export class NpzWriter {
       ch.setUint32(0, 0x02014b50, true);
       ch.setUint16(4, 20, true);
       ch.setUint16(6, 20, true);
+      ch.setUint16(14, DOS_DATE_1980_01_01, true);
       ch.setUint32(16, crc >>> 0, true);
       ch.setUint32(20, size, true);
       ch.setUint32(24, size, true);

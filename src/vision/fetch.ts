@@ -6,7 +6,7 @@
  * DIR/<file>.part and are renamed when complete, so an interrupted fetch
  * never leaves a file that looks whole.
  */
-import { createWriteStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,6 +41,19 @@ export async function fetchVisionModel(name: string, out: string, o: { hub?: str
   const known = KNOWN_EXPORTS[name];
   if (!known) throw new RewarddError('E_CONFIG', `vision fetch: expected one of ${Object.keys(KNOWN_EXPORTS).join(', ')}, found "${name}"`);
   const hub = o.hub ?? HUB;
+  // What this call creates is removed again when a download fails: a half-fetched folder must not
+  // look like a model to the next command. A folder that was already there is left as it was.
+  const created = !existsSync(out);
+  try {
+    await download(name, known, out, hub, o);
+  } catch (e) {
+    if (created) rmSync(out, { recursive: true, force: true });
+    else for (const f of known.files) rmSync(join(out, `${f}.part`), { force: true });
+    throw e;
+  }
+}
+
+async function download(name: string, known: KnownExport, out: string, hub: string, o: { timeoutMs?: number; progress?: (line: string) => void }): Promise<void> {
   for (const f of known.files) {
     const url = `${hub}/${known.repo}/resolve/main/${f}`;
     const dest = join(out, f);

@@ -60,7 +60,7 @@ describe('dashboard server', () => {
     // A DNS-rebinding page reaches 127.0.0.1 under another name: no reset.
     const rebound = await post({ action: 'reset' }, { 'x-rewardd-token': token, host: 'evil.example:80' });
     expect(rebound.status).toBe(403);
-    expect(rebound.body).toMatch(/expected a request from this computer/);
+    expect(rebound.body).toMatch(/expected a request from this computer \(local reset\), found one for Host \\"evil.example:80\\" \(the page must be opened as http:\/\/127.0.0.1 or http:\/\/localhost\)/);
     expect(JSON.parse((await post({ action: 'jump' }, { 'x-rewardd-token': token })).body).error).toMatch(/expected action "stop" or "reset", found "jump"/);
     const big = await http('POST', '/api/estop', { headers: { 'x-rewardd-token': token }, body: 'x'.repeat(10_000) });
     expect(big.status).toBe(400);

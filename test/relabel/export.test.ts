@@ -80,9 +80,12 @@ describe('rewardd export (npz, D4RL layout)', () => {
       'meta = json.loads(bytes(d["meta.json"]) if not isinstance(d["meta.json"], bytes) else d["meta.json"])',
       'print(json.dumps({"keys": sorted(k for k in d.files), "obs": list(d["observations"].shape), "obs_dtype": str(d["observations"].dtype),',
       '  "rewards_sum": float(d["rewards"].sum()), "terminals_dtype": str(d["terminals"].dtype), "episodes": len(meta["episodes"]),',
-      '  "returns": [e["return"] for e in meta["episodes"]]}))',
+      '  "returns": [e["return"] for e in meta["episodes"]],',
+      '  "dates": sorted({i.date_time for i in __import__("zipfile").ZipFile(sys.argv[1]).infolist()})}))',
     ].join('\n');
-    const res = JSON.parse(execFileSync('python3', ['-c', py, out], { encoding: 'utf8' })) as { keys: string[]; obs: number[]; obs_dtype: string; rewards_sum: number; terminals_dtype: string; episodes: number; returns: number[] };
+    const res = JSON.parse(execFileSync('python3', ['-c', py, out], { encoding: 'utf8' })) as { keys: string[]; obs: number[]; obs_dtype: string; rewards_sum: number; terminals_dtype: string; episodes: number; returns: number[]; dates: number[][] };
+    // Every entry dated 1980-01-01 00:00 (a real date; before, 1980-00-00).
+    expect(res.dates).toEqual([[1980, 1, 1, 0, 0, 0]]);
     expect(res.keys).toContain('observations');
     expect(res.keys).toContain('meta.json');
     expect(res.obs).toEqual([rep.steps, OBS.length]);

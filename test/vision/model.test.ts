@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,14 @@ describe('a corrupt vision.json or model: one line naming the field', () => {
     expect(cli.status).toBe(1);
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
     expect(cli.stderr).toMatch(/^rewardd vision: E_VISION: vision fetch clip-vit-b-32: could not download https:\/\/\S+\/onnx\/vision_model\.onnx \(.+\); this needs a machine with internet access/);
+    // A folder it created is gone again (before: an empty onnx/ was left, half a model); one that was there stays.
+    const fresh = join(tmp('rewardd-vision-fetch-parent-'), 'clip');
+    expect(spawnSync(process.execPath, ['--no-node-snapshot', 'bin/rewardd.js', 'vision', 'fetch', 'clip-vit-b-32', '--out', fresh], { encoding: 'utf8' }).status).toBe(1);
+    expect(existsSync(fresh)).toBe(false);
+    const there = tmp('rewardd-vision-fetch-there-');
+    expect(spawnSync(process.execPath, ['--no-node-snapshot', 'bin/rewardd.js', 'vision', 'fetch', 'clip-vit-b-32', '--out', there], { encoding: 'utf8' }).status).toBe(1);
+    expect(existsSync(there)).toBe(true);
+    expect(existsSync(join(there, 'onnx', 'vision_model.onnx.part'))).toBe(false);
   });
 });
 
