@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { StepFlag } from '../core/records.js';
 import type { EpisodeColumns } from './episode-columns.js';
@@ -87,6 +87,9 @@ class NpzSink implements ExportSink {
   /** The arrays declared by begin(), in order. */
   private arrays: string[] = [];
   constructor(private readonly out: string) {
+    // Said before any work, in words: the writer's own errors name its temporary files (EISDIR, ENOENT on x.npz.observations.<pid>.tmp).
+    if (existsSync(out) && statSync(out).isDirectory()) throw new RewarddError('E_CONFIG', `--out ${out}: expected a file name for the .npz, found a folder`);
+    if (!existsSync(dirname(resolve(out)))) throw new RewarddError('E_CONFIG', `--out ${out}: expected its folder ${dirname(resolve(out))} to exist, found none`);
     this.npz = new NpzWriter(out);
   }
   begin(id: RewardIdentity, obs: string[], act: string[]): void {

@@ -13,8 +13,11 @@ export const MAX_REWARD_FILE_BYTES = 256 * 1024;
 export async function loadRewardFile(path: string): Promise<{ source: string; filename: string }> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const st = await stat(path);
+    if (!st.isFile()) throw new RewarddError('E_FILE', `reward file ${path}: expected a file (*.reward.js or *.reward.ts), found ${st.isDirectory() ? 'a folder' : 'something else'}`);
+    size = st.size;
   } catch (e) {
+    if (e instanceof RewarddError) throw e;
     throw new RewarddError('E_FILE', `reward file ${path}: ${(e as Error).message}`);
   }
   if (size > MAX_REWARD_FILE_BYTES) {

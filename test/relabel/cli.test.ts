@@ -68,6 +68,10 @@ describe('relabel, reward diff and export verbs', () => {
       [relabelCli, ['--store', store, '--reward', file, '--bogus'], /E_CONFIG/],
       [diffCli, [file, '--store', store], /expected two rewards A and B, found 1/],
       [exportCli, ['--store', store, '--reward', file, '--out', 'x.parquet', '--format', 'parquet'], /--format: expected npz/],
+      // Said in words, not as EISDIR / ENOENT on the writer's temporary files.
+      [exportCli, ['--store', store, '--reward', file, '--out', store], /--out .*: expected a file name for the \.npz, found a folder/],
+      [exportCli, ['--store', store, '--reward', file, '--out', join(store, 'no', 'such', 'x.npz')], /--out .*x\.npz: expected its folder .*no\/such to exist, found none/],
+      [relabelCli, ['--store', store, '--reward', store], /reward file .*: expected a file \(\*\.reward\.js or \*\.reward\.ts\), found a folder/],
     ];
     for (const [mod, argv, re] of cases) {
       const r = await run(mod, argv);
