@@ -96,7 +96,7 @@ export class RewardFilePolicy {
     if (shape) return { ok: false, code: 'malformed', error: `malformed: ${shape.error}` };
     const f = o as unknown as RewardFileSignature;
     const digest = sha256Hex(source);
-    if (f.sha256 !== digest) return { ok: false, code: 'bad_signature', error: `bad_signature: ${sigPath}: expected a signature over sha256 ${digest.slice(0, 12)}… (the file as it is now), found one for ${describeValue(f.sha256)}; re-sign after editing` };
+    if (f.sha256 !== digest) return { ok: false, code: 'bad_signature', error: `bad_signature: ${sigPath}: expected a signature over sha256 ${digest.slice(0, 12)}… (the file as it is now), found one over sha256 ${typeof f.sha256 === 'string' ? `${f.sha256.slice(0, 12)}…` : describeValue(f.sha256)} (an earlier version of the file); re-sign after editing` };
     this.allowedKeys.refresh();
     const key = this.allowedKeys.get(f.key);
     if (!key) return { ok: false, code: 'unknown_key', error: `unknown_key: ${sigPath}: expected a key listed in ${this.allowedKeys.path}, found key ${f.key}` };
