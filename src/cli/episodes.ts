@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog, CATALOG_FILE, type EpisodeRow, type EpisodeStatus } from '../store/catalog.js';
 import { EpisodeLabels, type LabelRow } from '../store/labels.js';
+import { episodeFileIn } from '../relabel/episode-filter.js';
 import { exitCodeOf, parseFlags, storeFlag, type FlagSpec } from './args.js';
 
 export const help = [
@@ -53,7 +54,7 @@ function table(rows: EpisodeRow[], labels: Map<string, LabelRow>): string {
   return [head, ...body].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-function show(r: EpisodeRow, labels: LabelRow[]): string {
+function show(r: EpisodeRow, labels: LabelRow[], storeDir: string): string {
   const lines = [
     `episode          ${r.episode}`,
     `robot            ${r.robot}`,
@@ -68,7 +69,8 @@ function show(r: EpisodeRow, labels: LabelRow[]): string {
     `policy           ${r.policyHash ?? '-'}`,
     `calibration      ${r.calibrationHash ?? '-'}`,
     `robot desc.      ${r.robotHash ?? '-'}`,
-    `file             ${r.file ?? '-'}`,
+    // Where the file is in this store (the catalog keeps the recorder's path, which a copied or moved store no longer has).
+    `file             ${r.file ? episodeFileIn(storeDir, r) : '-'}`,
     ...(labels.length === 0 ? ['label            -'] : labels.map((l, i) => `${i === 0 ? 'label' : ''}`.padEnd(17) + `${l.label} (${l.source}, ${iso(l.wallMs)})${l.note ? `: ${l.note}` : ''}`)),
   ];
   return lines.join('\n');
@@ -109,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const history = labels.history(row.episode);
-    process.stdout.write(values.json ? `${JSON.stringify({ ...row, labels: history }, null, 2)}\n` : `${show(row, history)}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify({ ...row, labels: history }, null, 2)}\n` : `${show(row, history, out)}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`rewardd episodes: ${(e as Error).message}\n`);
