@@ -73,7 +73,9 @@ export class RewardHosts {
         const r = await host.dryRun(segments);
         if (r.failure) {
           host.kill();
-          return { ok: false, error: `dry run on the last ${recent?.count ?? 0} logged steps failed at step ${r.failure.step} (episode ${r.failure.episode}): ${r.failure.reason}` };
+          // Coded like every other refusal (docs/mqtt.md): the failing step's own code leads.
+          const code = /^(E_[A-Z_]+):/.exec(r.failure.reason)?.[1] ?? 'E_REWARD_DRY_RUN';
+          return { ok: false, error: `${code}: dry run on the last ${recent?.count ?? 0} logged steps failed at step ${r.failure.step} (episode ${r.failure.episode}): ${r.failure.reason}` };
         }
       }
       const fifos = await host.goLive();

@@ -241,7 +241,7 @@ describe('the robot\'s admission compares the two forms on its own logged steps'
       await new Promise((r) => setTimeout(r, 1500));
       writeFileSync(file, columnsEdit('const dist = hypot(bx[k], by[k]);', 'const dist = Math.hypot(bx[k], by[k]);'));
       await until(() => lines.some((l) => /reward file reach\.reward\.js changed/.test(l)), 'the verdict on the bad file', 30_000);
-      expect(lines.find((l) => /changed/.test(l))).toMatch(/changed but was rejected: dry run on the last \d+ logged steps failed at step \d+ \(episode \S+\): E_REWARD_COLUMNS: term "\w+" is [0-9.e-]+ from reward\(\) and [0-9.e-]+ from rewardColumns/);
+      expect(lines.find((l) => /changed/.test(l))).toMatch(/changed but was rejected: E_REWARD_COLUMNS: dry run on the last \d+ logged steps failed at step \d+ \(episode \S+\): E_REWARD_COLUMNS: term "\w+" is [0-9.e-]+ from reward\(\) and [0-9.e-]+ from rewardColumns/);
       const n = lines.length;
       writeFileSync(file, `// accepted again\n${REACH_FILE}`);
       await until(() => lines.slice(n).some((l) => /reward file reach\.reward\.js changed/.test(l)), 'the verdict on the good file', 30_000);
