@@ -87,7 +87,7 @@ for (;;) {
     if (t - e.t0 > w.stuckMs) die(${RewardStatus.timeout}, 'a step ran ' + (t - e.t0) + ' ms of wall time without returning (the host is killed past ' + w.stuckMs + ' ms)');
     if (Atomics.load(c, C.KILLED) === 1) {
       if (e.killedAt === 0) e.killedAt = t;
-      else if (t - e.killedAt > w.killedGraceMs) die(${RewardStatus.timeout}, 'a step ran past its budget and did not stop ' + w.killedGraceMs + ' ms after its sandbox was disposed (an uninterruptible built-in)');
+      else if (t - e.killedAt > w.killedGraceMs) die(${RewardStatus.timeout}, 'a step ran past its budget and did not stop ' + w.killedGraceMs + ' ms after its sandbox was disposed (an uninterruptible built-in, or a machine too busy to let the termination land sooner)');
     }
   }
 }
