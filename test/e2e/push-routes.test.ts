@@ -13,7 +13,9 @@ import { DaemonProcess, rewarddAsync, rewarddSync } from '../isolation/daemon-pr
  * source to an --auth open robot, TypeScript detected or named in a user
  * property. Both daemons are real processes.
  */
-const url = process.env.MQTT_URL ?? null;
+// mosquitto_rr speaks MQTT 5 only, which the embedded broker (aedes, 3.1.1) does not: without MQTT_URL these
+// daemons use the local Mosquitto that `npm test` needs anyway (README), not the embedded broker.
+const url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const dirs: string[] = [];
 const tmp = (p: string): string => {
   const d = mkdtempSync(join(tmpdir(), p));

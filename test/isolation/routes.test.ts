@@ -18,7 +18,9 @@ import { HOSTILE, type HostileProgram } from './hostile-programs.js';
  * must be rolled back with their reason published. Throughout, both daemon
  * processes stay alive and log every step with no sequence gap.
  */
-const url = process.env.MQTT_URL ?? null;
+// mosquitto_rr speaks MQTT 5 only, which the embedded broker (aedes, 3.1.1) does not: without MQTT_URL these
+// daemons use the local Mosquitto that `npm test` needs anyway (README), not the embedded broker.
+const url = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const HZ = 1000;
 const dirs: string[] = [];
 const tmp = (p: string): string => {
