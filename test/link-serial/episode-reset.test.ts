@@ -10,6 +10,7 @@ import { normaliseRunConfig, type RunConfig } from '../../src/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { batchSteps } from '../../src/episode/batch-codec.js';
 import { HostFirmware } from '../../src/link/serial-firmware-sim.js';
+import { startEmbeddedBroker } from '../../src/transport/embedded-broker.js';
 import { captureEpisodes, waitFor, type CapturedEpisode } from '../helpers/mqtt-capture.js';
 import { operator, writeAllowed } from '../trust/helpers.js';
 import { uniqueLinkPath } from './harness.js';
@@ -67,17 +68,20 @@ async function rig(reward: string, opts: Partial<Record<keyof RunConfig, unknown
   const stateDir = join(dir, 'state');
   stateSetup?.(stateDir);
   const prefix = `rewardd-reset-${Math.random().toString(16).slice(2, 8)}/v1`;
+  // Without MQTT_URL an aedes broker of the test's own (the embedded broker's code), started first:
+  // start records are not retained, so the capture must subscribe before the daemon starts, or a first
+  // episode that begins at once is missed (seen on a loaded machine: the operator mode then never starts
+  // another one, and the test waited for it in vain).
+  const own = url ? null : await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+  const mqttUrl = url ?? own!.url;
   const cfg = normaliseRunConfig({
     link: `serial:${path}`, hz: 100, stepLimit: 5000, prefix, stateDir, watchReward: false, reward: rewardFile, dashboardPort: 'off', brokerWsPort: 'off',
-    ...(url ? { mqtt: url } : { brokerPort: 0 }), ...opts,
+    mqtt: mqttUrl, ...opts,
   });
   const logs: string[] = [];
   const statusLines: string[] = [];
-  // Start records are not retained: with Mosquitto the capture subscribes before the daemon starts, so
-  // a first episode that begins at once (a loaded machine connects the capture late) is not missed.
-  const early = url ? await captureEpisodes(url, prefix) : null;
+  const cap = await captureEpisodes(mqttUrl, prefix);
   const daemon = await startDaemon(cfg, { log: (l) => logs.push(l), status: (l) => statusLines.push(l) });
-  const cap = early ?? (await captureEpisodes(daemon.mqttUrl, prefix));
   const episodes = () =>
     [...cap.episodes.values()].filter((e): e is CapturedEpisode & { start: EpisodeStart } => e.start !== undefined).sort((a, b) => a.start.index - b.start.index);
   return {
@@ -87,6 +91,7 @@ async function rig(reward: string, opts: Partial<Record<keyof RunConfig, unknown
       await daemon.stop();
       await cap.close();
       await fw.stop('SIGKILL');
+      await own?.close();
     },
   };
 }
