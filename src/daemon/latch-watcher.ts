@@ -29,13 +29,24 @@ export class LatchFileWatcher {
     });
   }
 
-  /** Wall time of the last stop noted: a reset in the file counts only if written after it. */
-  private stoppedAtMs = -Infinity;
+  /**
+   * The file as it was when the last stop was noted (before the filter wrote the stop into it): the
+   * same "not latched" content read again later is that old file, not a new reset. Compared by
+   * content (its wallMs and reason), not by clock, so a wall clock stepped back (NTP) cannot make a
+   * genuine reset look old.
+   */
+  private staleAtStop: string | null = null;
 
   /** What the filter holds now (the daemon calls this whenever it latches or resets, by any route). */
   note(latched: boolean): void {
     this.latched = latched;
-    if (latched) this.stoppedAtMs = Date.now();
+    if (latched) {
+      try {
+        this.staleAtStop = JSON.stringify(readLatch(this.path));
+      } catch {
+        this.staleAtStop = null;
+      }
+    }
   }
 
   private check(): void {
@@ -47,9 +58,9 @@ export class LatchFileWatcher {
     }
     if (l.latched === this.latched) return;
     // A stop noted from another route may not be in the file yet (the filter writes it on its own
-    // thread): the file's older "not latched" must not undo it. A reset counts only when it was
-    // written after the stop (its wallMs; strictly, so a tie keeps the robot stopped).
-    if (!l.latched && !(l.wallMs > this.stoppedAtMs)) return;
+    // thread): the file's older "not latched" must not undo it. A reset counts only when the file
+    // was written since the stop (its content differs from what it held then).
+    if (!l.latched && JSON.stringify(l) === this.staleAtStop) return;
     this.latched = l.latched;
     this.onChange(l.latched, l.reason || 'latch file');
   }

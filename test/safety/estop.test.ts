@@ -64,12 +64,17 @@ describe('e-stop latch', () => {
       await until(() => seen.length > 0, 'the watcher to act on the reset');
       // Before the fix it compared the file with its own last read (false) and did nothing.
       expect(seen).toEqual([false]);
-      // A stop noted before the filter wrote it: the file still says "not latched" from an older
-      // reset, which must not undo the stop.
+      // A stop noted before the filter wrote it: an event for the file as it was (still "not latched"
+      // from the earlier reset, rewritten byte for byte) must not undo the stop.
+      const before = readFileSync(latchFile, 'utf8');
       w.note(true);
-      writeLatch(latchFile, { latched: false, reason: '', wallMs: Date.now() - 5000 });
+      writeFileSync(latchFile, before);
       await new Promise((r) => setTimeout(r, 300));
       expect(seen).toEqual([false]);
+      // A reset written after it counts, whatever its wall time says (a clock stepped back by NTP).
+      writeLatch(latchFile, { latched: false, reason: 'after a clock step', wallMs: Date.now() - 3_600_000 });
+      await until(() => seen.length === 2, 'the watcher to act on the later reset');
+      expect(seen).toEqual([false, false]);
     } finally {
       w.close();
     }
