@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const history = labels.history(row.episode);
-    process.stdout.write(values.json ? `${JSON.stringify({ ...row, labels: history }, null, 2)}\n` : `${show(row, history, out)}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify({ ...row, ...(row.file ? { file: episodeFileIn(out, row) } : {}), labels: history }, null, 2)}\n` : `${show(row, history, out)}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`rewardd episodes: ${(e as Error).message}\n`);

@@ -13,7 +13,7 @@ import { RewarddError } from '../core/errors.js';
 import { readLatch, writeLatch } from '../safety/latch.js';
 import { episodeTopics, DEFAULT_PREFIX } from '../transport/topics.js';
 import { readPrivateKeyFile, signEstopReset } from '../trust/index.js';
-import { EXIT_USAGE, parseFlags, type FlagSpec } from './args.js';
+import { EXIT_USAGE, exitCodeOf, parseFlags, type FlagSpec } from './args.js';
 import { requestCommand, type CommandAnswer } from './publish-command.js';
 
 export const help = [
@@ -168,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     process.stderr.write(`rewardd estop: ${(e as Error).message}\n`);
-    return e instanceof RewarddError && e.code === 'E_CONFIG' ? EXIT_USAGE : 1;
+    return exitCodeOf(e);
   }
   const done = `e-stop ${verb === 'stop' ? 'latched' : 'reset'}${r.latchFile ? `: ${r.latchFile}` : ''}`;
   if (!r.answer) {

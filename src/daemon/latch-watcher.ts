@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { readLatch } from '../safety/latch.js';
+import { filterWriter, readLatch } from '../safety/latch.js';
 
 /**
  * Watches the e-stop latch file for changes made by a local action on the
@@ -56,6 +56,10 @@ export class LatchFileWatcher {
     } catch {
       return; // mid-write: the rename brings another event
     }
+    // The filter's own writes (this process's) are never commands: read back late, between two of
+    // them (a reset then a stop, each written more than the debounce apart on a slow disk), one
+    // used to be taken for a local reset and undid the stop.
+    if (l.writer === filterWriter()) return;
     if (l.latched === this.latched) return;
     // A stop noted from another route may not be in the file yet (the filter writes it on its own
     // thread): the file's older "not latched" must not undo it. A reset counts only when the file

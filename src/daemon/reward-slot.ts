@@ -67,6 +67,14 @@ export class RewardSlot {
 
   /** Queues a checked evaluator; it becomes active at the next step boundary the mode allows, once ready. */
   offer(rt: RewardEvaluator, mode: SwapMode, restored = false): void {
+    // A restore never displaces a version someone pushed that is waiting for its episode boundary
+    // (its sender was told it was accepted): that version takes over now instead, the active one
+    // being lost, and the restore is not needed.
+    if (restored && this.pending && !this.pending.restored) {
+      rt.dispose();
+      this.pending.mode = 'now';
+      return;
+    }
     if (this.pending) this.pending.rt.dispose();
     this.pending = { rt, mode, restored };
   }
@@ -77,8 +85,8 @@ export class RewardSlot {
     if (!p || (p.mode === 'next-episode' && !episodeStart) || !p.rt.ready) return false;
     this.pending = null;
     const prev = this.activeRt;
-    if (p.restored) {
-      // The lost version's host is dead: it is not worth keeping as a fallback.
+    if (p.restored || this.lost) {
+      // A lost version (its host dead, or failing with nothing warm behind it) is no fallback.
       prev.dispose();
     } else {
       if (this.previousRt && this.previousRt !== prev) this.previousRt.dispose();

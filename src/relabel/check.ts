@@ -54,7 +54,7 @@ export async function checkRewardOnStore(o: StoreCheckOptions): Promise<StoreChe
 
 async function check(o: StoreCheckOptions, pool: RelabelPool): Promise<StoreCheckReport> {
   const episodes = o.episodes ?? 'last=20';
-  const rep = await relabelStore({ storeDir: o.storeDir, reward: o.program, episodes, pool, save: false, ...(o.tuning ? { tuning: o.tuning } : {}) });
+  const rep = await relabelStore({ storeDir: o.storeDir, reward: o.program, episodes, pool, save: false, allowNoEpisodes: true, ...(o.tuning ? { tuning: o.tuning } : {}) });
   const errors: string[] = [];
   const warnings: string[] = [];
   const byStatus: Record<string, number> = {};

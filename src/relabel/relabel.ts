@@ -42,6 +42,8 @@ export interface RelabelOptions {
   wallMs?: () => number;
   /** Worker processes to use, kept warm by the caller across runs. Default: `jobs` workers started for this run. */
   pool?: RelabelPool;
+  /** A selection with no episode is a report of none, not an error (reward check --store says so itself). */
+  allowNoEpisodes?: boolean;
   /** With no `pool`: a worker holding an episode that reports nothing for this long is killed (the episode fails with `timeout`). Default 120,000 ms. */
   stallMs?: number;
   /** Make the columns file of an episode from its MCAP file when it is missing, damaged or stale. Default true. */
@@ -168,7 +170,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
   const program = await resolveProgram(o.reward);
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
-  if (selected.length === 0) throw new RewarddError('E_STORE', `relabel: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
+  if (selected.length === 0 && o.allowNoEpisodes !== true) throw new RewarddError('E_STORE', `relabel: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
   const pool = o.pool ?? new RelabelPool({ workers: Math.min(jobs, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
   const save = o.save ?? true;
   let store: RelabelStore | undefined;

@@ -14,7 +14,7 @@ import { SafetyFlag } from '../core/records.js';
 import type { RobotDescription } from '../core/robot.js';
 import { normaliseSafetyOptions, type ResolvedSafety } from './options.js';
 import type { SafetyOptions } from './defaults.js';
-import { readLatch, writeLatch, type LatchState } from './latch.js';
+import { filterWriter, readLatch, writeLatch, type LatchState } from './latch.js';
 
 export interface SafetyState {
   armed: boolean;
@@ -109,17 +109,23 @@ export class SafetyFilter {
    */
   estop(reason: string): void {
     this.armed = false;
-    if (this.latch.latched) return;
+    if (this.latch.latched) {
+      // Already latched: the file is written again all the same. A local reset written just before
+      // this stop (and ignored by the daemon's latch watcher as older than it) must not stay on disk,
+      // where `estop status` and the next start would read it as "not latched".
+      if (this.options.latchFile) writeLatch(this.options.latchFile, { ...this.latch, writer: filterWriter() });
+      return;
+    }
     const state = { latched: true, reason: reason || 'unspecified', wallMs: this.clock.wallMs() };
     // Latch in memory first: even if the disk write fails, this process stops the robot.
     this.latch = state;
-    if (this.options.latchFile) writeLatch(this.options.latchFile, state);
+    if (this.options.latchFile) writeLatch(this.options.latchFile, { ...state, writer: filterWriter() });
   }
 
   /** Clears the latch (the only way to clear it). The filter stays disarmed if it was. */
   resetEstop(): void {
     const state = { latched: false, reason: '', wallMs: this.clock.wallMs() };
-    if (this.options.latchFile) writeLatch(this.options.latchFile, state);
+    if (this.options.latchFile) writeLatch(this.options.latchFile, { ...state, writer: filterWriter() });
     this.latch = state;
   }
 

@@ -13,7 +13,16 @@ export interface LatchState {
   reason: string;
   /** Wall time of the trigger (or reset), ms since the epoch: for people, never for timing. */
   wallMs: number;
+  /**
+   * Who wrote the file when it was the daemon's own safety filter (`filter:<pid>`), absent for a
+   * local command (`rewardd estop`, the dashboard's local reset): the daemon's latch watcher never
+   * takes its filter's own writes for commands.
+   */
+  writer?: string;
 }
+
+/** The `writer` mark of this process's safety filter. */
+export const filterWriter = (): string => `filter:${process.pid}`;
 
 export const LATCH_SCHEMA = 'rewardd.estop/1';
 
@@ -22,7 +31,7 @@ export function readLatch(path: string): LatchState {
   try {
     const o = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     if (o.schema !== LATCH_SCHEMA || typeof o.latched !== 'boolean') throw new Error(`expected {"schema":"${LATCH_SCHEMA}","latched":bool}`);
-    return { latched: o.latched, reason: typeof o.reason === 'string' ? o.reason : '', wallMs: typeof o.wallMs === 'number' ? o.wallMs : 0 };
+    return { latched: o.latched, reason: typeof o.reason === 'string' ? o.reason : '', wallMs: typeof o.wallMs === 'number' ? o.wallMs : 0, ...(typeof o.writer === 'string' ? { writer: o.writer } : {}) };
   } catch (e) {
     return { latched: true, reason: `latch file ${path} unreadable (${(e as Error).message}); reset to clear`, wallMs: 0 };
   }

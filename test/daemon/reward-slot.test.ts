@@ -103,4 +103,23 @@ describe('RewardSlot fallbacks', () => {
     expect(events).toEqual([]);
     expect(slot.active).toBe(only);
   });
+
+  it('a restore never displaces a pushed version waiting for its episode boundary: that one takes over at once', () => {
+    const events: RewardSlotEvent[] = [];
+    const a = evaluator('a');
+    const slot = new RewardSlot(a, 20, (e) => events.push(e));
+    const pushed = evaluator('pushed');
+    slot.offer(pushed, 'next-episode');
+    expect(slot.beforeStep(false, ep)).toBe(false); // waits for its boundary
+    slot.afterStep(a, out(RewardStatus.crashed), ep);
+    expect(events.at(-1)).toMatchObject({ type: 'lost', version: 'a' });
+    const restore = evaluator('a');
+    slot.offer(restore, 'now', true);
+    // Before: the pending push was disposed, though its sender had been told it was accepted.
+    expect(restore.disposed).toBe(true);
+    expect(pushed.disposed).toBe(false);
+    expect(slot.beforeStep(false, ep)).toBe(true);
+    expect(slot.active).toBe(pushed);
+    expect(a.disposed).toBe(true); // the lost version is not kept as a fallback
+  });
 });

@@ -80,6 +80,37 @@ describe('e-stop latch', () => {
     }
   });
 
+  it("the filter's own latch writes are never commands, and a stop on a latched robot re-writes a reset the watcher set aside", async () => {
+    const latchFile = latchPath();
+    const f = new SafetyFilter(ROVER, { latchFile });
+    f.estop('first');
+    const seen: boolean[] = [];
+    const w = new LatchFileWatcher(latchFile, (latched) => seen.push(latched), 50);
+    try {
+      // A reset and a stop over MQTT, one after the other: the daemon notes both at once, the filter
+      // writes the reset and (on a slow disk) the stop more than the debounce later. Read back in
+      // between, the filter's own reset used to count as a local one and undo the stop.
+      w.note(false);
+      w.note(true);
+      f.resetEstop();
+      await new Promise((r) => setTimeout(r, 200));
+      f.estop('second');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen).toEqual([]);
+      // Latched, a local reset is written, and a stop arrives before the watcher reads it: the stop
+      // wins, and the file must say so too (it said "not latched" while the robot was latched).
+      writeLatch(latchFile, { latched: false, reason: '', wallMs: Date.now() });
+      w.note(true);
+      f.estop('third');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen).toEqual([]);
+      expect(f.estopLatched).toBe(true);
+      expect(JSON.parse(readFileSync(latchFile, 'utf8'))).toMatchObject({ latched: true, reason: 'second' });
+    } finally {
+      w.close();
+    }
+  });
+
   it('a reset sent to a robot (--mqtt) leaves the local latch file to the robot', async () => {
     const { startEmbeddedBroker } = await import('../../src/transport/embedded-broker.js');
     const b = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
