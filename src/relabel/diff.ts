@@ -1,7 +1,7 @@
 import { RewarddError } from '../core/errors.js';
 import { CoMoments, canonicalDistance, spearman } from './correlation.js';
 import { moments, sharedTerms, type EpisodeComparison } from './compare.js';
-import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
+import { noEpisodesError, parseEpisodeFilter, selectEpisodes, type EpisodeFilter } from './episode-filter.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning } from './episode-job.js';
 import { RelabelPool } from './pool.js';
 import { countRead, programIdentities, recordColumns, type ReadReport } from './relabel.js';
@@ -68,7 +68,7 @@ export async function diffRewards(o: DiffOptions): Promise<DiffReport> {
   const t0 = performance.now();
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
-  if (selected.length === 0) throw new RewarddError('E_STORE', `reward diff: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
+  if (selected.length === 0) throw noEpisodesError('reward diff', o.storeDir, o.episodes);
   const pool = o.pool ?? new RelabelPool({ workers: Math.min(o.jobs ?? 1, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
   try {
     const tuning = o.tuning ?? {};

@@ -85,10 +85,10 @@ export function episodeFileIn(storeDir: string, row: EpisodeRow): string {
   return join(storeDir, row.robot, row.file ? basename(row.file) : `${row.episode}.mcap`);
 }
 
-/** The episode's MCAP file in this store, if it is there. */
-export function resolveEpisodeFile(storeDir: string, row: EpisodeRow): string | undefined {
-  const f = episodeFileIn(storeDir, row);
-  return existsSync(f) ? f : undefined;
+/** The error of a relabel or diff whose selection is empty (export words its own). */
+export function noEpisodesError(verb: string, storeDir: string, episodes: string | EpisodeFilter | undefined): RewarddError {
+  const matching = episodes !== undefined ? ` matching --episodes "${typeof episodes === 'string' ? episodes : '(filter)'}"` : '';
+  return new RewarddError('E_STORE', `${verb}: expected at least one stored episode${matching} in ${storeDir}, found none`);
 }
 
 /** The episodes of a store that match, oldest first. Throws E_STORE when the store has no catalog. */

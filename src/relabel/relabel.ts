@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { RewarddError } from '../core/errors.js';
 import { Catalog } from '../store/catalog.js';
 import { loadRewardFile } from '../reward/reward-file.js';
-import { parseEpisodeFilter, selectEpisodes, type EpisodeFilter, type StoredEpisode } from './episode-filter.js';
+import { noEpisodesError, parseEpisodeFilter, selectEpisodes, type EpisodeFilter, type StoredEpisode } from './episode-filter.js';
 import type { EpisodeJob, EpisodeOutcome, ProgramSpec, RuntimeTuning, WorkerFailure } from './episode-job.js';
 import { RelabelPool } from './pool.js';
 import { sweepDeadLeftovers } from './replace-file.js';
@@ -170,7 +170,7 @@ export async function relabelStore(o: RelabelOptions): Promise<RelabelReport> {
   const program = await resolveProgram(o.reward);
   const filter = typeof o.episodes === 'string' || o.episodes === undefined ? parseEpisodeFilter(o.episodes) : o.episodes;
   const selected = selectEpisodes(o.storeDir, filter);
-  if (selected.length === 0 && o.allowNoEpisodes !== true) throw new RewarddError('E_STORE', `relabel: expected at least one stored episode${o.episodes !== undefined ? ` matching --episodes "${typeof o.episodes === 'string' ? o.episodes : '(filter)'}"` : ''} in ${o.storeDir}, found none`);
+  if (selected.length === 0 && o.allowNoEpisodes !== true) throw noEpisodesError('relabel', o.storeDir, o.episodes);
   const pool = o.pool ?? new RelabelPool({ workers: Math.min(jobs, Math.max(1, selected.length)), ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}) });
   const save = o.save ?? true;
   let store: RelabelStore | undefined;

@@ -20,6 +20,12 @@ function evaluator(version: string): RewardEvaluator & { disposed: boolean } {
 const out = (status: number): RewardOutputLike => ({ status, total: status === RewardStatus.ok ? 1 : NaN, terms: new Float64Array(1), success: false, done: false, reason: status === RewardStatus.ok ? '' : 'E_REWARD_MEMORY: test' }) as RewardOutputLike;
 const ep = { index: 0, id: 'e0' };
 
+/** A swap with --swap now: offered, and active from the next step. */
+function swapIn(slot: RewardSlot, rt: RewardEvaluator): void {
+  slot.offer(rt, 'now');
+  slot.beforeStep(false, ep);
+}
+
 function cleanRun(slot: RewardSlot, rt: RewardEvaluator): void {
   for (let i = 0; i < CLEAN_AFTER_STEPS; i++) slot.afterStep(rt, out(RewardStatus.ok), ep);
 }
@@ -56,8 +62,7 @@ describe('RewardSlot fallbacks', () => {
     slot.beforeStep(false, ep);
     cleanRun(slot, b);
     const c = evaluator('c');
-    slot.offer(c, 'now');
-    slot.beforeStep(false, ep);
+    swapIn(slot, c);
     slot.afterStep(c, out(RewardStatus.timeout), ep); // rolled back to b
     expect(slot.active).toBe(b);
     expect(c.disposed).toBe(true);
@@ -71,12 +76,10 @@ describe('RewardSlot fallbacks', () => {
     const slot = new RewardSlot(first, 20, (e) => events.push(e));
     cleanRun(slot, first);
     const counter = evaluator('counter');
-    slot.offer(counter, 'now');
-    slot.beforeStep(false, ep);
+    swapIn(slot, counter);
     cleanRun(slot, counter);
     const bomb = evaluator('bomb');
-    slot.offer(bomb, 'now');
-    slot.beforeStep(false, ep);
+    swapIn(slot, bomb);
     slot.afterStep(bomb, out(RewardStatus.memory), ep);
     expect(events.at(-1)).toMatchObject({ type: 'rolled-back', from: 'bomb', to: 'counter' });
     // Now counter throws on every step (its own state ran out), with nothing warm behind it.
