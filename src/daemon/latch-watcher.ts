@@ -40,13 +40,8 @@ export class LatchFileWatcher {
   /** What the filter holds now (the daemon calls this whenever it latches or resets, by any route). */
   note(latched: boolean): void {
     this.latched = latched;
-    if (latched) {
-      try {
-        this.staleAtStop = JSON.stringify(readLatch(this.path));
-      } catch {
-        this.staleAtStop = null;
-      }
-    }
+    // readLatch never throws: an unreadable file reads as latched, which no reset matches.
+    if (latched) this.staleAtStop = JSON.stringify(readLatch(this.path));
   }
 
   private check(): void {
